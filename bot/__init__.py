@@ -1,0 +1,1 @@
+"""The conversation engine and the channel adapters that speak it."""

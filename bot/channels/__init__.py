@@ -1,0 +1,1 @@
+"""Channel adapters: each turns its transport into engine events and prompts back."""

@@ -1,0 +1,484 @@
+"""The conversation engine: (survey, progress, event) -> (new progress, prompts).
+
+Pure functions over plain data. Every channel sends the same events and renders the
+same prompts, so consent, the practice question, skip logic, re-asking and the ending
+behave the same on a phone call, in a text, in Telegram and on the web.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from .model import NOT_SURE_CODE, Option, Question, Survey, localise
+from .parsing import command_in, read_reply
+
+CONSENT = "consent"
+MAX_REASKS = 2
+# Statuses a response can be in. "stopped" means paused: the person can carry on.
+OPEN_STATUSES = ("consent", "in_progress", "review", "stopped")
+FINISHED_STATUSES = ("completed", "declined", "opted_out")
+
+EVENT_KINDS = (
+    "start", "text", "key", "button", "again", "back", "skip", "help", "stop",
+    "silence", "recording", "change", "submit",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a person did: typed, pressed a key or a button, said nothing..."""
+
+    kind: str
+    value: str = ""
+    question: str = ""  # the question the person saw, when the channel knows it
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An answer shown or read out with a question."""
+
+    code: int
+    label: str
+    key: str
+    emoji: str = ""
+    picture: str = ""
+    not_sure: bool = False
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Something to tell or ask the person.
+
+    ``kind`` is "say" (a statement), "ask" (a question waiting for an answer) or
+    "review" (every answer so far, for channels with a check-your-answers step).
+    ``instruction`` tells this channel's person how to answer ("Reply 1 for Yes").
+    """
+
+    kind: str
+    text: str
+    language: str
+    question_id: str = ""
+    question_type: str = ""
+    choices: tuple[Choice, ...] = ()
+    instruction: str = ""
+    number: int = 0
+    total: int = 0
+    help: str = ""
+    practice: bool = False
+    record: bool = False
+    error: str = ""
+    review: tuple[tuple[str, str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data, for storing a reply so a provider's retry gets the same one."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Prompt:
+        values = dict(data)
+        values["choices"] = tuple(Choice(**c) for c in values.get("choices", ()))  # type: ignore[arg-type]
+        values["review"] = tuple(tuple(r) for r in values.get("review", ()))  # type: ignore[union-attr]
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An answer to store now. ``status`` is "answered", "skipped" or "no_answer"."""
+
+    question_id: str
+    status: str
+    code: int | None = None
+    label: str = ""
+    text: str = ""
+    recording: str = ""
+    raw: str = ""
+
+
+@dataclass
+class Progress:
+    """Where one person is in one wave's survey. Stored as JSON between events."""
+
+    survey_id: str
+    wave: str
+    language: str
+    channel: str
+    status: str = "consent"
+    current: str = CONSENT
+    answers: dict[str, dict[str, object]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+    misunderstood: int = 0
+    silences: int = 0
+    who_answered: str = ""
+    review: bool = False
+    returning_to_review: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Progress:
+        return cls(**data)  # type: ignore[arg-type]
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+@dataclass(frozen=True)
+class Step:
+    """The engine's answer to one event."""
+
+    progress: Progress
+    prompts: tuple[Prompt, ...]
+    recorded: tuple[Recorded, ...] = ()
+    withdrawn: tuple[str, ...] = ()
+    consent_given: bool | None = None
+
+
+# ---------------------------------------------------------------- building prompts
+
+
+def consent_question(survey: Survey) -> Question:
+    """Consent asked as a yes/no question, with the standard yes/no answers."""
+    yes_no = next((q.options for q in survey.questions if q.type == "yes_no"), ())
+    return Question(id=CONSENT, type="yes_no", text=survey.consent, options=yes_no)
+
+
+def _question(survey: Survey, question_id: str) -> Question:
+    return consent_question(survey) if question_id == CONSENT else survey.question(question_id)
+
+
+def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
+    lang, channel = progress.language, progress.channel
+    if channel in ("telegram", "web"):
+        return ""
+    if question.type in ("open", "number"):
+        return survey.phrase(_variant(progress, question.type), lang)
+    if channel == "voice":
+        parts = [survey.phrase("option_voice", lang, key=o.key, label=localise(o.label, lang))
+                 for o in question.options if not o.not_sure]
+        parts += [survey.phrase("not_sure_voice", lang)] if any(
+            o.not_sure for o in question.options) else []
+        parts.append(survey.phrase("keys_voice", lang))
+        return " ".join(parts)
+    listed = ", ".join(f"{o.key} {localise(o.label, lang)}" for o in question.options)
+    return survey.phrase("choices_sms", lang, choices=listed)
+
+
+def _variant(progress: Progress, phrase_id: str) -> str:
+    """The phrase id for this channel: ``_voice``, ``_sms`` (and the terminal) or
+    ``_buttons`` (Telegram and the web)."""
+    channel = progress.channel
+    group = {"telegram": "buttons", "web": "buttons", "voice": "voice"}.get(channel, "sms")
+    return f"{phrase_id}_{group}"
+
+
+def _position(survey: Survey, progress: Progress, question: Question) -> tuple[int, int]:
+    """Question number and total, counting a conditional question as asked until the
+    answer it depends on rules it out, so the total never grows as someone answers."""
+    shown = [q for q in survey.questions if q.is_data and progress.wave in q.waves
+             and (q.show_if is None or q.show_if.question not in progress.answers
+                  or _applies(q, progress))]
+    if question not in shown:
+        return 0, len(shown)
+    return shown.index(question) + 1, len(shown)
+
+
+def ask(survey: Survey, progress: Progress, question_id: str | None = None,
+        error: str = "") -> Prompt:
+    """The prompt that asks the current (or given) question in this channel's terms."""
+    question = _question(survey, question_id or progress.current)
+    lang = progress.language
+    number, total = (0, 0) if question.id == CONSENT else _position(survey, progress, question)
+    return Prompt(
+        kind="ask",
+        text=localise(question.text, lang),
+        language=lang,
+        question_id=question.id,
+        question_type=question.type,
+        choices=tuple(
+            Choice(o.code, localise(o.label, lang), o.key, o.emoji, o.picture, o.not_sure)
+            for o in question.options
+        ),
+        instruction=_instruction(survey, question, progress),
+        number=number,
+        total=total,
+        help=localise(question.help, lang) if question.help else "",
+        practice=question.practice,
+        record=question.record,
+        error=error,
+    )
+
+
+def say(survey: Survey, progress: Progress, phrase_id: str, **values: object) -> Prompt:
+    """A statement from the shared phrases, in the person's language."""
+    return Prompt(kind="say", text=survey.phrase(phrase_id, progress.language, **values),
+                  language=progress.language)
+
+
+def _review(survey: Survey, progress: Progress) -> Prompt:
+    lang = progress.language
+    rows = []
+    for question in _route(survey, progress):
+        if not question.is_data:
+            continue
+        answer = progress.answers.get(question.id, {})
+        shown = str(answer.get("shown") or survey.phrase("not_answered", lang))
+        rows.append((question.id, localise(question.text, lang), shown))
+    return Prompt(kind="review", text=survey.phrase("review", lang), language=lang,
+                  review=tuple(rows))
+
+
+# ---------------------------------------------------------------- the route
+
+
+def _applies(question: Question, progress: Progress) -> bool:
+    if progress.wave not in question.waves:
+        return False
+    if question.show_if is None:
+        return True
+    earlier = progress.answers.get(question.show_if.question)
+    return bool(earlier) and earlier.get("code") in question.show_if.codes
+
+
+def _route(survey: Survey, progress: Progress) -> list[Question]:
+    """The questions this person is asked, given their wave and answers so far."""
+    return [q for q in survey.questions if _applies(q, progress)]
+
+
+def _next_question(survey: Survey, progress: Progress, after: str) -> Question | None:
+    route = _route(survey, progress)
+    if progress.returning_to_review:
+        return next((q for q in route if q.is_data and q.id not in progress.answers), None)
+    ids = [q.id for q in survey.questions]
+    position = -1 if after == CONSENT else ids.index(after)
+    return next((q for q in route if ids.index(q.id) > position), None)
+
+
+# ---------------------------------------------------------------- the engine
+
+
+def begin(survey: Survey, wave: str, language: str, channel: str,
+          review: bool = False) -> Progress:
+    """Fresh progress for a person starting ``survey`` in ``wave``."""
+    return Progress(survey_id=survey.id, wave=wave, language=language, channel=channel,
+                    review=review, who_answered=survey.answered_by)
+
+
+def advance(survey: Survey, progress: Progress, event: Event) -> Step:
+    """Move the conversation on by one event. Never mutates ``progress``."""
+    progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
+    if event.kind == "start":
+        return _start(survey, progress)
+    if progress.finished:
+        return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
+    if progress.status == "stopped":
+        return _start(survey, progress)
+    if progress.status == "review":
+        return _in_review(survey, progress, event)
+    return _answering(survey, progress, event)
+
+
+def _start(survey: Survey, progress: Progress) -> Step:
+    if progress.finished:
+        return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
+    if progress.status == "consent" and not progress.asked:
+        progress.asked.append(CONSENT)
+        return Step(progress, (say(survey, progress, "greeting"), ask(survey, progress)))
+    if progress.status == "stopped":
+        progress.status = "in_progress" if progress.current != CONSENT else "consent"
+        if progress.review and progress.current == "":
+            progress.status = "review"
+    if progress.status == "review":
+        return Step(progress, (say(survey, progress, "welcome_back_review"),
+                               _review(survey, progress)))
+    question = _question(survey, progress.current)
+    number, total = _position(survey, progress, question)
+    where = (say(survey, progress, "welcome_back_at", number=number, total=total)
+             if number else say(survey, progress, "welcome_back"))
+    return Step(progress, (where, ask(survey, progress)))
+
+
+def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
+    # A channel with no check-your-answers step (someone who moved from the web to a
+    # text) finishes at once rather than getting stuck on a step it cannot show.
+    if event.kind == "submit" or not progress.review:
+        progress.status = "completed"
+        progress.current = ""
+        return Step(progress, (say(survey, progress, "closing"),))
+    if event.kind == "change" and event.value in progress.answers:
+        progress.status = "in_progress"
+        progress.current = event.value
+        progress.returning_to_review = True
+        progress.misunderstood = progress.silences = 0
+        return Step(progress, (ask(survey, progress),))
+    if event.kind == "stop":
+        progress.status = "stopped"
+        return Step(progress, (say(survey, progress, "stopped"),))
+    return Step(progress, (_review(survey, progress),))
+
+
+def _answering(survey: Survey, progress: Progress, event: Event) -> Step:
+    question = _question(survey, progress.current)
+    kind = event.kind
+    if kind == "text":
+        kind = command_in(event.value) or kind
+    elif kind == "key":
+        kind = {"*": "again", "#": "skip"}.get(event.value.strip(), kind)
+
+    if kind == "again":
+        return Step(progress, (ask(survey, progress),))
+    if kind == "help":
+        text = localise(question.help, progress.language) if question.help else ""
+        help_prompt = (Prompt("say", text, progress.language) if text
+                       else say(survey, progress, _variant(progress, "help")))
+        return Step(progress, (help_prompt, ask(survey, progress)))
+    if kind == "stop":
+        progress.status = "stopped"
+        return Step(progress, (say(survey, progress, "stopped"),))
+    if kind == "back":
+        return _back(survey, progress)
+    if event.question and event.question != question.id:
+        # A button on an old message, or a page submitted twice: never let it change
+        # the answer to a different question.
+        return Step(progress, (say(survey, progress, "old_question"), ask(survey, progress)))
+    if question.id == CONSENT:
+        return _consent(survey, progress, event, kind)
+    if kind == "skip":
+        return _move_on(survey, progress, question,
+                        Recorded(question.id, "skipped", raw=event.value),
+                        say(survey, progress, "skipped"))
+    if kind == "silence":
+        progress.silences += 1
+        if progress.silences < 2:
+            return Step(progress, (say(survey, progress, "silence"), ask(survey, progress)))
+        return _move_on(survey, progress, question, Recorded(question.id, "no_answer"),
+                        say(survey, progress, "moving_on"))
+    if kind == "recording" and question.type == "open":
+        shown = survey.phrase("recorded", progress.language)
+        return _move_on(survey, progress, question,
+                        Recorded(question.id, "answered", recording=event.value, label=shown),
+                        None, shown)
+    return _answer(survey, progress, question, event)
+
+
+def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Step:
+    question = consent_question(survey)
+    option = _chosen(question, event) if kind in ("text", "key", "button") else None
+    if option is not None and option.code == 1:
+        progress.status = "in_progress"
+        progress.misunderstood = 0
+        first = _next_question(survey, progress, CONSENT)
+        assert first is not None, "the loader guarantees every wave has questions"
+        progress.current = first.id
+        progress.asked.append(first.id)
+        _, total = _position(survey, progress, first)
+        return Step(progress, (say(survey, progress, "consent_thanks", total=total),
+                               ask(survey, progress)), consent_given=True)
+    if option is not None and option.code == 2:
+        progress.status = "declined"
+        progress.current = ""
+        return Step(progress, (say(survey, progress, "declined"),), consent_given=False)
+    if option is not None:  # "not sure" about taking part: explain, then ask again
+        return Step(progress, (say(survey, progress, "consent_help"), ask(survey, progress)))
+    return _not_understood(survey, progress, question)
+
+
+def _chosen(question: Question, event: Event) -> Option | None:
+    if event.kind == "button":
+        try:
+            return question.option(int(event.value))
+        except ValueError:
+            return None
+    return read_reply(question, event.value).option
+
+
+def _answer(survey: Survey, progress: Progress, question: Question, event: Event) -> Step:
+    lang = progress.language
+    if question.has_options:
+        option = _chosen(question, event)
+        if option is None:
+            return _not_understood(survey, progress, question)
+        if question.role == "who_answering":
+            progress.who_answered = option.name
+        label = localise(option.label, "en")
+        shown = localise(option.label, lang)
+        code = NOT_SURE_CODE if option.not_sure else option.code
+        recorded = Recorded(question.id, "answered", code=code, label=label, raw=event.value)
+        return _move_on(survey, progress, question, recorded, None, shown)
+    reading = read_reply(question, event.value)
+    if question.type == "number":
+        if reading.number is None:
+            return _not_understood(survey, progress, question, reading.out_of_range)
+        recorded = Recorded(question.id, "answered", code=reading.number,
+                            label=str(reading.number), raw=event.value)
+        return _move_on(survey, progress, question, recorded, None, str(reading.number))
+    if not reading.text:
+        return _not_understood(survey, progress, question)
+    recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value)
+    return _move_on(survey, progress, question, recorded, None, reading.text)
+
+
+def _not_understood(survey: Survey, progress: Progress, question: Question,
+                    out_of_range: bool = False) -> Step:
+    progress.misunderstood += 1
+    if out_of_range:
+        low = question.minimum if question.minimum is not None else 0
+        phrase = say(survey, progress, "number_range", low=low, high=question.maximum)
+    elif progress.misunderstood <= MAX_REASKS:
+        phrase = say(survey, progress, "not_understood")
+    else:
+        phrase = say(survey, progress, _variant(progress, "offer_skip"))
+    return Step(progress, (phrase, ask(survey, progress, error=phrase.text)))
+
+
+def _move_on(survey: Survey, progress: Progress, question: Question, recorded: Recorded,
+             note: Prompt | None, shown: str = "") -> Step:
+    """Store ``recorded`` (unless practice) and ask the next question or finish."""
+    prompts: list[Prompt] = [note] if note else []
+    records: tuple[Recorded, ...] = ()
+    if question.practice:
+        prompts.append(say(survey, progress, "practice_done"))
+    else:
+        progress.answers[question.id] = {
+            "code": recorded.code, "status": recorded.status,
+            "shown": shown or survey.phrase(f"shown_{recorded.status}", progress.language),
+        }
+        records = (recorded,)
+    progress.misunderstood = progress.silences = 0
+    withdrawn = tuple(qid for qid in progress.answers
+                      if not _applies(survey.question(qid), progress))
+    for qid in withdrawn:
+        del progress.answers[qid]
+    following = _next_question(survey, progress, question.id)
+    if following is None:
+        progress.returning_to_review = False
+        progress.current = ""
+        if progress.review:
+            progress.status = "review"
+            prompts.append(_review(survey, progress))
+        else:
+            progress.status = "completed"
+            prompts.append(say(survey, progress, "closing"))
+        return Step(progress, tuple(prompts), records, withdrawn)
+    progress.current = following.id
+    progress.asked.append(following.id)
+    prompts.append(ask(survey, progress))
+    return Step(progress, tuple(prompts), records, withdrawn)
+
+
+def _back(survey: Survey, progress: Progress) -> Step:
+    route_ids = {q.id for q in _route(survey, progress)}
+    path = [qid for qid in progress.asked if qid in route_ids]
+    while path and path[-1] == progress.current:
+        path.pop()
+    if not path:
+        return Step(progress, (say(survey, progress, "first_question"), ask(survey, progress)))
+    progress.current = path[-1]
+    progress.asked = [CONSENT, *path]
+    progress.misunderstood = progress.silences = 0
+    return Step(progress, (ask(survey, progress),))

@@ -1,0 +1,125 @@
+"""The survey as the engine sees it: plain, frozen dataclasses.
+
+Everything here is standard library only. The YAML loader in ``content/`` builds these
+objects; every channel reads them through the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_LANGUAGE = "en"
+WAVES = ("baseline", "exit")
+RESPONDENT_TYPES = ("individual", "family", "professional")
+QUESTION_TYPES = ("yes_no", "scale3", "agree5", "choice", "number", "open")
+# Who answered, as recorded on every response (CONTENT-RULES: never pool these).
+WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
+CHANNELS = ("sms", "voice", "telegram", "web", "chat")
+
+# Every phrase the engine may say; the loader refuses a phrases file that lacks one.
+REQUIRED_PHRASES = (
+    "greeting", "consent_thanks", "consent_help", "declined", "already_completed",
+    "already_declined", "already_opted_out", "welcome_back_at", "welcome_back",
+    "welcome_back_review", "not_understood", "offer_skip_sms", "offer_skip_voice",
+    "offer_skip_buttons", "help_sms", "help_voice", "help_buttons", "stopped", "skipped",
+    "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
+    "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
+    "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
+    "keys_voice", "open_voice", "number_voice", "old_question",
+)
+
+# Code stored for "Not sure" on every standard scale: one value, declared missing in SPSS.
+NOT_SURE_CODE = 9
+
+Text = Mapping[str, str]
+
+
+def localise(text: Text, language: str) -> str:
+    """Return the wording in ``language``, falling back to English."""
+    return text.get(language) or text.get(DEFAULT_LANGUAGE) or next(iter(text.values()), "")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a person can give: a code for the data, words, a picture and keys."""
+
+    code: int
+    label: Text
+    key: str
+    emoji: str = ""
+    picture: str = ""
+    keywords: tuple[str, ...] = ()
+    name: str = ""
+    not_sure: bool = False
+
+
+@dataclass(frozen=True)
+class ShowIf:
+    """Ask a question only when an earlier one was answered with one of ``codes``."""
+
+    question: str
+    codes: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question of a survey, in every language it is written in."""
+
+    id: str
+    type: str
+    text: Text
+    label: str = ""
+    help: Text = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+    waves: frozenset[str] = frozenset(WAVES)
+    show_if: ShowIf | None = None
+    practice: bool = False
+    role: str = ""
+    minimum: int | None = None
+    maximum: int | None = None
+    record: bool = False
+    line: int = 0
+
+    @property
+    def is_data(self) -> bool:
+        """True when the answer is evaluation data (not the practice question)."""
+        return not self.practice
+
+    @property
+    def has_options(self) -> bool:
+        return self.type not in ("number", "open")
+
+    def option(self, code: int) -> Option | None:
+        """The option with ``code``, if any."""
+        return next((o for o in self.options if o.code == code), None)
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A whole survey: consent wording, questions and the shared phrases."""
+
+    id: str
+    title: Text
+    respondent_type: str
+    consent: Text
+    questions: tuple[Question, ...]
+    phrases: Mapping[str, Text]
+    languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
+    answered_by: str = ""
+    source: str = ""
+
+    def question(self, question_id: str) -> Question:
+        """The question with ``question_id``; KeyError when there is none."""
+        for question in self.questions:
+            if question.id == question_id:
+                return question
+        raise KeyError(question_id)
+
+    def phrase(self, phrase_id: str, language: str, **values: object) -> str:
+        """A shared phrase in ``language`` with ``{placeholders}`` filled in."""
+        return localise(self.phrases[phrase_id], language).format(**values)
+
+    def for_wave(self, wave: str) -> tuple[Question, ...]:
+        """The questions asked in ``wave``, in order."""
+        return tuple(q for q in self.questions if wave in q.waves)

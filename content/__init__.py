@@ -1,0 +1,1 @@
+"""Survey content: the YAML loader, the easy-read checker and the audio builder."""

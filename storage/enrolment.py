@@ -1,0 +1,144 @@
+"""Enrolling participants: one at a time, from a CSV file, and erasing them on request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+
+from bot.engine import CHANNELS, RESPONDENT_TYPES
+
+from .models import Answer, InboundMessage, Invitation, Participant, Response, Site
+from .uow import InvalidPhone, Repository, normalise_phone
+
+IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
+                  "preferred_channel", "needs")
+KNOWN_NEEDS = ("easy-read", "audio-first", "slow-speech", "large-print", "no-pictures",
+               "no-audio", "pictures")
+_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,30}$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+
+
+class EnrolmentError(ValueError):
+    """A participant's details are not acceptable; the message says why."""
+
+
+@dataclass
+class ImportResult:
+    """How an import went: participants added, or every row's errors (and none added)."""
+
+    added: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) -> dict[str, str]:
+    code = (row.get("code") or "").strip().upper()
+    if not code:
+        raise EnrolmentError("the code is missing")
+    if not _CODE.match(code):
+        raise EnrolmentError(f"the code {code!r} may hold only letters, digits and -")
+    if code in seen or repo.participant(code) is not None:
+        raise EnrolmentError(f"the code {code} is already used")
+    kind = (row.get("respondent_type") or "").strip().lower()
+    if kind not in RESPONDENT_TYPES:
+        raise EnrolmentError(f"the respondent type {kind!r} is not one of "
+                             f"{', '.join(RESPONDENT_TYPES)}")
+    language = (row.get("language") or "en").strip().lower()
+    if not _LANGUAGE.match(language):
+        raise EnrolmentError(f"the language {language!r} is not a code like en, ur or pl")
+    channel = (row.get("preferred_channel") or "web").strip().lower()
+    if channel not in CHANNELS or channel == "chat":
+        raise EnrolmentError(f"the channel {channel!r} is not one of sms, voice, telegram, web")
+    phone = (row.get("phone") or "").strip()
+    if phone:
+        try:
+            phone = normalise_phone(phone)
+        except InvalidPhone as error:
+            raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
+        if repo.participant_by_contact("phone", phone) is not None:
+            raise EnrolmentError("this phone number belongs to another participant")
+    elif channel in ("sms", "voice"):
+        raise EnrolmentError(f"a phone number is needed to use {channel}")
+    needs = [n.strip().lower() for n in (row.get("needs") or "").split(";") if n.strip()]
+    unknown = [n for n in needs if n not in KNOWN_NEEDS]
+    if unknown:
+        raise EnrolmentError(f"the need {unknown[0]!r} is not one of {', '.join(KNOWN_NEEDS)}")
+    return {"code": code, "respondent_type": kind, "language": language,
+            "preferred_channel": channel, "phone": phone, "needs": ";".join(needs),
+            "cohort": (row.get("cohort") or "").strip()}
+
+
+def _create(repo: Repository, site: Site, clean: dict[str, str]) -> Participant:
+    participant = Participant(
+        site=site, code=clean["code"], respondent_type=clean["respondent_type"],
+        cohort=clean["cohort"], language=clean["language"],
+        preferred_channel=clean["preferred_channel"], needs=clean["needs"])
+    repo.session.add(participant)
+    if clean["phone"]:
+        repo.set_contact(participant, "phone", clean["phone"])
+    repo.session.flush()
+    return participant
+
+
+def add_participant(repo: Repository, site: Site, **details: str) -> Participant:
+    """Add one participant; EnrolmentError says what is wrong with the details."""
+    return _create(repo, site, _checked(repo, site, details, set()))
+
+
+def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> ImportResult:
+    """Import participants from CSV text. Any bad row means none are added."""
+    lines = io.StringIO(text) if isinstance(text, str) else text
+    reader = csv.DictReader(lines)
+    result = ImportResult()
+    missing = [c for c in ("code", "respondent_type") if c not in (reader.fieldnames or [])]
+    if missing:
+        result.errors.append(f"the file has no '{missing[0]}' column "
+                             f"(expected: {', '.join(IMPORT_COLUMNS)})")
+        return result
+    seen: set[str] = set()
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        try:
+            clean = _checked(repo, site, row, seen)
+        except EnrolmentError as error:
+            result.errors.append(f"row {number}: {error}")
+            continue
+        seen.add(clean["code"])
+        rows.append(clean)
+    if result.errors:
+        return result
+    if not rows:
+        result.errors.append("the file has no participants")
+        return result
+    for clean in rows:
+        result.added.append(_create(repo, site, clean).code)
+    return result
+
+
+def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
+    """Remove a person's contacts, answers and invitations; return their recordings.
+
+    The caller deletes the returned recording files once this commits. The audit line
+    stays, holding the pseudonymous code only, so the site can show that the erasure
+    happened without keeping anything about the person.
+    """
+    code, site_code = participant.code, participant.site.code
+    response_ids = list(repo.session.scalars(
+        select(Response.id).where(Response.participant_id == participant.id)))
+    recordings: list[str] = []
+    if response_ids:
+        recordings = [r for r in repo.session.scalars(select(Answer.recording).where(
+            Answer.response_id.in_(response_ids), Answer.recording != "")) if r]
+        repo.session.execute(delete(Answer).where(Answer.response_id.in_(response_ids)))
+        repo.session.execute(delete(Response).where(Response.id.in_(response_ids)))
+    repo.session.execute(delete(Invitation).where(Invitation.participant_id == participant.id))
+    repo.session.execute(delete(InboundMessage).where(
+        InboundMessage.participant_id == participant.id))
+    repo.session.delete(participant)
+    repo.session.flush()
+    repo.audit(actor, "erase", site_code, participant=code)
+    return recordings

@@ -1,0 +1,195 @@
+"""SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers.
+
+Contact details are never stored in clear: ``Contact.secret`` holds Fernet ciphertext
+and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+
+
+class Site(Base):
+    """A pilot site (a council): its staff see only its participants."""
+
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    contact_text: Mapped[str] = mapped_column(Text, default="")
+    is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    participants: Mapped[list[Participant]] = relationship(back_populates="site")
+
+
+class Participant(Base):
+    """A person in the pilot, known by a pseudonymous code such as ``CAL-0012``."""
+
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    respondent_type: Mapped[str] = mapped_column(String(16))
+    cohort: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    preferred_channel: Mapped[str] = mapped_column(String(16), default="web")
+    needs: Mapped[str] = mapped_column(String(200), default="")
+    current_wave: Mapped[str] = mapped_column(String(16), default="baseline")
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    site: Mapped[Site] = relationship(back_populates="participants")
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="participant", cascade="all, delete-orphan")
+
+    @property
+    def need_list(self) -> list[str]:
+        """Communication needs, such as ``audio-first`` or ``no-pictures``."""
+        return [n for n in self.needs.split(";") if n]
+
+
+class Contact(Base):
+    """A phone number or Telegram chat id: encrypted, found by a keyed hash."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("kind", "lookup"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    lookup: Mapped[str] = mapped_column(String(64))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    participant: Mapped[Participant] = relationship(back_populates="contacts")
+
+
+class Invitation(Base):
+    """An invitation to answer one wave on one channel, with an unguessable token."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    wave: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="created")
+    provider_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    status_at: Mapped[datetime | None] = mapped_column(default=None)
+    participant: Mapped[Participant] = relationship()
+
+
+class Response(Base):
+    """One participant's survey in one wave, with the engine's progress as JSON."""
+
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("participant_id", "wave"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    wave: Mapped[str] = mapped_column(String(16))
+    survey_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="started")
+    who_answered: Mapped[str] = mapped_column(String(20), default="")
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    progress: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    consent_given: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    participant: Mapped[Participant] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """One answer as the person gave it, on the channel they used, when they gave it."""
+
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id"))
+    question_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), default="answered")
+    value_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    value_label: Mapped[str] = mapped_column(String(120), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    recording: Mapped[str] = mapped_column(String(255), default="")
+    raw: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16))
+    who_answered: Mapped[str] = mapped_column(String(20), default="")
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class InboundMessage(Base):
+    """A provider's message id, seen once: a retry finds it and gets the same reply."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("provider", "provider_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(80))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), default=None)
+    reply: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffUser(Base):
+    """A member of site staff, or an administrator (no site) who manages sites."""
+
+    __tablename__ = "staff_users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    site: Mapped[Site | None] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what, when: exports, consent changes, erasures, unknown senders."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    site_code: Mapped[str] = mapped_column(String(16), default="")
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

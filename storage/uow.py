@@ -1,0 +1,157 @@
+"""The unit of work and the repository behind it.
+
+Everything one inbound event changes (the answer, the progress, the provider id, the
+reply) commits together or not at all: a crash between them can never leave an answer
+without its progress, or a progress that skipped an answer.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from .crypto import Vault
+from .models import (
+    AuditEntry,
+    Contact,
+    InboundMessage,
+    Invitation,
+    Participant,
+    Response,
+    Site,
+    utcnow,
+)
+
+TRYOUT_SITE = "TRYOUT"
+
+
+class InvalidPhone(ValueError):
+    """A phone number that cannot be read as a real number."""
+
+
+def normalise_phone(raw: str, region: str = "GB") -> str:
+    """E.164 for a phone number written any usual way (``07700 900123``, ``+44...``)."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidPhone(f"{raw!r} is not a phone number") from error
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone(f"{raw!r} is not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def new_token() -> str:
+    """An unguessable invitation token (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
+class Repository:
+    """Queries and changes over one session. No commits here: the unit of work commits."""
+
+    def __init__(self, session: Session, vault: Vault) -> None:
+        self.session = session
+        self.vault = vault
+
+    # sites and participants
+    def site(self, code: str) -> Site | None:
+        return self.session.scalar(select(Site).where(Site.code == code))
+
+    def participant(self, code: str) -> Participant | None:
+        return self.session.scalar(select(Participant).where(Participant.code == code))
+
+    def participant_by_id(self, participant_id: int) -> Participant | None:
+        return self.session.get(Participant, participant_id)
+
+    def tryout_site(self) -> Site:
+        """The hidden site that holds try-out answers, kept out of every export."""
+        site = self.site(TRYOUT_SITE)
+        if site is None:
+            site = Site(code=TRYOUT_SITE, name="Try-out (not real data)", is_tryout=True)
+            self.session.add(site)
+            self.session.flush()
+        return site
+
+    # contacts
+    def set_contact(self, participant: Participant, kind: str, value: str) -> Contact:
+        """Store ``value`` encrypted for ``participant``, replacing one of the same kind."""
+        for old in [c for c in participant.contacts if c.kind == kind]:
+            participant.contacts.remove(old)
+        self.session.flush()
+        contact = Contact(kind=kind, lookup=self.vault.lookup(kind, value),
+                          secret=self.vault.encrypt(value))
+        participant.contacts.append(contact)
+        return contact
+
+    def contact_value(self, participant: Participant, kind: str) -> str | None:
+        """The decrypted contact of ``kind``, if the participant has one."""
+        contact = next((c for c in participant.contacts if c.kind == kind), None)
+        return self.vault.decrypt(contact.secret) if contact else None
+
+    def participant_by_contact(self, kind: str, value: str) -> Participant | None:
+        """Find a sender by phone number or chat id, through the keyed hash."""
+        lookup = self.vault.lookup(kind, value)
+        contact = self.session.scalar(
+            select(Contact).where(Contact.kind == kind, Contact.lookup == lookup))
+        return contact.participant if contact else None
+
+    # responses and inbound ids
+    def response(self, participant: Participant, wave: str, lock: bool = False) -> Response | None:
+        query = select(Response).where(Response.participant_id == participant.id,
+                                       Response.wave == wave)
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def inbound(self, provider: str, provider_id: str) -> InboundMessage | None:
+        return self.session.scalar(select(InboundMessage).where(
+            InboundMessage.provider == provider, InboundMessage.provider_id == provider_id))
+
+    # invitations
+    def add_invitation(self, participant: Participant, wave: str, channel: str) -> Invitation:
+        invitation = Invitation(participant=participant, wave=wave, channel=channel,
+                                token=new_token())
+        self.session.add(invitation)
+        return invitation
+
+    def invitation(self, token: str) -> Invitation | None:
+        return self.session.scalar(select(Invitation).where(Invitation.token == token))
+
+    # audit
+    def audit(self, actor: str, action: str, site_code: str = "",
+              **detail: Any) -> AuditEntry:
+        """Write one audit line. Never put contact details in ``detail``."""
+        entry = AuditEntry(actor=actor, action=action, site_code=site_code, detail=detail,
+                           at=utcnow())
+        self.session.add(entry)
+        return entry
+
+    def add_all(self, objects: Iterable[object]) -> None:
+        self.session.add_all(objects)
+
+
+class UnitOfWork:
+    """``with uow: ...; uow.commit()`` — anything not committed is rolled back."""
+
+    def __init__(self, session_factory: sessionmaker[Session], vault: Vault) -> None:
+        self.session_factory = session_factory
+        self.vault = vault
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self.session_factory()
+        self.repo = Repository(self.session, self.vault)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,126 @@
+"""Fixtures shared by every test: app -> client/runner, each test on a clean database.
+
+With ``TEST_DATABASE_URL`` set (CI sets PostgreSQL), the session works in a schema of
+its own, so parallel runs on one server never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+
+from storage.db import normalise_url
+from storage.migrate import upgrade
+from storage.models import Base, Participant, Site
+from web_survey import create_app
+from web_survey.bootstrap import Services
+from web_survey.config import ENV_SETTINGS
+
+PUBLIC_BASE_URL = "https://feedback.example.org"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for this test session."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        schema = f"test_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = create_engine(normalise_url(url))
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        joiner = "&" if "?" in url else "?"
+        scoped = f"{url}{joiner}options=-csearch_path%3D{schema}"
+        _migrate(scoped)
+        yield scoped
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    else:
+        scoped = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        _migrate(scoped)
+        yield scoped
+
+
+def _migrate(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    upgrade(engine)
+    engine.dispose()
+
+
+def test_config(database_url: str, folder: Path, **extra: Any) -> dict[str, Any]:
+    """A configuration that ignores the machine's environment entirely."""
+    config: dict[str, Any] = dict.fromkeys(ENV_SETTINGS, "")
+    config.update(
+        TESTING=True, DATABASE_URL=database_url, SECRET_KEY="test-secret-key",
+        DATA_KEY="test-data-key", PUBLIC_BASE_URL=PUBLIC_BASE_URL,
+        AUDIO_DIR=str(folder / "audio"), RECORDINGS_DIR=str(folder / "recordings"),
+        QUIET_HOURS="", SITE_TIMEZONE="Europe/London", DB_POOL_SIZE=5,
+        WTF_CSRF_ENABLED=True,
+    )
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """The test app's configuration; tests may change it before asking for ``app``."""
+    return test_config(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    """The app on the session's database, emptied after each test."""
+    app = create_app(app_config)
+    yield app
+    nsw: Services = app.extensions["nsw"]
+    with nsw.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    nsw.engine.dispose()
+
+
+@pytest.fixture
+def nsw(app: Flask) -> Services:
+    """The app's services: database, vault, surveys, conversations."""
+    return app.extensions["nsw"]
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_participant(nsw: Services) -> Callable[..., int]:
+    """Add a participant (and their site) and return their id."""
+
+    def make(code: str = "CAL-0001", respondent_type: str = "individual",
+             phone: str | None = "+447700900001", site: str = "CAL", **fields: Any) -> int:
+        with nsw.uow() as uow:
+            found = uow.repo.site(site)
+            if found is None:
+                found = Site(code=site, name=f"Site {site}",
+                             contact_text="Please call the social care team on 0113 496 0000.")
+                uow.session.add(found)
+            person = Participant(site=found, code=code, respondent_type=respondent_type,
+                                 **fields)
+            uow.session.add(person)
+            if phone:
+                uow.repo.set_contact(person, "phone", phone)
+            uow.commit()
+            return person.id
+
+    return make

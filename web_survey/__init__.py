@@ -1,0 +1,31 @@
+"""The Flask app factory: web survey, staff area, webhooks and audio, one app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from .bootstrap import bootstrap
+from .config import defaults, fill_secrets
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, then ``test_config`` on top."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config = defaults(instance)
+    config.update(test_config or {})
+    fill_secrets(config, instance)
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app.extensions["nsw"] = bootstrap(app.config)
+
+    from . import health
+
+    app.register_blueprint(health.bp)
+    return app

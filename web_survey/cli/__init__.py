@@ -1,0 +1,16 @@
+"""The ``nsw-feedback`` command line. Each group of commands lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from . import chat, db, demo, export, invite, people
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Accessible feedback surveys for the named social worker pilot."""
+
+
+for module in (chat, db, demo, export, invite, people):
+    module.register(main)

@@ -1,0 +1,33 @@
+"""What every command shares: building the app once and opening a unit of work."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from content.loader import ContentError
+from web_survey import create_app
+from web_survey.bootstrap import Services
+
+
+def make_app(migrate: bool = True) -> Flask:
+    """The app, with its database brought up to date; content errors end the command."""
+    try:
+        app = create_app()
+    except ContentError as error:
+        raise click.ClickException(f"a survey file is wrong: {error}") from error
+    if migrate:
+        app.extensions["nsw"].migrate()
+    return app
+
+
+def services(app: Flask) -> Services:
+    return app.extensions["nsw"]
+
+
+def site_or_fail(repo, code: str):  # type: ignore[no-untyped-def]
+    """The site with ``code``, or a clear error naming it."""
+    site = repo.site(code.upper())
+    if site is None:
+        raise click.ClickException(f"there is no site {code!r} (add it: nsw-feedback site add)")
+    return site

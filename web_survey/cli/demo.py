@@ -1,0 +1,96 @@
+"""``nsw-feedback demo`` and ``serve``: run the app, seeded for trying out or for real."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from storage.enrolment import add_participant
+from storage.models import Invitation, Participant, Site
+from storage.uow import Repository
+
+from .common import make_app, services
+
+DEMO_SITE = ("DEMO", "Demo council (not real data)")
+DEMO_PEOPLE = (
+    {"code": "DEMO-0001", "respondent_type": "individual", "cohort": "transition",
+     "phone": "+447700900101", "preferred_channel": "sms", "needs": "easy-read;audio-first"},
+    {"code": "DEMO-0002", "respondent_type": "individual", "cohort": "in-patient",
+     "phone": "+447700900102", "preferred_channel": "web", "needs": "easy-read"},
+    {"code": "DEMO-F0003", "respondent_type": "family", "cohort": "transition",
+     "phone": "+447700900103", "preferred_channel": "sms", "needs": ""},
+    {"code": "DEMO-P0004", "respondent_type": "professional", "cohort": "",
+     "phone": "", "preferred_channel": "web", "needs": ""},
+)
+
+
+def seed_demo(repo: Repository) -> list[tuple[str, str, str]]:
+    """Create the demo site, people and web invitations (once); return (code, type, token)."""
+    site = repo.site(DEMO_SITE[0])
+    if site is None:
+        site = Site(code=DEMO_SITE[0], name=DEMO_SITE[1],
+                    contact_text="Please call the social care team on 0113 496 0000.")
+        repo.session.add(site)
+        repo.session.flush()
+    links = []
+    for details in DEMO_PEOPLE:
+        person = repo.participant(details["code"]) or add_participant(repo, site, **details)
+        links.append((person.code, person.respondent_type, _web_token(repo, person)))
+    return links
+
+
+def _web_token(repo: Repository, person: Participant) -> str:
+    """The person's web invitation for their current wave, made on the first run."""
+    existing = repo.session.scalar(select(Invitation).where(
+        Invitation.participant_id == person.id, Invitation.wave == person.current_wave,
+        Invitation.channel == "web"))
+    invitation = existing or repo.add_invitation(person, person.current_wave, "web")
+    repo.session.flush()
+    return invitation.token
+
+
+def _run(app: Flask, host: str, port: int) -> None:
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register(main: click.Group) -> None:
+    @main.command()
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    def demo(host: str, port: int) -> None:
+        """Seed a demo site in a local SQLite database and start the app."""
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+        app = make_app()
+        with services(app).uow() as uow:
+            links = seed_demo(uow.repo)
+            uow.commit()
+        base = app.config["PUBLIC_BASE_URL"]
+        click.echo(f"Demo database: {app.config['DATABASE_URL']}")
+        click.echo(f"Health check:  {base}/healthz")
+        for code, kind, token in links:
+            click.echo(f"Web survey for {code} ({kind}): {base}/s/{token}")
+        click.echo("Try a survey in the terminal:  nsw-feedback chat --survey individual")
+        click.echo("As a demo participant:         nsw-feedback chat --participant DEMO-0001")
+        _run(app, host, port)
+
+    @main.command()
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @click.option("--workers", default=int(os.environ.get("WEB_CONCURRENCY", 2)),
+                  show_default=True, type=int)
+    def serve(host: str, port: int, workers: int) -> None:
+        """Run the production web app under gunicorn (migrations run in the release step)."""
+        from gunicorn.app.base import BaseApplication
+
+        class _Server(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                self.cfg.set("bind", f"{host}:{port}")
+                self.cfg.set("workers", workers)
+
+            def load(self) -> Flask:
+                return make_app(migrate=False)
+
+        _Server().run()
