@@ -11,6 +11,7 @@ from flask import Flask
 
 from .bootstrap import bootstrap
 from .config import defaults, fill_secrets
+from .security import init_security
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -24,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app.extensions["nsw"] = bootstrap(app.config)
+    init_security(app)
 
     from . import health
 

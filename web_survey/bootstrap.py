@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
@@ -28,6 +28,9 @@ class Services:
     surveys: SurveyLibrary
     conversations: Conversations
     config: Mapping[str, Any]
+    # Channel name -> function that sends one invitation and returns its new status.
+    # Filled by each configured channel (see web_survey/delivery.py).
+    senders: dict[str, Callable[..., str]] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
         """A new unit of work over the database."""
