@@ -299,7 +299,7 @@ def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
     return Survey(
         id=data["id"], title=title, respondent_type=data["respondent_type"], consent=consent,
         questions=tuple(questions.values()), phrases=phrases, languages=tuple(languages),
-        answered_by=answered_by, source=str(path),
+        answered_by=answered_by, source=str(path), yes_no=scales["yes_no"],
     )
 
 

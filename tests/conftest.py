@@ -124,3 +124,22 @@ def make_participant(nsw: Services) -> Callable[..., int]:
             return person.id
 
     return make
+
+
+@pytest.fixture
+def cli(app: Flask, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+        ) -> Callable[..., Any]:
+    """Run ``nsw-feedback ...`` in-process against the test database and keys."""
+    from click.testing import CliRunner
+
+    from web_survey.cli import main
+
+    for name in ENV_SETTINGS:
+        monkeypatch.setenv(name, str(app_config.get(name, "")))
+
+    def run(*args: str, input: str | None = None, expect: int = 0) -> Any:
+        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+        assert result.exit_code == expect, result.output
+        return result
+
+    return run

@@ -144,8 +144,7 @@ class Step:
 
 def consent_question(survey: Survey) -> Question:
     """Consent asked as a yes/no question, with the standard yes/no answers."""
-    yes_no = next((q.options for q in survey.questions if q.type == "yes_no"), ())
-    return Question(id=CONSENT, type="yes_no", text=survey.consent, options=yes_no)
+    return Question(id=CONSENT, type="yes_no", text=survey.consent, options=survey.yes_no)
 
 
 def _question(survey: Survey, question_id: str) -> Question:

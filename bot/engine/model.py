@@ -108,6 +108,7 @@ class Survey:
     languages: tuple[str, ...] = (DEFAULT_LANGUAGE,)
     answered_by: str = ""
     source: str = ""
+    yes_no: tuple[Option, ...] = ()  # the standard yes/no answers, used for consent
 
     def question(self, question_id: str) -> Question:
         """The question with ``question_id``; KeyError when there is none."""

@@ -1,0 +1,136 @@
+"""Storage: answers and progress commit together, retries record once, contacts are secret."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.engine import Event
+from bot.service import Conversations
+from storage.models import Answer, Contact, InboundMessage, Response
+
+PHONE = "+447700900001"
+
+
+def answers(nsw, pid) -> dict[str, int | None]:
+    with nsw.uow() as uow:
+        rows = uow.session.execute(
+            select(Answer.question_id, Answer.value_code)
+            .join(Response).where(Response.participant_id == pid)).all()
+        return dict(rows)
+
+
+def test_repeated_inbound_id_records_once_and_replies_the_same(nsw, make_participant):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"), inbound=("twilio-sms", "SM1"))
+    conv.handle(pid, "sms", Event("text", "yes"), inbound=("twilio-sms", "SM2"))
+    first = conv.handle(pid, "sms", Event("text", "1"), inbound=("twilio-sms", "SM3"))
+    again = conv.handle(pid, "sms", Event("text", "1"), inbound=("twilio-sms", "SM3"))
+    assert again.duplicate and not first.duplicate
+    assert [p.text for p in again.prompts] == [p.text for p in first.prompts]
+    assert answers(nsw, pid) == {"who": 1}
+    with nsw.uow() as uow:
+        progress = uow.repo.response(uow.repo.participant_by_id(pid), "baseline").progress
+        assert progress["current"] == "practice", "the retry did not move the survey on"
+
+
+def test_concurrent_deliveries_of_one_message_record_once(nsw, make_participant):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"))
+    conv.handle(pid, "sms", Event("text", "yes"))
+    barrier = threading.Barrier(4)
+    replies = []
+
+    def deliver() -> None:
+        barrier.wait()
+        replies.append(conv.handle(pid, "sms", Event("text", "2"), inbound=("twilio-sms", "SMX")))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(replies) == 4
+    assert sum(not r.duplicate for r in replies) == 1
+    assert answers(nsw, pid) == {"who": 2}
+    with nsw.uow() as uow:
+        count = uow.session.scalar(select(func.count()).select_from(InboundMessage))
+        assert count == 1
+
+
+def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant, monkeypatch):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"))
+    conv.handle(pid, "sms", Event("text", "yes"))
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("power cut between answer and progress")
+
+    monkeypatch.setattr(Conversations, "_store", staticmethod(_store_then(crash)))
+    with pytest.raises(RuntimeError):
+        conv.handle(pid, "sms", Event("text", "1"))
+    monkeypatch.undo()
+    assert answers(nsw, pid) == {}
+    with nsw.uow() as uow:
+        progress = uow.repo.response(uow.repo.participant_by_id(pid), "baseline").progress
+        assert progress["current"] == "who"
+    reply = conv.handle(pid, "sms", Event("text", "1"))
+    assert reply.question.question_id == "practice"
+    assert answers(nsw, pid) == {"who": 1}
+
+
+def _store_then(crash):
+    original = Conversations._store
+
+    def store(uow, response, step, channel):
+        original(uow, response, step, channel)
+        crash()
+
+    return store
+
+
+def test_contacts_are_encrypted_and_found_by_keyed_hash(nsw, make_participant):
+    pid = make_participant(phone=PHONE)
+    with nsw.uow() as uow:
+        raw = uow.session.execute(text("SELECT kind, lookup, secret FROM contacts")).all()
+        assert len(raw) == 1
+        kind, lookup, secret = raw[0]
+        assert kind == "phone"
+        assert PHONE not in lookup and PHONE.encode() not in bytes(secret)
+        assert b"7700900001" not in bytes(secret)
+        found = uow.repo.participant_by_contact("phone", PHONE)
+        assert found is not None and found.id == pid
+        assert uow.repo.contact_value(found, "phone") == PHONE
+        assert uow.repo.participant_by_contact("phone", "+447700900002") is None
+
+
+def test_another_data_key_cannot_read_or_find_contacts(nsw, make_participant):
+    from storage.crypto import Vault
+    from storage.uow import UnitOfWork
+
+    make_participant(phone=PHONE)
+    other = UnitOfWork(nsw.session_factory, Vault("another-key"))
+    with other as uow:
+        assert uow.repo.participant_by_contact("phone", PHONE) is None
+        contact = uow.session.scalar(select(Contact))
+        with pytest.raises(ValueError, match="another DATA_KEY"):
+            uow.repo.vault.decrypt(contact.secret)
+
+
+def test_who_answered_and_channel_travel_with_every_answer(nsw, make_participant):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"))
+    conv.handle(pid, "sms", Event("text", "yes"))
+    conv.handle(pid, "sms", Event("text", "with help"))
+    conv.handle(pid, "voice", Event("key", "1"))
+    conv.handle(pid, "voice", Event("key", "1"))
+    with nsw.uow() as uow:
+        rows = uow.session.execute(select(Answer.question_id, Answer.channel,
+                                          Answer.who_answered)).all()
+        assert sorted(rows) == [("know_sw", "voice", "supported"), ("who", "sms", "supported")]

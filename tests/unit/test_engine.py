@@ -1,0 +1,387 @@
+"""The pure engine: every event, every question type, re-asking, show_if, waves, decline."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.engine import NOT_SURE_CODE, Event, Progress, Step, advance, begin
+from content.loader import load_library
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library()
+
+
+class Talk:
+    """A person talking to the engine on one channel, keeping what it said."""
+
+    def __init__(self, survey, wave="baseline", channel="sms", language="en", review=False):
+        self.survey = survey
+        self.progress: Progress = begin(survey, wave, language, channel, review=review)
+        self.recorded: dict[str, object] = {}
+        self.last: Step | None = None
+
+    def send(self, kind: str, value: str = "", question: str = "") -> Step:
+        step = advance(self.survey, self.progress, Event(kind, value, question))
+        self.progress = step.progress
+        for answer in step.recorded:
+            self.recorded[answer.question_id] = answer
+        for question_id in step.withdrawn:
+            self.recorded.pop(question_id, None)
+        self.last = step
+        return step
+
+    def say(self, text: str) -> Step:
+        return self.send("text", text)
+
+    @property
+    def asking(self) -> str:
+        return self.progress.current
+
+    def texts(self) -> list[str]:
+        assert self.last is not None
+        return [p.text for p in self.last.prompts]
+
+
+def consented(survey, **kwargs) -> Talk:
+    talk = Talk(survey, **kwargs)
+    talk.send("start")
+    talk.say("yes")
+    return talk
+
+
+def test_start_greets_and_asks_consent_first(library):
+    talk = Talk(library.get("individual"))
+    step = talk.send("start")
+    assert [p.kind for p in step.prompts] == ["say", "ask"]
+    assert step.prompts[1].question_id == "consent"
+    assert "Is it OK to ask you some questions?" in step.prompts[1].text
+    assert step.prompts[1].instruction == "Reply 1 Yes, 2 No, 0 Not sure"
+
+
+def test_no_to_consent_ends_kindly_and_is_declined(library):
+    talk = Talk(library.get("individual"))
+    talk.send("start")
+    step = talk.say("no")
+    assert talk.progress.status == "declined"
+    assert step.consent_given is False
+    assert step.prompts[-1].text.startswith("That is fine.")
+    assert step.recorded == ()
+    assert "said no" in talk.say("yes").prompts[0].text
+
+
+def test_not_sure_about_consent_explains_and_asks_again(library):
+    talk = Talk(library.get("individual"))
+    talk.send("start")
+    step = talk.say("not sure")
+    assert talk.progress.status == "consent"
+    assert "You choose if you answer" in step.prompts[0].text
+    assert step.prompts[1].question_id == "consent"
+
+
+def test_practice_question_is_not_data(library):
+    talk = consented(library.get("individual"))
+    assert talk.asking == "who"
+    talk.say("1")
+    assert talk.asking == "practice"
+    step = talk.say("yes")
+    assert "practice" not in talk.recorded
+    assert "That was the practice" in step.prompts[0].text
+    assert talk.asking == "know_sw"
+
+
+@pytest.mark.parametrize("reply", ["1", "one", "Yes", "  YES!! ", "y", "yeah", "👍", "👍🏽",
+                                   "Yes please", "ok"])
+def test_every_form_of_yes(library, reply):
+    talk = consented(library.get("individual"))
+    talk.say("me")
+    talk.say("no")
+    talk.say(reply)
+    assert talk.recorded["know_sw"].code == 1
+
+
+@pytest.mark.parametrize(("reply", "code"), [
+    ("2", 2), ("no", 2), ("N", 2), ("nope.", 2), ("👎", 2), ("0", NOT_SURE_CODE),
+    ("not sure", NOT_SURE_CODE), ("I don't know", NOT_SURE_CODE), ("🤷", NOT_SURE_CODE),
+    ("i am not sure", NOT_SURE_CODE),
+])
+def test_no_and_not_sure(library, reply, code):
+    talk = consented(library.get("individual"))
+    talk.say("me")
+    talk.say("no")
+    talk.say(reply)
+    assert talk.recorded["know_sw"].code == code
+
+
+def test_scale3_by_emoji_word_and_digit(library):
+    talk = consented(library.get("individual"))
+    for reply in ("me", "no", "yes"):
+        talk.say(reply)
+    assert talk.asking == "sw_feel"
+    talk.say("😀")
+    assert (talk.recorded["sw_feel"].code, talk.recorded["sw_feel"].label) == (3, "Happy")
+
+
+@pytest.mark.parametrize(("reply", "code"), [("not good", 1), ("sad", 1), ("2", 2), ("3", 1),
+                                             ("so so", 2)])
+def test_scale3_longer_words_win(library, reply, code):
+    talk = consented(library.get("individual"))
+    for answer in ("me", "no", "yes"):
+        talk.say(answer)
+    talk.say(reply)
+    assert talk.recorded["sw_feel"].code == code
+
+
+def test_keypad_and_buttons(library):
+    talk = consented(library.get("individual"), channel="voice")
+    step = talk.send("key", "2")
+    assert talk.recorded["who"].code == 2
+    assert talk.progress.who_answered == "supported"
+    assert "Press 1 for Yes." in step.prompts[-1].instruction
+    assert "Press 0 if you are not sure." in step.prompts[-1].instruction
+    talk.send("key", "1")
+    talk.send("button", "1")
+    assert talk.recorded["know_sw"].code == 1
+
+
+def test_nonsense_is_reasked_twice_then_skip_is_offered(library):
+    talk = consented(library.get("individual"))
+    first = talk.say("banana")
+    assert first.prompts[0].text == "Sorry, I did not understand. Please try again."
+    assert first.prompts[1].question_id == "who"
+    assert first.prompts[1].error
+    second = talk.say("purple")
+    assert second.prompts[0].text.startswith("Sorry, I did not understand")
+    third = talk.say("???")
+    assert "Reply SKIP to skip this question." in third.prompts[0].text
+    talk.say("skip")
+    assert talk.recorded["who"].status == "skipped"
+    assert talk.asking == "practice"
+
+
+def test_offer_to_skip_speaks_each_channel(library):
+    for channel, words in (("voice", "Press hash"), ("web", "press Skip")):
+        talk = consented(library.get("individual"), channel=channel)
+        for _ in range(3):
+            step = talk.send("text", "banana")
+        assert words in step.prompts[0].text
+
+
+def test_again_help_back_and_stop(library):
+    survey = library.get("individual")
+    talk = consented(survey)
+    assert talk.send("again").prompts[0].question_id == "who"
+    assert [p.question_id for p in talk.say("repeat").prompts] == ["who"]
+    talk.say("me")
+    talk.say("yes")
+    helped = talk.send("help")
+    assert helped.prompts[0].text.startswith("A social worker helps you")
+    assert talk.say("back").prompts[-1].question_id == "practice"
+    assert talk.asking == "practice"
+    talk.say("yes")
+    stopped = talk.say("stop")
+    assert talk.progress.status == "stopped"
+    assert "carry on later" in stopped.prompts[0].text
+    resumed = talk.send("start")
+    assert resumed.prompts[0].text == "Welcome back. You are on question 2 of 9."
+    assert resumed.prompts[1].question_id == "know_sw"
+
+
+def test_help_without_question_help_uses_channel_help(library):
+    talk = consented(library.get("individual"))
+    talk.say("me")
+    step = talk.send("help")
+    assert "Reply AGAIN" in step.prompts[0].text
+
+
+def test_back_on_first_question_says_so(library):
+    talk = consented(library.get("individual"))
+    step = talk.send("back")
+    assert step.prompts[0].text == "This is the first question."
+    assert talk.asking == "who"
+
+
+def test_back_then_change_an_answer(library):
+    talk = consented(library.get("individual"))
+    for reply in ("me", "yes", "yes"):
+        talk.say(reply)
+    talk.send("back")
+    assert talk.asking == "know_sw"
+    talk.say("no")
+    assert talk.recorded["know_sw"].code == 2
+    assert talk.asking == "listened", "show_if hides sw_feel once know_sw is no"
+
+
+def test_show_if_and_withdrawing_an_answer_that_no_longer_applies(library):
+    talk = consented(library.get("individual"))
+    for reply in ("me", "yes", "yes", "happy"):
+        talk.say(reply)
+    assert "sw_feel" in talk.recorded
+    talk.send("back")
+    talk.send("back")
+    assert talk.asking == "know_sw"
+    step = talk.say("no")
+    assert step.withdrawn == ("sw_feel",)
+    assert "sw_feel" not in talk.recorded
+
+
+def test_silence_reasks_once_then_moves_on(library):
+    talk = consented(library.get("individual"), channel="voice")
+    first = talk.send("silence")
+    assert first.prompts[0].text.startswith("I did not hear anything")
+    assert talk.asking == "who"
+    second = talk.send("silence")
+    assert talk.recorded["who"].status == "no_answer"
+    assert second.prompts[-1].question_id == "practice"
+
+
+def test_number_question_and_range():
+    survey = _survey_with("""
+      - id: visits
+        type: number
+        min: 0
+        max: 30
+        label: Visits
+        text: {en: "How many times did you see your social worker?"}
+    """)
+    talk = consented(survey)
+    step = talk.say("a hundred")
+    assert step.prompts[0].text == "Please use a number from 0 to 30."
+    talk.say("three")
+    assert talk.recorded["visits"].code == 3
+    talk2 = consented(survey)
+    talk2.say("I saw them 4 times")
+    assert talk2.recorded["visits"].code == 4
+
+
+def test_open_answer_typed_or_recorded(library):
+    talk = consented(library.get("family"))
+    while talk.asking != "life_better":
+        talk.say("1")
+    step = talk.say("More help at weekends")
+    assert talk.recorded["life_better"].text == "More help at weekends"
+    assert talk.progress.status == "completed"
+    assert "Thank you for your answers" in step.prompts[-1].text
+    talk = consented(library.get("family"), channel="voice")
+    while talk.asking != "life_better":
+        talk.send("key", "1")
+    talk.send("recording", "RE123")
+    assert talk.recorded["life_better"].recording == "RE123"
+
+
+def test_waves_choose_the_questions(library):
+    survey = library.get("individual")
+    baseline = {q.id for q in survey.for_wave("baseline")}
+    exit_ = {q.id for q in survey.for_wave("exit")}
+    assert "keep_sw" in exit_ and "keep_sw" not in baseline
+    talk = consented(survey, wave="exit")
+    while talk.progress.status == "in_progress":
+        talk.say("1")
+    assert {"better_now", "keep_sw"} <= set(talk.recorded)
+    talk = consented(survey, wave="baseline")
+    while talk.progress.status == "in_progress":
+        talk.say("1")
+    assert "keep_sw" not in talk.recorded
+
+
+def test_professional_agree_scale(library):
+    talk = consented(library.get("professional"))
+    assert talk.progress.who_answered == "professional"
+    talk.say("nurse")
+    talk.say("yes")
+    talk.say("strongly agree")
+    assert talk.recorded["voice_reviews"].code == 5
+    talk.say("disagree")
+    assert talk.recorded["voice_planning"].code == 2
+
+
+def test_old_question_never_changes_a_later_answer(library):
+    talk = consented(library.get("individual"), channel="telegram")
+    talk.send("button", "1", question="who")
+    step = talk.send("button", "2", question="who")
+    assert "earlier question" in step.prompts[0].text
+    assert talk.recorded["who"].code == 1
+    assert talk.asking == "practice"
+
+
+def test_review_change_and_submit(library):
+    talk = consented(library.get("professional"), channel="web", review=True)
+    while talk.progress.status == "in_progress":
+        talk.send("button", "1", question=talk.asking)
+    assert talk.progress.status == "review"
+    review = talk.last.prompts[-1]
+    assert review.kind == "review"
+    assert ("know_sw", "Do you know who this person's social worker is?", "Yes") in review.review
+    talk.send("change", "know_sw")
+    assert talk.asking == "know_sw"
+    step = talk.send("button", "2", question="know_sw")
+    assert talk.progress.status == "review", "back to the check page, nothing new to answer"
+    assert not any(row[0] == "voice_reviews" for row in step.prompts[-1].review)
+    done = talk.send("submit")
+    assert talk.progress.status == "completed"
+    assert "Thank you" in done.prompts[0].text
+
+
+def test_finished_survey_stays_finished(library):
+    talk = consented(library.get("professional"))
+    while talk.progress.status == "in_progress":
+        talk.say("1")
+    assert talk.progress.status == "completed"
+    again = talk.send("start")
+    assert again.prompts[0].text == "You have answered all the questions. Thank you."
+    assert talk.say("2").recorded == ()
+
+
+def test_progress_round_trips_through_json(library):
+    import json
+
+    talk = consented(library.get("individual"))
+    talk.say("me")
+    restored = Progress.from_dict(json.loads(json.dumps(talk.progress.to_dict())))
+    assert restored == talk.progress
+
+
+def test_unknown_event_kind_is_refused():
+    with pytest.raises(ValueError, match="unknown event kind"):
+        Event("shout")
+
+
+def test_engine_imports_only_the_standard_library():
+    code = textwrap.dedent("""
+        import sys
+        before = set(sys.modules)
+        import bot.engine
+        new = {m.split(".")[0] for m in set(sys.modules) - before}
+        stdlib = set(sys.stdlib_module_names) | {"bot", "_distutils_hack"}
+        print(",".join(sorted(new - stdlib)))
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def _survey_with(questions_yaml: str):
+    import tempfile
+
+    from content.loader import PACKAGE_CONTENT, load_phrases, load_scales, load_survey
+
+    text = textwrap.dedent("""
+        id: custom
+        title: {en: "Test"}
+        respondent_type: individual
+        answered_by: self
+        consent: {en: "Is it OK to ask you some questions?"}
+        questions:
+    """) + textwrap.indent(textwrap.dedent(questions_yaml), "  ")
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write(text)
+    return load_survey(Path(handle.name), load_scales(PACKAGE_CONTENT / "scales.yaml"),
+                       load_phrases(PACKAGE_CONTENT / "phrases.yaml"))
