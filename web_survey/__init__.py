@@ -24,6 +24,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     fill_secrets(config, instance)
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Alembic narrates every no-op upgrade; keep the terminal for what people need.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 
