@@ -43,13 +43,21 @@ def procfile() -> dict[str, str]:
     return dict((part.strip() for part in line.split(":", 1)) for line in lines if ":" in line)
 
 
-def project_env(config: Mapping[str, Any], **extra: str) -> dict[str, str]:
-    """The environment a deployment gives its processes: ``config`` as variables, this
-    checkout first on the import path and the virtualenv's commands on PATH."""
+def project_env(config: Mapping[str, Any], scripts: Path, **extra: str) -> dict[str, str]:
+    """The environment a deployment gives its processes: ``config`` as variables, and
+    this checkout's ``nsw-feedback`` and the virtualenv's commands on PATH.
+
+    The ``nsw-feedback`` script is written into ``scripts`` as pip would install it, so
+    the Procfile's lines run this checkout whatever is installed in the virtualenv.
+    """
+    scripts.mkdir(parents=True, exist_ok=True)
+    script = scripts / "nsw-feedback"
+    script.write_text(f"#!{sys.executable}\nfrom web_survey.cli import main\nmain()\n")
+    script.chmod(0o755)
     env = {key: value for key, value in os.environ.items() if key not in ENV_SETTINGS}
     env.update({name: str(config.get(name, "")) for name in ENV_SETTINGS})
     env["PYTHONPATH"] = str(ROOT)
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env["PATH"] = f"{scripts}:{Path(sys.executable).parent}:{env.get('PATH', '')}"
     env.update(extra)
     return env
 

@@ -45,9 +45,10 @@ def test_the_procfile_release_and_web_lines_serve_the_app(app_config, tmp_path: 
     processes = procfile()
     assert set(processes) == {"release", "web", "bot", "worker"}
     port = free_port()
-    env = project_env(app_config, PORT=str(port), WEB_CONCURRENCY="2")
-    subprocess.run(["bash", "-c", processes["release"]], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=120)
+    env = project_env(app_config, tmp_path / "bin", PORT=str(port), WEB_CONCURRENCY="2")
+    release = subprocess.run(["bash", "-c", processes["release"]], env=env, cwd=ROOT,
+                             check=True, capture_output=True, text=True, timeout=120)
+    assert "database is up to date" in release.stdout
     # Loopback only in tests; a platform binds the address the Procfile gives.
     web = processes["web"].replace("0.0.0.0", "127.0.0.1")
     log = (tmp_path / "gunicorn.log").open("w")
