@@ -271,7 +271,9 @@ def begin(survey: Survey, wave: str, language: str, channel: str,
 def advance(survey: Survey, progress: Progress, event: Event) -> Step:
     """Move the conversation on by one event. Never mutates ``progress``."""
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
-    if event.kind == "start":
+    # Whatever someone first sends ("hi", a key press), they are greeted and asked
+    # for consent: nothing they say before that can count as an answer.
+    if event.kind == "start" or not progress.asked:
         return _start(survey, progress)
     if progress.finished:
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
