@@ -22,6 +22,9 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 log = logging.getLogger(__name__)
+# The library logs every request's URL and headers at INFO: keep that out of the app log.
+_http_log = logging.getLogger(f"{__name__}.http")
+_http_log.setLevel(logging.WARNING)
 
 TIMEOUT_SECONDS = 15
 # Twilio error 21610: the person texted STOP to our number, so Twilio refuses to send.
@@ -77,8 +80,9 @@ class TwilioGateway:
 
     def __init__(self, settings: TwilioSettings) -> None:
         self.settings = settings
-        self.http = (RebasedHttpClient(settings.api_base_url, timeout=TIMEOUT_SECONDS)
-                     if settings.api_base_url else TwilioHttpClient(timeout=TIMEOUT_SECONDS))
+        options = {"timeout": TIMEOUT_SECONDS, "logger": _http_log}
+        self.http = (RebasedHttpClient(settings.api_base_url, **options)
+                     if settings.api_base_url else TwilioHttpClient(**options))
         self.client = Client(settings.account_sid, settings.auth_token, http_client=self.http)
 
     def send_sms(self, to: str, body: str, status_callback: str) -> str:
@@ -127,8 +131,8 @@ class TwilioGateway:
             self.client.api.v2010.account.recordings(recording_sid).delete()
         except TwilioRestException as error:
             if error.status != 404:  # 404: an earlier attempt deleted it already
-                log.warning("recording %s is saved but still on Twilio: %s",
-                            recording_sid, error.msg)
+                log.warning("recording %s is saved but still on Twilio: HTTP %s, error %s",
+                            recording_sid, error.status, error.code)
         except OSError as error:
             log.warning("recording %s is saved but still on Twilio: %s", recording_sid, error)
         return target

@@ -141,8 +141,10 @@ def _refused(services: Any, person: Participant, error: TwilioRestException) -> 
         log.info("%s texted STOP to our number: marked as opted out", person.code)
         services.conversations.opt_out(person.id, True, "twilio: unsubscribed (21610)")
         return "opted_out"
-    log.error("Twilio refused the invitation for %s: error %s, %s", person.code, error.code,
-              error.msg)
+    # Twilio's message can quote the phone number, so only its code is logged.
+    log.error("Twilio refused the invitation for %s: HTTP %s, error %s "
+              "(https://www.twilio.com/docs/errors/%s)", person.code, error.status, error.code,
+              error.code)
     return "failed"
 
 

@@ -6,6 +6,7 @@ import click
 
 from bot.engine import WAVES
 from storage.invitations import invite_wave
+from web_survey.bootstrap import Services
 from web_survey.delivery import SETTINGS_NEEDED, deliver
 
 from .common import make_app, services, site_or_fail
@@ -54,7 +55,7 @@ def register(main: click.Group) -> None:
             _send(nsw, tokens, app.config["QUIET_HOURS"], app.config["SITE_TIMEZONE"])
 
 
-def _send(nsw, tokens: list[str], quiet: str, zone: str) -> None:  # type: ignore[no-untyped-def]
+def _send(nsw: Services, tokens: list[str], quiet: str, zone: str) -> None:
     """Send each invitation in its own transaction, so one failure spoils no other."""
     held = 0
     for token in tokens:
