@@ -29,7 +29,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 
-    from . import health
+    from . import health, twilio_routes
 
     app.register_blueprint(health.bp)
+    twilio_routes.init_app(app)
     return app
