@@ -277,9 +277,7 @@ def advance(survey: Survey, progress: Progress, event: Event) -> Step:
         return _start(survey, progress)
     if progress.finished:
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
-    if progress.status == "stopped" or (progress.status == "consent" and not progress.asked):
-        # A first message sent before we asked anything (someone who texts in) is
-        # greeted and asked for consent, not told it was not understood.
+    if progress.status == "stopped":
         return _start(survey, progress)
     if progress.status == "review":
         return _in_review(survey, progress, event)
