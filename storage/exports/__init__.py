@@ -27,6 +27,7 @@ moves each participant's dates back by their own 0-364 days (``Vault.date_shift_
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from dataclasses import replace
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
@@ -53,8 +54,9 @@ from .variables import Variable, paired_variables, wide_variables
 
 __all__ = [
     "CODEBOOK_COLUMNS", "CODEBOOK_FORMATS", "EXPORT_FORMATS", "LONG_COLUMNS",
-    "REDCAP_COLUMNS", "ExportError", "ExportStream", "audit_export", "codebook_filename",
-    "export_filename", "spreadsheet_safe", "stream_export", "write_codebook", "write_export",
+    "ONE_SURVEY_FORMATS", "REDCAP_COLUMNS", "ExportError", "ExportStream", "audit_export",
+    "codebook_filename", "export_filename", "spreadsheet_safe", "stream_export",
+    "write_codebook", "write_export",
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -152,8 +154,7 @@ def _xlsx_sheets(session: Session, surveys: list[Survey], scope: Scope, batch: i
                  drop_free_text: bool, shift_dates: bool) -> Iterator[Sheet]:
     codebook: list[list[object]] = []
     for survey in surveys:
-        survey_scope = Scope(scope.site_code, scope.wave, survey.id, drop_free_text,
-                             scope.shift)
+        survey_scope = replace(scope, survey_id=survey.id)
         wide = wide_variables(survey, drop_free_text, shift_dates)
         yield Sheet(survey.id[:31], [v.name for v in wide],
                     _wide_rows(session, wide, survey_scope, batch))

@@ -150,15 +150,14 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
         .outerjoin(Answer, Answer.response_id == Response.id), scope,
     ).order_by(Participant.code, Response.wave, Answer.id)
     questions = [v for v in variables if v.question is not None]
+    width = len(_RESPONSE_COLUMNS)
     rows = session.execute(query.execution_options(yield_per=batch))
     for _, group in groupby(rows, key=itemgetter(0)):
-        answers: dict[str, tuple[Any, ...]] = {}
-        for row in group:
-            head = row
-            if row[len(_RESPONSE_COLUMNS)] is not None:
-                answers[row[len(_RESPONSE_COLUMNS)]] = tuple(row[len(_RESPONSE_COLUMNS) + 1:])
+        lines = list(group)  # one response: its dozen or so answers
+        answers = {line[width]: tuple(line[width + 1:]) for line in lines
+                   if line[width] is not None}
         (_, code, site, kind, cohort, survey, wave, who, channel, status, consent,
-         started, completed) = head[:len(_RESPONSE_COLUMNS)]
+         started, completed) = lines[0][:width]
         record: dict[str, object] = {
             "participant": code, "site": site, "respondent_type": kind, "cohort": cohort,
             "survey": survey, "wave": wave, "who_answered": who, "channel": channel,

@@ -11,7 +11,6 @@ import io
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -135,6 +134,30 @@ def by_key(rows: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
     return {(r["participant"], r["wave"]): r for r in rows}
 
 
+@pytest.fixture
+def cli(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        nsw: Services) -> Iterator[Callable[..., Any]]:
+    """Run ``nsw-feedback`` against the test database, as a site lead would."""
+    for name in ENV_SETTINGS:
+        monkeypatch.setenv(name, str(app_config.get(name) or ""))
+    apps: list[Flask] = []
+
+    def make_app() -> Flask:
+        apps.append(common.make_app())
+        return apps[-1]
+
+    # The command's own app is built from the environment; close its database pool
+    # after the test, as the process ending would.
+    monkeypatch.setattr(export_cli, "make_app", make_app)
+
+    def invoke(*args: str) -> Any:
+        return CliRunner(mix_stderr=False).invoke(main, list(args), catch_exceptions=False)
+
+    yield invoke
+    for app in apps:
+        app.extensions["nsw"].engine.dispose()
+
+
 # ------------------------------------------------------------------ long
 
 
@@ -212,7 +235,8 @@ def test_cli_writes_wide_csv_with_codebook_beside_it_and_audits(nsw, answered, c
                                 "drop_free_text": False, "shift_dates": False, "rows": 2}
 
 
-def test_cli_explains_what_to_choose(nsw, answered, cli):
+def test_cli_explains_what_to_choose(nsw, make_participant, cli):
+    make_participant()
     result = cli("export", "--site", "CAL", "--format", "wide")
     assert result.exit_code != 0
     assert "choose one survey (family, individual, professional)" in result.stderr
@@ -226,11 +250,24 @@ def test_cli_explains_what_to_choose(nsw, answered, cli):
             AuditEntry.action == "export")).all() == []
 
 
-def test_cli_long_to_stdout(nsw, answered, cli):
+def test_cli_writes_long_to_stdout_and_xlsx_to_a_file(nsw, answered, cli, tmp_path):
     result = cli("export", "--site", "CAL", "--survey", "family")
     assert result.exit_code == 0, result.stderr
-    rows = read_csv(result.stdout_bytes)
-    assert {r["participant"] for r in rows} == {"CAL-0003"}
+    assert {r["participant"] for r in read_csv(result.stdout_bytes)} == {"CAL-0003"}
+    result = cli("export", "--site", "CAL", "--format", "xlsx", "--out",
+                 str(tmp_path / "x.xlsx"), "--drop-free-text", "--shift-dates")
+    assert result.exit_code == 0, result.stderr
+    book = openpyxl.load_workbook(tmp_path / "x.xlsx")
+    assert book.sheetnames[-1] == "Codebook" and "life_better" not in next(
+        book["individual"].iter_rows(values_only=True))
+    with nsw.uow() as uow:
+        details = [e.detail for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "export").order_by(AuditEntry.id))]
+    assert details == [
+        {"format": "long", "wave": "all", "survey": "family", "drop_free_text": False,
+         "shift_dates": False, "rows": 9},
+        {"format": "xlsx", "wave": "all", "survey": "all", "drop_free_text": True,
+         "shift_dates": True, "rows": 7}]
 
 
 # ------------------------------------------------------------------ paired
@@ -451,37 +488,3 @@ def test_shift_dates_moves_each_participant_by_their_own_days(nsw, answered):
 def test_shifting_dates_needs_the_vault(nsw):
     with nsw.uow() as uow, pytest.raises(ExportError, match="vault"):
         stream_export(uow.session, nsw.surveys, "long", "CAL", shift_dates=True)
-
-
-# ------------------------------------------------------------------ CLI fixture
-
-
-@pytest.fixture
-def cli(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-        nsw: Services) -> Iterator[Callable[..., Any]]:
-    """Run ``nsw-feedback`` against the test database, as a site lead would."""
-    for name in ENV_SETTINGS:
-        monkeypatch.setenv(name, str(app_config.get(name) or ""))
-    apps: list[Flask] = []
-
-    def make_app() -> Flask:
-        apps.append(common.make_app())
-        return apps[-1]
-
-    # The command's own app is built from the environment; close its database pool
-    # after the test, as the process ending would.
-    monkeypatch.setattr(export_cli, "make_app", make_app)
-
-    def invoke(*args: str) -> Any:
-        return CliRunner(mix_stderr=False).invoke(main, list(args), catch_exceptions=False)
-
-    yield invoke
-    for app in apps:
-        app.extensions["nsw"].engine.dispose()
-
-
-def test_cli_writes_xlsx_to_a_file(cli, answered, tmp_path: Path):
-    result = cli("export", "--site", "CAL", "--format", "xlsx", "--out",
-                 str(tmp_path / "x.xlsx"))
-    assert result.exit_code == 0, result.stderr
-    assert openpyxl.load_workbook(tmp_path / "x.xlsx").sheetnames[-1] == "Codebook"
