@@ -79,9 +79,11 @@ def _pictures_key(token: str) -> str:
     return f"no-pictures:{token}"
 
 
-def _shared_phrases() -> Survey:
-    """Any survey, for the shared phrases a page needs before it knows the person."""
-    return next(iter(services().surveys))
+def _unknown_link() -> LinkProblem:
+    """No such invitation. Any survey holds the shared phrases to say so."""
+    shared = next(iter(services().surveys))
+    return LinkProblem(404, shared.phrase("web_link_unknown", "en"),
+                       (shared.phrase("web_link_unknown_help", "en"),))
 
 
 def _visit(token: str) -> Visit:
@@ -90,9 +92,7 @@ def _visit(token: str) -> Visit:
     with nsw.uow() as uow:
         invitation = uow.repo.invitation(token)
         if invitation is None:
-            shared = _shared_phrases()
-            raise LinkProblem(404, shared.phrase("web_link_unknown", "en"),
-                              (shared.phrase("web_link_unknown_help", "en"),))
+            raise _unknown_link()
         person = invitation.participant
         language, contact = person.language, person.site.contact_text
         response = uow.repo.response(person, person.current_wave)
@@ -146,9 +146,7 @@ def _handle(visit: Visit, event: Event) -> Reply:
     try:
         return services().conversations.handle(visit.participant_id, "web", event)
     except UnknownParticipant:  # erased between opening the link and answering
-        shared = _shared_phrases()
-        raise LinkProblem(404, shared.phrase("web_link_unknown", "en"),
-                          (shared.phrase("web_link_unknown_help", "en"),)) from None
+        raise _unknown_link() from None
 
 
 @bp.errorhandler(LinkProblem)
@@ -162,9 +160,9 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
     """A post without a valid form token: show the current question again, kindly."""
     try:
         visit = _visit((request.view_args or {}).get("token", ""))
-    except LinkProblem as problem:
+        reply = _handle(visit, Event("again"))
+    except LinkProblem as problem:  # an error handler's own errors are not handled
         return _link_problem(problem)
-    reply = _handle(visit, Event("again"))
     return _page(visit, reply, visit.phrase("web_try_again"), status=400)
 
 
