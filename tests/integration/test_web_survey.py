@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 
 from content.audio import audio_key
 from content.loader import PACKAGE_CONTENT
+from web_survey.cli import invite as invite_command
 from web_survey.cli import main
 
 STATIC = Path(__file__).parents[2] / "web_survey" / "static"
@@ -459,10 +460,22 @@ def test_professional_and_no_audio_pages_have_no_play_buttons(client, invited):
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, app_config: dict[str, Any], app: Any) -> None:
+def cli_env(monkeypatch: pytest.MonkeyPatch, app_config: dict[str, Any],
+            app: Any) -> Iterator[None]:
     """The command line on the test database (it builds its app from the environment)."""
     for name in ("DATABASE_URL", "SECRET_KEY", "DATA_KEY", "PUBLIC_BASE_URL", "AUDIO_DIR"):
         monkeypatch.setenv(name, str(app_config[name]))
+    made: list[Any] = []
+    original = invite_command.make_app
+
+    def make_app() -> Any:
+        made.append(original())
+        return made[-1]
+
+    monkeypatch.setattr(invite_command, "make_app", make_app)
+    yield
+    for cli_app in made:  # close the command's own database connections
+        cli_app.extensions["nsw"].engine.dispose()
 
 
 def test_invite_prints_web_links_and_inviting_for_exit_opens_that_wave(cli_env, client, nsw,
