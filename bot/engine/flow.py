@@ -56,6 +56,7 @@ class Prompt:
     ``kind`` is "say" (a statement), "ask" (a question waiting for an answer) or
     "review" (every answer so far, for channels with a check-your-answers step).
     ``instruction`` tells this channel's person how to answer ("Reply 1 for Yes").
+    ``error`` is set when the question is asked again because the reply did not fit.
     """
 
     kind: str
@@ -72,6 +73,8 @@ class Prompt:
     record: bool = False
     error: str = ""
     review: tuple[tuple[str, str, str], ...] = ()
+    back: bool = False  # there is an earlier question a "back" event would return to
+    given: str = ""  # the answer already given to this question (a code or typed words)
 
     def to_dict(self) -> dict[str, object]:
         """Plain data, for storing a reply so a provider's retry gets the same one."""
@@ -210,6 +213,8 @@ def ask(survey: Survey, progress: Progress, question_id: str | None = None,
         practice=question.practice,
         record=question.record,
         error=error,
+        back=bool(_back_path(survey, progress)),
+        given=str(progress.answers.get(question.id, {}).get("given", "")),
     )
 
 
@@ -326,7 +331,9 @@ def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
 def _answering(survey: Survey, progress: Progress, event: Event) -> Step:
     question = _question(survey, progress.current)
     kind = event.kind
-    if kind == "text":
+    # On the web, back, skip and help are buttons: a typed "help" or "stop" in a text
+    # box is the person's answer, not a command.
+    if kind == "text" and progress.channel != "web":
         kind = command_in(event.value) or kind
     elif kind == "key":
         kind = {"*": "again", "#": "skip"}.get(event.value.strip(), kind)
@@ -386,7 +393,7 @@ def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Ste
         return Step(progress, (say(survey, progress, "declined"),), consent_given=False)
     if option is not None:  # "not sure" about taking part: explain, then ask again
         return Step(progress, (say(survey, progress, "consent_help"), ask(survey, progress)))
-    return _not_understood(survey, progress, question)
+    return _not_understood(survey, progress, question, empty=not event.value.strip())
 
 
 def _chosen(question: Question, event: Event) -> Option | None:
@@ -403,7 +410,7 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
     if question.has_options:
         option = _chosen(question, event)
         if option is None:
-            return _not_understood(survey, progress, question)
+            return _not_understood(survey, progress, question, empty=not event.value.strip())
         if question.role == "who_answering":
             progress.who_answered = option.name
         label = localise(option.label, "en")
@@ -414,18 +421,24 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
     reading = read_reply(question, event.value)
     if question.type == "number":
         if reading.number is None:
-            return _not_understood(survey, progress, question, reading.out_of_range)
+            return _not_understood(survey, progress, question, reading.out_of_range,
+                                   empty=not event.value.strip())
         recorded = Recorded(question.id, "answered", code=reading.number,
                             label=str(reading.number), raw=event.value)
         return _move_on(survey, progress, question, recorded, None, str(reading.number))
     if not reading.text:
-        return _not_understood(survey, progress, question)
+        return _not_understood(survey, progress, question, empty=not event.value.strip())
     recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value)
     return _move_on(survey, progress, question, recorded, None, reading.text)
 
 
 def _not_understood(survey: Survey, progress: Progress, question: Question,
-                    out_of_range: bool = False) -> Step:
+                    out_of_range: bool = False, empty: bool = False) -> Step:
+    if empty:
+        # Nothing was chosen or typed (a form sent blank): say so, every time. It is
+        # not a misunderstanding, so it never escalates to offering a skip.
+        phrase = say(survey, progress, "nothing_given")
+        return Step(progress, (phrase, ask(survey, progress, error=phrase.text)))
     progress.misunderstood += 1
     if out_of_range:
         low = question.minimum if question.minimum is not None else 0
@@ -448,6 +461,8 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
         progress.answers[question.id] = {
             "code": recorded.code, "status": recorded.status,
             "shown": shown or survey.phrase(f"shown_{recorded.status}", progress.language),
+            # What to show as already chosen or typed when the question comes round again.
+            "given": recorded.text or ("" if recorded.code is None else str(recorded.code)),
         }
         records = (recorded,)
     progress.misunderstood = progress.silences = 0
@@ -472,11 +487,17 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
     return Step(progress, tuple(prompts), records, withdrawn)
 
 
-def _back(survey: Survey, progress: Progress) -> Step:
+def _back_path(survey: Survey, progress: Progress) -> list[str]:
+    """The questions asked before the current one, still on this person's route."""
     route_ids = {q.id for q in _route(survey, progress)}
     path = [qid for qid in progress.asked if qid in route_ids]
     while path and path[-1] == progress.current:
         path.pop()
+    return path
+
+
+def _back(survey: Survey, progress: Progress) -> Step:
+    path = _back_path(survey, progress)
     if not path:
         return Step(progress, (say(survey, progress, "first_question"), ask(survey, progress)))
     progress.current = path[-1]
