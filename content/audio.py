@@ -16,7 +16,10 @@ import hashlib
 import os
 import shutil
 import subprocess
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -35,7 +38,8 @@ CONTENT_TYPES = {".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav"}
 SLOW_NEED = "slow-speech"
 GTTS_TIMEOUT = 20  # seconds; gTTS waits forever by default
 ESPEAK_WORDS_PER_MINUTE = {"normal": 150, "slow": 110}
-TOOL_TIMEOUT = 120
+TOOL_TIMEOUT = 300
+VOICE_NOTE_BATCH = 40
 
 
 def audio_key(text: str, language: str, speed: str = "normal") -> str:
@@ -109,7 +113,17 @@ class Tools:
 
     @classmethod
     def find(cls) -> Tools:
-        return cls(shutil.which("espeak-ng"), shutil.which("ffmpeg"))
+        """espeak-ng and ffmpeg from the PATH; ffmpeg only when it can encode Opus."""
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg:
+            try:
+                encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"],  # noqa: S603
+                                          capture_output=True, text=True, check=True,
+                                          timeout=TOOL_TIMEOUT).stdout
+            except (OSError, subprocess.SubprocessError):
+                encoders = ""
+            ffmpeg = ffmpeg if "libopus" in encoders else None
+        return cls(shutil.which("espeak-ng"), ffmpeg)
 
 
 @dataclass
@@ -160,52 +174,70 @@ def _language_name(language: str) -> str:
 
 
 class Renderer:
-    """Renders prompts into ``audio_dir``, saying what it could not do once per language."""
+    """Renders prompts into ``audio_dir``, saying what it could not do once per language.
 
-    def __init__(self, audio_dir: str | Path, tools: Tools, say: Callable[[str], None]):
+    Prompts render on a few threads, as a gTTS request mostly waits on the network;
+    voice notes are converted in batches, as starting ffmpeg costs more than encoding.
+    """
+
+    def __init__(self, audio_dir: str | Path, tools: Tools, say: Callable[[str], None],
+                 workers: int = 4):
         self.audio_dir = Path(audio_dir)
         self.tools = tools
         self.say = say
-        self.voice_notes = tools.ffmpeg is not None
-        if not self.voice_notes:
-            say("ffmpeg is not installed: no OGG voice notes (Telegram sends the audio file).")
+        self.workers = workers
+        self._lock = threading.Lock()
+        self._gtts_failed_for: set[str] = set()
+        if not tools.ffmpeg:
+            say("ffmpeg with Opus is not installed: no OGG voice notes "
+                "(Telegram sends the audio file).")
 
     def render(self, language: str, texts: Iterable[str]) -> Rendered:
         """Make the files for ``texts`` in ``language`` at every speed; never raises for a
         failed voice: that prompt is left without a file and the channel falls back."""
         folder = self.audio_dir / language
         folder.mkdir(parents=True, exist_ok=True)
-        done = Rendered(language)
-        gtts_works = True
-        for text in texts:
-            for speed in SPEEDS:
-                stem = folder / audio_key(text, language, speed)
-                mp3, wav = stem.with_suffix(".mp3"), stem.with_suffix(".wav")
-                if mp3.is_file():
-                    done.cached += 1
-                elif gtts_works:
-                    try:
-                        made = _write_atomically(mp3, partial(_gtts, text, language, speed))
-                    except (gTTSError, ValueError, OSError) as error:
-                        gtts_works = made = False
-                        self._gtts_failed(language, error)
-                    if made:
-                        done.gtts += 1
-                        # A better voice replaces an espeak-ng stand-in and its voice note.
-                        wav.unlink(missing_ok=True)
-                        stem.with_suffix(".ogg").unlink(missing_ok=True)
-                if not mp3.is_file():
-                    if wav.is_file():
-                        done.cached += 1
-                    elif self._espeak(text, language, speed, wav):
-                        done.espeak += 1
-                    else:
-                        done.missing += 1
-                        continue
-                done.voice_notes += self._voice_note(stem)
-        return done
+        jobs = [(text, speed) for text in texts for speed in SPEEDS]
+        with ThreadPoolExecutor(self.workers) as pool:
+            made = list(pool.map(lambda job: self._one(folder, language, *job), jobs))
+        counts = Counter(source for source, _ in made)
+        counts["voice_notes"] = self._voice_notes_for(
+            language, [stem for source, stem in made if source != "missing"])
+        return Rendered(language, **counts)
+
+    def _one(self, folder: Path, language: str, text: str, speed: str) -> tuple[str, Path]:
+        """Where this prompt's audio came from ("missing" when nowhere), and its stem."""
+        stem = folder / audio_key(text, language, speed)
+        if stem.with_suffix(".mp3").is_file():
+            return "cached", stem
+        if self._gtts(text, language, speed, stem):
+            return "gtts", stem
+        if stem.with_suffix(".wav").is_file():
+            return "cached", stem
+        if self._espeak(text, language, speed, stem.with_suffix(".wav")):
+            return "espeak", stem
+        return "missing", stem
+
+    def _gtts(self, text: str, language: str, speed: str, stem: Path) -> bool:
+        if language in self._gtts_failed_for:
+            return False
+        try:
+            made = _write_atomically(stem.with_suffix(".mp3"),
+                                     partial(_gtts, text, language, speed))
+        except (gTTSError, ValueError, OSError) as error:
+            self._gtts_failed(language, error)
+            return False
+        if made:
+            # A better voice replaces an espeak-ng stand-in and its voice note.
+            stem.with_suffix(".wav").unlink(missing_ok=True)
+            stem.with_suffix(".ogg").unlink(missing_ok=True)
+        return made
 
     def _gtts_failed(self, language: str, error: Exception) -> None:
+        with self._lock:
+            if language in self._gtts_failed_for:
+                return
+            self._gtts_failed_for.add(language)
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if self.tools.espeak:
             then = "using espeak-ng (a local voice) instead; run again online for gTTS"
@@ -224,22 +256,45 @@ class Renderer:
         except (OSError, subprocess.SubprocessError):
             return False
 
-    def _voice_note(self, stem: Path) -> int:
-        """An OGG/Opus voice note beside the MP3 or WAV; 1 when one was made."""
-        ogg = stem.with_suffix(".ogg")
-        if not self.voice_notes or ogg.is_file():
+    def _voice_notes_for(self, language: str, stems: list[Path]) -> int:
+        """OGG/Opus voice notes beside each MP3 or WAV that has none; how many were made.
+
+        Starting ffmpeg costs more than encoding a short prompt, so one ffmpeg converts
+        a batch; a batch that fails is retried file by file, so one bad file costs only
+        its own voice note.
+        """
+        wanted = [stem for stem in stems if not stem.with_suffix(".ogg").is_file()]
+        if not self.tools.ffmpeg or not wanted:
             return 0
-        source = next(p for p in (stem.with_suffix(".mp3"), stem.with_suffix(".wav"))
-                      if p.is_file())
-        command = [str(self.tools.ffmpeg), "-nostdin", "-loglevel", "error", "-y",
-                   "-i", str(source), "-c:a", "libopus", "-b:a", "32k", "-ac", "1", "-f", "ogg"]
+        batches = [wanted[i:i + VOICE_NOTE_BATCH] for i in range(0, len(wanted), VOICE_NOTE_BATCH)]
+        with ThreadPoolExecutor(self.workers) as pool:
+            made = sum(pool.map(self._convert, batches))
+        if made < len(wanted):
+            self.say(f"{_language_name(language)}: ffmpeg could not make {len(wanted) - made} "
+                     "voice notes: Telegram sends those prompts as audio files.")
+        return made
+
+    def _convert(self, stems: list[Path]) -> int:
+        parts = [stem.with_name(stem.name + ".ogg.part") for stem in stems]
+        command = [str(self.tools.ffmpeg), "-nostdin", "-loglevel", "error", "-y"]
+        for stem in stems:
+            source = stem.with_suffix(".mp3")
+            command += ["-i", str(source if source.is_file() else stem.with_suffix(".wav"))]
+        for index, part in enumerate(parts):
+            command += ["-map", f"{index}:a", "-c:a", "libopus", "-b:a", "32k", "-ac", "1",
+                        "-f", "ogg", str(part)]
         try:
-            return int(_write_atomically(ogg, lambda part: _run([*command, str(part)])))
-        except (OSError, subprocess.SubprocessError) as error:
-            self.voice_notes = False
-            self.say(f"ffmpeg could not make an OGG/Opus voice note ({type(error).__name__}): "
-                     "no more voice notes this run.")
-            return 0
+            _run(command)
+            for stem, part in zip(stems, parts, strict=True):
+                os.replace(part, stem.with_suffix(".ogg"))
+            return len(stems)
+        except (OSError, subprocess.SubprocessError):
+            if len(stems) == 1:
+                return 0
+            return sum(self._convert([stem]) for stem in stems)
+        finally:
+            for part in parts:
+                part.unlink(missing_ok=True)
 
 
 def render_audio(audio_dir: str | Path, surveys: Iterable[Survey],
@@ -252,8 +307,8 @@ def render_audio(audio_dir: str | Path, surveys: Iterable[Survey],
             for language in languages]
 
 
-def audio_coverage(audio_dir: str | Path, surveys: Iterable[Survey]) -> tuple[int, int]:
-    """(prompts with a file, prompts) over every survey, language and speed."""
+def audio_status(audio_dir: str | Path, surveys: Iterable[Survey]) -> str:
+    """One line saying how many prompts have audio and what happens for the rest."""
     surveys = list(surveys)
     have = total = 0
     for language in languages_of(surveys):
@@ -261,7 +316,12 @@ def audio_coverage(audio_dir: str | Path, surveys: Iterable[Survey]) -> tuple[in
             for speed in SPEEDS:
                 total += 1
                 have += find_audio(audio_dir, text, language, speed) is not None
-    return have, total
+    if have == total:
+        return f"Audio: all {total} prompts have a file in {audio_dir}."
+    return (f"Audio: {have} of {total} prompts have a file in {audio_dir}. The rest fall "
+            "back: calls use Twilio <Say>, web pages the browser's speech synthesis, "
+            "Telegram and texts the words alone. Render them with: nsw-feedback content "
+            "audio (gTTS needs the internet; offline, espeak-ng speaks instead).")
 
 
 def languages_of(surveys: Iterable[Survey]) -> list[str]:
