@@ -299,12 +299,13 @@ class Renderer:
 
 def render_audio(audio_dir: str | Path, surveys: Iterable[Survey],
                  languages: Iterable[str], say: Callable[[str], None],
-                 tools: Tools | None = None) -> list[Rendered]:
-    """Render every prompt of ``surveys`` in each of ``languages``; one result each."""
+                 tools: Tools | None = None) -> Iterator[Rendered]:
+    """Render every prompt of ``surveys`` in each of ``languages``, yielding each
+    language's result as soon as it is done."""
     surveys = list(surveys)
     renderer = Renderer(audio_dir, tools or Tools.find(), say)
-    return [renderer.render(language, spoken_texts(surveys, language))
-            for language in languages]
+    for language in languages:
+        yield renderer.render(language, spoken_texts(surveys, language))
 
 
 def audio_status(audio_dir: str | Path, surveys: Iterable[Survey]) -> str:

@@ -420,8 +420,7 @@ def _check_audio(content: Content, checker: Checker, audio_dir: Path) -> None:
             for where, text in spoken_items(survey, language):
                 for speed in SPEEDS:
                     if find_audio(audio_dir, text, language, speed) is None:
-                        short = text if len(text) <= 40 else text[:39] + "…"
                         checker.add(content.file_of(survey, where), where, "missing-audio",
-                                    f"({language}, {speed}) no audio for \"{short}\": run "
+                                    f"({language}, {speed}) no audio for \"{text}\": run "
                                     "nsw-feedback content audio")
 

@@ -147,7 +147,7 @@ def test_offline_without_espeak_leaves_no_file_and_says_how_channels_fall_back(t
     assert "espeak-ng is not installed" in line and "<Say>" in line
 
 
-def test_content_audio_gives_every_prompt_a_file_and_the_demo_says_so(tmp_path, google,
+def test_content_audio_gives_every_prompt_a_file_and_the_status_says_so(tmp_path, google,
                                                                      monkeypatch, runner):
     audio = tmp_path / "audio"
     for name, value in {"AUDIO_DIR": str(audio), "SECRET_KEY": "k", "DATA_KEY": "d",
