@@ -35,6 +35,8 @@ PACKAGE_CONTENT = Path(__file__).parent / "easy_read"
 SHARED_FILES = ("scales.yaml", "phrases.yaml")
 # Phrases channels say outside a survey's conversation (to unknown senders, on opting out).
 CHANNEL_PHRASES = ("unknown_sender", "sms_opted_out", "sms_opted_in")
+# The easy-read checker's settings may sit beside the surveys; it is not a survey.
+CHECKER_FILE = "checker.yaml"
 STANDARD_SCALES = ("yes_no", "scale3", "agree5")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
@@ -339,16 +341,25 @@ class SurveyLibrary:
         return iter(self.surveys.values())
 
 
+def content_folder(directory: str | Path | None = None) -> Path:
+    """The survey folder: ``directory``, else ``CONTENT_DIR``, else the shipped one."""
+    return Path(directory or os.environ.get("CONTENT_DIR") or PACKAGE_CONTENT)
+
+
+def shared_file(folder: Path, name: str) -> Path:
+    """A shared file (``scales.yaml``, ``phrases.yaml``, ``checker.yaml``) from
+    ``folder``, or the shipped one when the folder has none of its own."""
+    return folder / name if (folder / name).exists() else PACKAGE_CONTENT / name
+
+
 def load_library(directory: str | Path | None = None) -> SurveyLibrary:
     """Load every survey in ``directory`` (default: ``CONTENT_DIR`` or the shipped ones)."""
-    folder = Path(directory or os.environ.get("CONTENT_DIR") or PACKAGE_CONTENT)
-    shared = {name: folder / name if (folder / name).exists() else PACKAGE_CONTENT / name
-              for name in SHARED_FILES}
-    scales = load_scales(shared["scales.yaml"])
-    phrases = load_phrases(shared["phrases.yaml"])
+    folder = content_folder(directory)
+    scales = load_scales(shared_file(folder, "scales.yaml"))
+    phrases = load_phrases(shared_file(folder, "phrases.yaml"))
     library = SurveyLibrary(directory=folder, phrases=phrases)
     for path in sorted(folder.glob("*.yaml")):
-        if path.name in SHARED_FILES:
+        if path.name in (*SHARED_FILES, CHECKER_FILE):
             continue
         survey = load_survey(path, scales, phrases)
         if survey.id in library.surveys:

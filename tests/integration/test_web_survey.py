@@ -156,7 +156,7 @@ def test_change_from_check_your_answers_shows_the_answer_given_and_returns(clien
     assert answers_of(nsw, pid)["role"][1] == 4
     # Changing "do you know the social worker" to yes opens the two questions it hid.
     page.post(change="know_sw").choose("Yes")
-    assert page.h1().startswith("The social worker brought")
+    assert page.h1().startswith("The social worker gave")
     page.choose("Agree").choose("Disagree")
     assert page.h1() == "Check your answers."
     page.post(action="submit")
@@ -276,7 +276,7 @@ def test_closing_the_browser_and_opening_the_link_again_carries_on(app, nsw, inv
     later = Browser(app.test_client(), token).open()  # a new browser: no cookies
     assert later.status == 200
     assert "Welcome back. You are on question 3 of 7." in later.page
-    assert later.h1().startswith("The social worker brought")
+    assert later.h1().startswith("The social worker gave")
     later.choose("Agree")
     assert answers_of(nsw, pid)["voice_reviews"][1] == 4
 
