@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -41,6 +42,11 @@ class Reply:
         return next((p for p in reversed(self.prompts) if p.kind == "ask"), None)
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class UnknownParticipant(LookupError):
     """No participant with that code or contact."""
 
@@ -53,16 +59,21 @@ class Conversations:
         self.surveys = surveys
 
     def handle(self, participant_id: int, channel: str, event: Event,
-               inbound: tuple[str, str] | None = None) -> Reply:
+               inbound: tuple[str, str] | None = None,
+               resume_after: timedelta | None = None) -> Reply:
         """Move ``participant_id``'s current-wave survey on by ``event``.
 
         ``inbound`` is (provider, message id): the same pair twice records nothing more
         and returns the first reply. A race between two deliveries of one message is
         settled by the database's unique constraint.
+
+        ``resume_after`` is for channels with no sessions (SMS): a reply that comes longer
+        than this after the last one starts the conversation again, so the person is told
+        where they are instead of having an old question answered by accident.
         """
         for attempt in range(3):
             try:
-                return self._handle(participant_id, channel, event, inbound)
+                return self._handle(participant_id, channel, event, inbound, resume_after)
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -70,7 +81,7 @@ class Conversations:
         raise AssertionError("unreachable")
 
     def _handle(self, participant_id: int, channel: str, event: Event,
-                inbound: tuple[str, str] | None) -> Reply:
+                inbound: tuple[str, str] | None, resume_after: timedelta | None) -> Reply:
         with self.uow_factory() as uow:
             repo = uow.repo
             if inbound:
@@ -91,6 +102,9 @@ class Conversations:
             else:
                 survey = self.surveys.get(response.survey_id)
                 progress = Progress.from_dict(dict(response.progress))
+                if (resume_after is not None and event.kind in ("text", "key")
+                        and _aware(response.updated_at) < utcnow() - resume_after):
+                    event = Event("start")
             if participant.opted_out and progress.status != "opted_out":
                 progress.status = "opted_out"
             progress.channel = channel
@@ -144,6 +158,8 @@ class Conversations:
             participant = uow.repo.participant_by_id(participant_id)
             if participant is None:
                 raise UnknownParticipant(participant_id)
+            if participant.opted_out == opted_out:
+                return  # a provider's retry, or a second STOP: nothing changes, nothing audited
             participant.opted_out = opted_out
             response = uow.repo.response(participant, participant.current_wave)
             if response is not None:

@@ -28,10 +28,15 @@ from bot.engine.model import (
     Question,
     ShowIf,
     Survey,
+    localise,
 )
 
 PACKAGE_CONTENT = Path(__file__).parent / "easy_read"
 SHARED_FILES = ("scales.yaml", "phrases.yaml")
+# Phrases channels say outside a survey's conversation (to unknown senders, on opting out).
+CHANNEL_PHRASES = ("unknown_sender", "sms_opted_out", "sms_opted_in")
+# The easy-read checker's settings may sit beside the surveys; it is not a survey.
+CHECKER_FILE = "checker.yaml"
 STANDARD_SCALES = ("yes_no", "scale3", "agree5")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
@@ -177,7 +182,7 @@ def load_phrases(path: Path) -> dict[str, dict[str, str]]:
     """The engine's shared phrases, every one of them required."""
     ctx = _Context(path)
     data = _mapping(read_yaml(path), "the phrases file", ctx)
-    missing = [p for p in REQUIRED_PHRASES if p not in data]
+    missing = [p for p in (*REQUIRED_PHRASES, *CHANNEL_PHRASES) if p not in data]
     if missing:
         raise ctx.fail(f"the phrase '{missing[0]}' is missing")
     return {k: _text(v, f"phrase '{k}'", ctx) for k, v in data.items() if k != _LINE}
@@ -309,6 +314,11 @@ class SurveyLibrary:
 
     surveys: dict[str, Survey] = field(default_factory=dict)
     directory: Path = PACKAGE_CONTENT
+    phrases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def phrase(self, phrase_id: str, language: str, **values: object) -> str:
+        """A shared phrase, for channels speaking to someone outside any survey."""
+        return localise(self.phrases[phrase_id], language).format(**values)
 
     def get(self, survey_id: str) -> Survey:
         """The survey with ``survey_id``; KeyError names what exists."""
@@ -331,16 +341,25 @@ class SurveyLibrary:
         return iter(self.surveys.values())
 
 
+def content_folder(directory: str | Path | None = None) -> Path:
+    """The survey folder: ``directory``, else ``CONTENT_DIR``, else the shipped one."""
+    return Path(directory or os.environ.get("CONTENT_DIR") or PACKAGE_CONTENT)
+
+
+def shared_file(folder: Path, name: str) -> Path:
+    """A shared file (``scales.yaml``, ``phrases.yaml``, ``checker.yaml``) from
+    ``folder``, or the shipped one when the folder has none of its own."""
+    return folder / name if (folder / name).exists() else PACKAGE_CONTENT / name
+
+
 def load_library(directory: str | Path | None = None) -> SurveyLibrary:
     """Load every survey in ``directory`` (default: ``CONTENT_DIR`` or the shipped ones)."""
-    folder = Path(directory or os.environ.get("CONTENT_DIR") or PACKAGE_CONTENT)
-    shared = {name: folder / name if (folder / name).exists() else PACKAGE_CONTENT / name
-              for name in SHARED_FILES}
-    scales = load_scales(shared["scales.yaml"])
-    phrases = load_phrases(shared["phrases.yaml"])
-    library = SurveyLibrary(directory=folder)
+    folder = content_folder(directory)
+    scales = load_scales(shared_file(folder, "scales.yaml"))
+    phrases = load_phrases(shared_file(folder, "phrases.yaml"))
+    library = SurveyLibrary(directory=folder, phrases=phrases)
     for path in sorted(folder.glob("*.yaml")):
-        if path.name in SHARED_FILES:
+        if path.name in (*SHARED_FILES, CHECKER_FILE):
             continue
         survey = load_survey(path, scales, phrases)
         if survey.id in library.surveys:

@@ -23,6 +23,7 @@ class Vault:
         fernet_key = hashlib.sha256(b"fernet:" + secret).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(fernet_key))
         self._hash_key = hashlib.sha256(b"lookup:" + secret).digest()
+        self._shift_key = hashlib.sha256(b"date-shift:" + secret).digest()
 
     def encrypt(self, value: str) -> bytes:
         """Ciphertext for ``value``."""
@@ -38,3 +39,12 @@ class Vault:
     def lookup(self, kind: str, value: str) -> str:
         """A keyed hash of ``value``, the same every time, to find a contact by value."""
         return hmac.new(self._hash_key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def date_shift_days(self, code: str) -> int:
+        """Days (0 to 364) to move participant ``code``'s dates back in a shifted export.
+
+        As REDCap does: the same number for one participant every time, so intervals
+        hold across exports, and unguessable without DATA_KEY.
+        """
+        digest = hmac.new(self._shift_key, code.encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") % 365

@@ -121,6 +121,11 @@ class Repository:
     def invitation(self, token: str) -> Invitation | None:
         return self.session.scalar(select(Invitation).where(Invitation.token == token))
 
+    def invitation_by_provider_id(self, provider_id: str) -> Invitation | None:
+        """The invitation a provider's message or call id (MessageSid, CallSid) belongs to."""
+        return self.session.scalar(
+            select(Invitation).where(Invitation.provider_id == provider_id))
+
     # audit
     def audit(self, actor: str, action: str, site_code: str = "",
               **detail: Any) -> AuditEntry:

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import twilio_outbound
 from bot.service import Conversations
 from content.loader import SurveyLibrary, load_library
 from storage.crypto import Vault
@@ -51,8 +52,10 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(session_factory, vault)
 
-    return Services(engine, session_factory, vault, surveys,
-                    Conversations(uow_factory, surveys), config)
+    nsw = Services(engine, session_factory, vault, surveys,
+                   Conversations(uow_factory, surveys), config)
+    nsw.senders.update(twilio_outbound.senders(config))
+    return nsw
 
 
 def services() -> Services:

@@ -33,7 +33,9 @@ def _headers(response: Response) -> Response:
         "form-action 'self'; frame-ancestors 'none'",
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # Same-origin, not no-referrer: Flask-WTF checks the Referer of every HTTPS form
+    # post, and no invitation link (the token is in the path) ever leaves the site.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     return response
@@ -41,6 +43,9 @@ def _headers(response: Response) -> Response:
 
 def init_security(app: Flask) -> None:
     """Turn on CSRF protection and the security headers for every response."""
+    # A CSRF token lives as long as the browser session: a respondent who pauses for an
+    # hour on a question must not lose the answer they then give (never time out).
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_headers)

@@ -11,6 +11,7 @@ from .flow import (
     Step,
     advance,
     begin,
+    every_prompt,
 )
 from .model import (
     CHANNELS,
@@ -31,5 +32,5 @@ __all__ = [
     "CHANNELS", "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE",
     "QUESTION_TYPES", "RESPONDENT_TYPES", "WAVES", "WHO_ANSWERED", "Choice", "Event",
     "Option", "Progress", "Prompt", "Question", "Recorded", "ShowIf", "Step", "Survey",
-    "advance", "begin", "localise",
+    "advance", "begin", "every_prompt", "localise",
 ]

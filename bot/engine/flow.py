@@ -7,9 +7,12 @@ behave the same on a phone call, in a text, in Telegram and on the web.
 
 from __future__ import annotations
 
+import string
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
+from itertools import product
 
-from .model import NOT_SURE_CODE, Option, Question, Survey, localise
+from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
 from .parsing import command_in, read_reply
 
 CONSENT = "consent"
@@ -56,6 +59,8 @@ class Prompt:
     ``kind`` is "say" (a statement), "ask" (a question waiting for an answer) or
     "review" (every answer so far, for channels with a check-your-answers step).
     ``instruction`` tells this channel's person how to answer ("Reply 1 for Yes").
+    ``error`` is set when the question is asked again because the reply did not fit.
+    ``phrase`` names the shared phrase a statement was made from ("closing").
     """
 
     kind: str
@@ -72,6 +77,9 @@ class Prompt:
     record: bool = False
     error: str = ""
     review: tuple[tuple[str, str, str], ...] = ()
+    back: bool = False  # there is an earlier question a "back" event would return to
+    given: str = ""  # the answer already given to this question (a code or typed words)
+    phrase: str = ""
 
     def to_dict(self) -> dict[str, object]:
         """Plain data, for storing a reply so a provider's retry gets the same one."""
@@ -210,13 +218,15 @@ def ask(survey: Survey, progress: Progress, question_id: str | None = None,
         practice=question.practice,
         record=question.record,
         error=error,
+        back=bool(_back_path(survey, progress)),
+        given=str(progress.answers.get(question.id, {}).get("given", "")),
     )
 
 
 def say(survey: Survey, progress: Progress, phrase_id: str, **values: object) -> Prompt:
     """A statement from the shared phrases, in the person's language."""
     return Prompt(kind="say", text=survey.phrase(phrase_id, progress.language, **values),
-                  language=progress.language)
+                  language=progress.language, phrase=phrase_id)
 
 
 def _review(survey: Survey, progress: Progress) -> Prompt:
@@ -229,7 +239,7 @@ def _review(survey: Survey, progress: Progress) -> Prompt:
         shown = str(answer.get("shown") or survey.phrase("not_answered", lang))
         rows.append((question.id, localise(question.text, lang), shown))
     return Prompt(kind="review", text=survey.phrase("review", lang), language=lang,
-                  review=tuple(rows))
+                  review=tuple(rows), phrase="review")
 
 
 # ---------------------------------------------------------------- the route
@@ -271,7 +281,9 @@ def begin(survey: Survey, wave: str, language: str, channel: str,
 def advance(survey: Survey, progress: Progress, event: Event) -> Step:
     """Move the conversation on by one event. Never mutates ``progress``."""
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
-    if event.kind == "start":
+    # Whatever someone first sends ("hi", a key press), they are greeted and asked
+    # for consent: nothing they say before that can count as an answer.
+    if event.kind == "start" or not progress.asked:
         return _start(survey, progress)
     if progress.finished:
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
@@ -324,7 +336,9 @@ def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
 def _answering(survey: Survey, progress: Progress, event: Event) -> Step:
     question = _question(survey, progress.current)
     kind = event.kind
-    if kind == "text":
+    # On the web, back, skip and help are buttons: a typed "help" or "stop" in a text
+    # box is the person's answer, not a command.
+    if kind == "text" and progress.channel != "web":
         kind = command_in(event.value) or kind
     elif kind == "key":
         kind = {"*": "again", "#": "skip"}.get(event.value.strip(), kind)
@@ -384,7 +398,7 @@ def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Ste
         return Step(progress, (say(survey, progress, "declined"),), consent_given=False)
     if option is not None:  # "not sure" about taking part: explain, then ask again
         return Step(progress, (say(survey, progress, "consent_help"), ask(survey, progress)))
-    return _not_understood(survey, progress, question)
+    return _not_understood(survey, progress, question, empty=not event.value.strip())
 
 
 def _chosen(question: Question, event: Event) -> Option | None:
@@ -401,7 +415,7 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
     if question.has_options:
         option = _chosen(question, event)
         if option is None:
-            return _not_understood(survey, progress, question)
+            return _not_understood(survey, progress, question, empty=not event.value.strip())
         if question.role == "who_answering":
             progress.who_answered = option.name
         label = localise(option.label, "en")
@@ -412,22 +426,33 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
     reading = read_reply(question, event.value)
     if question.type == "number":
         if reading.number is None:
-            return _not_understood(survey, progress, question, reading.out_of_range)
+            return _not_understood(survey, progress, question, reading.out_of_range,
+                                   empty=not event.value.strip())
         recorded = Recorded(question.id, "answered", code=reading.number,
                             label=str(reading.number), raw=event.value)
         return _move_on(survey, progress, question, recorded, None, str(reading.number))
     if not reading.text:
-        return _not_understood(survey, progress, question)
+        return _not_understood(survey, progress, question, empty=not event.value.strip())
     recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value)
     return _move_on(survey, progress, question, recorded, None, reading.text)
 
 
+def _range(question: Question) -> dict[str, object]:
+    """The values of the "number_range" phrase for a number question."""
+    low = question.minimum if question.minimum is not None else 0
+    return {"low": low, "high": question.maximum}
+
+
 def _not_understood(survey: Survey, progress: Progress, question: Question,
-                    out_of_range: bool = False) -> Step:
+                    out_of_range: bool = False, empty: bool = False) -> Step:
+    if empty:
+        # Nothing was chosen or typed (a form sent blank): say so, every time. It is
+        # not a misunderstanding, so it never escalates to offering a skip.
+        phrase = say(survey, progress, "nothing_given")
+        return Step(progress, (phrase, ask(survey, progress, error=phrase.text)))
     progress.misunderstood += 1
     if out_of_range:
-        low = question.minimum if question.minimum is not None else 0
-        phrase = say(survey, progress, "number_range", low=low, high=question.maximum)
+        phrase = say(survey, progress, "number_range", **_range(question))
     elif progress.misunderstood <= MAX_REASKS:
         phrase = say(survey, progress, "not_understood")
     else:
@@ -446,6 +471,8 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
         progress.answers[question.id] = {
             "code": recorded.code, "status": recorded.status,
             "shown": shown or survey.phrase(f"shown_{recorded.status}", progress.language),
+            # What to show as already chosen or typed when the question comes round again.
+            "given": recorded.text or ("" if recorded.code is None else str(recorded.code)),
         }
         records = (recorded,)
     progress.misunderstood = progress.silences = 0
@@ -470,14 +497,79 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
     return Step(progress, tuple(prompts), records, withdrawn)
 
 
-def _back(survey: Survey, progress: Progress) -> Step:
+def _back_path(survey: Survey, progress: Progress) -> list[str]:
+    """The questions asked before the current one, still on this person's route."""
     route_ids = {q.id for q in _route(survey, progress)}
     path = [qid for qid in progress.asked if qid in route_ids]
     while path and path[-1] == progress.current:
         path.pop()
+    return path
+
+
+def _back(survey: Survey, progress: Progress) -> Step:
+    path = _back_path(survey, progress)
     if not path:
         return Step(progress, (say(survey, progress, "first_question"), ask(survey, progress)))
     progress.current = path[-1]
     progress.asked = [CONSENT, *path]
     progress.misunderstood = progress.silences = 0
     return Step(progress, (ask(survey, progress),))
+
+
+# ---------------------------------------------------------------- every prompt
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _phrase_values(survey: Survey, language: str,
+                   channel: str) -> dict[str, list[dict[str, object]]]:
+    """Each phrase with placeholders the engine fills in, with every set of values it
+    can fill in: question totals and positions for each wave and each answer that
+    rules a conditional question in or out, and the range of each number question."""
+    values: dict[str, list[dict[str, object]]] = {"consent_thanks": [], "welcome_back_at": []}
+    for wave in WAVES:
+        progress = begin(survey, wave, language, channel)
+        # Right after consent nothing is answered, so every conditional question counts.
+        _, total = _position(survey, progress, survey.questions[0])
+        values["consent_thanks"].append({"total": total})
+        targets = sorted({q.show_if.question for q in survey.questions
+                          if q.show_if and wave in q.waves})
+        states = product(*[[None, *(o.code for o in survey.question(t).options)]
+                           for t in targets])
+        for state in states:
+            progress.answers = {t: {"code": code} for t, code in zip(targets, state, strict=True)
+                                if code is not None}
+            for question in survey.questions:
+                number, total = _position(survey, progress, question)
+                if number:
+                    values["welcome_back_at"].append({"number": number, "total": total})
+    values["number_range"] = [_range(q) for q in survey.questions
+                              if q.type == "number" and q.maximum is not None]
+    return values
+
+
+def every_prompt(survey: Survey, language: str, channel: str) -> Iterator[Prompt]:
+    """Every prompt the engine can give in ``language`` on ``channel``.
+
+    Each question as ``ask`` builds it (so with this channel's instruction), and every
+    shared phrase: as it stands, or with each set of values the engine fills in.
+    Phrases that only appear inside instructions ("Press {key} for {label}.") are
+    yielded as part of those. Audio rendering and the content checker walk this list,
+    so they see exactly the words a person is sent.
+    """
+    progress = begin(survey, WAVES[0], language, channel)
+    for question in (consent_question(survey), *survey.questions):
+        yield ask(survey, progress, question.id)
+    filled = _phrase_values(survey, language, channel)
+    said: set[str] = set()
+    for phrase_id, text in survey.phrases.items():
+        names = _placeholders(localise(text, language))
+        for values in filled.get(phrase_id, ()) if names else ({},):
+            if not names <= values.keys():
+                continue  # a placeholder the engine never fills: not a whole prompt
+            prompt = say(survey, progress, phrase_id, **values)
+            if prompt.text not in said:
+                said.add(prompt.text)
+                yield prompt

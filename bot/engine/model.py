@@ -17,6 +17,13 @@ QUESTION_TYPES = ("yes_no", "scale3", "agree5", "choice", "number", "open")
 WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
 CHANNELS = ("sms", "voice", "telegram", "web", "chat")
 
+WEB_PHRASES = (
+    "web_continue", "web_skip", "web_back", "web_change", "web_send", "web_problem",
+    "web_error", "web_question_number", "web_listen", "web_pictures_off", "web_pictures_on",
+    "web_sent", "web_finished", "web_link_unknown", "web_link_unknown_help", "web_link_old",
+    "web_link_old_help", "web_try_again",
+)
+
 # Every phrase the engine may say; the loader refuses a phrases file that lacks one.
 REQUIRED_PHRASES = (
     "greeting", "consent_thanks", "consent_help", "declined", "already_completed",
@@ -26,7 +33,10 @@ REQUIRED_PHRASES = (
     "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
-    "keys_voice", "open_voice", "number_voice", "old_question",
+    "keys_voice", "open_voice", "number_voice", "old_question", "nothing_given",
+    # Words on the web pages (buttons, headings, link problems), so they are translated
+    # and checked like every other phrase.
+    *WEB_PHRASES,
 )
 
 # Code stored for "Not sure" on every standard scale: one value, declared missing in SPSS.

@@ -23,12 +23,15 @@ NUMBER_WORDS = {
 
 # Words that steer the conversation rather than answer it. A reply counts as a command
 # only when it is nothing but the command, so "help me" at an open question is an answer.
+# The Polish and Urdu words are the ones content/easy_read/phrases.yaml tells people to
+# reply with in those languages.
 COMMANDS = {
-    "again": ("again", "repeat", "say again", "say it again", "pardon", "what", "*", "🔁"),
-    "back": ("back", "go back", "previous", "⬅", "⬅️", "🔙"),
-    "skip": ("skip", "next", "pass", "#", "⏭", "⏭️"),
-    "help": ("help", "?", "🆘"),
-    "stop": ("stop", "quit", "exit", "pause", "later", "🛑"),
+    "again": ("again", "repeat", "say again", "say it again", "pardon", "what", "*", "🔁",
+              "powtórz", "jeszcze raz", "دوبارہ"),
+    "back": ("back", "go back", "previous", "⬅", "⬅️", "🔙", "wstecz", "cofnij", "واپس"),
+    "skip": ("skip", "next", "pass", "#", "⏭", "⏭️", "pomiń", "dalej", "چھوڑیں", "اگلا"),
+    "help": ("help", "?", "🆘", "pomoc", "مدد"),
+    "stop": ("stop", "quit", "exit", "pause", "later", "🛑", "koniec", "بند"),
 }
 
 # Emoji modifiers that should not change what an emoji means.

@@ -385,3 +385,11 @@ def _survey_with(questions_yaml: str):
         handle.write(text)
     return load_survey(Path(handle.name), load_scales(PACKAGE_CONTENT / "scales.yaml"),
                        load_phrases(PACKAGE_CONTENT / "phrases.yaml"))
+
+
+def test_a_first_message_of_any_kind_greets_and_asks_consent(library):
+    talk = Talk(library.get("individual"))
+    step = talk.say("hello?")
+    assert step.prompts[0].text.startswith("Hello. We are the social care team.")
+    assert step.prompts[1].question_id == "consent"
+    assert step.recorded == ()

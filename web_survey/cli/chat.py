@@ -1,4 +1,9 @@
-"""``nsw-feedback chat``: answer a survey in the terminal, as a text or a phone caller would."""
+"""``nsw-feedback chat``: answer a survey in the terminal, as a text or a phone caller would.
+
+Each line typed goes through the same translation as the Twilio webhooks
+(``bot.channels.sms`` and ``bot.channels.voice``), so the terminal shows exactly the
+conversation a texter or a caller has.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,48 @@ import sys
 
 import click
 
+from bot.channels import sms, voice
 from bot.channels.text import messages
 from bot.engine import FINISHED_STATUSES, WAVES, Event
+from bot.service import Conversations
 
 from .common import make_app, services
 
-KEYPAD = set("0123456789*#")
 
+class _Terminal:
+    """One terminal conversation, told apart from a real one only by its transport."""
 
-def _event(line: str, channel: str) -> Event:
-    """A line typed at the terminal, as the channel would deliver it."""
-    if channel == "voice" and line and set(line) <= KEYPAD:
-        return Event("key", line)
-    return Event("text", line)
+    def __init__(self, conversations: Conversations, participant_id: int, language: str,
+                 channel: str) -> None:
+        self.conversations = conversations
+        self.participant_id = participant_id
+        self.language = language
+        self.channel = channel
+        self.question = ""
+
+    def begin(self) -> tuple[list[str], bool]:
+        """The opening, as a text invitation or an answered call gives it."""
+        if self.channel == "voice":
+            return self._voiced(Event("start"))
+        reply = self.conversations.handle(self.participant_id, "chat", Event("start"))
+        return messages(reply.prompts), reply.status in FINISHED_STATUSES
+
+    def send(self, line: str) -> tuple[list[str], bool]:
+        """One line typed: the replies, and whether the conversation is over."""
+        if self.channel == "voice":
+            keys = bool(line) and set(line) <= voice.KEYPAD
+            return self._voiced(voice.event_for(self.question, line if keys else "",
+                                                "" if keys else line))
+        reply = sms.receive(self.conversations, self.participant_id, self.language, line,
+                            None, "chat")
+        return reply.texts, reply.finished
+
+    def _voiced(self, event: Event) -> tuple[list[str], bool]:
+        reply = self.conversations.handle(self.participant_id, "voice", event)
+        waiting = voice.waiting(reply.prompts)
+        self.question = waiting.question_id if waiting else ""
+        # A call hangs up when no question is waiting.
+        return messages(reply.prompts), waiting is None
 
 
 def register(main: click.Group) -> None:
@@ -49,25 +83,25 @@ def register(main: click.Group) -> None:
                 if person.current_wave != wave:
                     raise click.ClickException(
                         f"{person.code} is on the {person.current_wave} wave")
-                participant_id = person.id
+                participant_id, language = person.id, person.language
         else:
             participant_id = nsw.conversations.tryout(survey.id, wave, language)
             click.echo("(Try-out: these answers are kept apart and never exported.)", err=True)
-        mode = "chat" if channel == "sms" else "voice"
-        reply = nsw.conversations.handle(participant_id, mode, Event("start"))
+        terminal = _Terminal(nsw.conversations, participant_id, language, channel)
+        texts, over = terminal.begin()
         interactive = sys.stdin.isatty()
         while True:
-            for message in messages(reply.prompts):
+            for message in texts:
                 click.echo(("🔊 " if channel == "voice" else "") + message)
                 click.echo()
-            if reply.status in FINISHED_STATUSES:
+            if over:
                 return
             line = sys.stdin.readline() if not interactive else _ask()
             if not line:
                 click.echo("(End of input: your answers are saved. Run chat again to carry on.)",
                            err=True)
                 return
-            reply = nsw.conversations.handle(participant_id, mode, _event(line.strip(), channel))
+            texts, over = terminal.send(line.strip())
 
 
 def _ask() -> str:

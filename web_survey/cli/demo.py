@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from content.audio import audio_status
 from storage.enrolment import add_participant
 from storage.models import Invitation, Participant, Site
 from storage.uow import Repository
@@ -70,6 +71,7 @@ def register(main: click.Group) -> None:
         base = app.config["PUBLIC_BASE_URL"]
         click.echo(f"Demo database: {app.config['DATABASE_URL']}")
         click.echo(f"Health check:  {base}/healthz")
+        click.echo(audio_status(app.config["AUDIO_DIR"], services(app).surveys))
         for code, kind, token in links:
             click.echo(f"Web survey for {code} ({kind}): {base}/s/{token}")
         click.echo("Try a survey in the terminal:  nsw-feedback chat --survey individual")

@@ -1,40 +1,90 @@
-"""``nsw-feedback export``: the evaluation data, pseudonymised, to stdout or a file."""
+"""``nsw-feedback export``: a site's evaluation data, pseudonymised, to a file or stdout."""
 
 from __future__ import annotations
 
-import sys
+import getpass
 from pathlib import Path
 
 import click
 
 from bot.engine import WAVES
-from storage.exports import write_long_csv
+from storage.exports import (
+    CODEBOOK_FORMATS,
+    EXPORT_FORMATS,
+    ExportError,
+    audit_export,
+    codebook_filename,
+    stream_export,
+    write_codebook,
+)
 
 from .common import make_app, services, site_or_fail
 
-FORMATS = ("long",)
+
+def _actor() -> str:
+    """Who ran the export, for the audit log: the login name behind the command."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (some containers): say it was the CLI
+        return "cli"
 
 
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--site", "site_code", required=True)
-    @click.option("--format", "fmt", type=click.Choice(FORMATS), default="long",
-                  show_default=True)
+    @click.option("--format", "fmt", type=click.Choice(tuple(EXPORT_FORMATS)),
+                  default="long", show_default=True)
     @click.option("--wave", type=click.Choice(WAVES), default=None)
+    @click.option("--survey", "survey_id", default=None,
+                  help="individual, family or professional. wide, paired, sav and "
+                       "dictionary cover one survey; long and xlsx cover all by default.")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="File to write (default: standard output).")
-    def export(site_code: str, fmt: str, wave: str | None, out: Path | None) -> None:
-        """Export a site's answers (long: one row per answer)."""
+                  help="File to write (default: standard output). wide and paired also "
+                       "write their codebook beside it, as NAME.codebook.csv.")
+    @click.option("--drop-free-text", is_flag=True,
+                  help="Leave out open answers and recordings.")
+    @click.option("--shift-dates", is_flag=True,
+                  help="Move each participant's dates back by their own 0-364 days.")
+    def export(site_code: str, fmt: str, wave: str | None, survey_id: str | None,
+               out: Path | None, drop_free_text: bool, shift_dates: bool) -> None:
+        """Export a site's answers for its evaluation, pseudonymised.
+
+        long: a row per answer. wide: a row per participant and wave. paired: a row per
+        participant, baseline beside exit. xlsx: all of these as sheets with a codebook.
+        sav: SPSS with labels. dictionary: a REDCap data dictionary.
+        """
         app = make_app()
-        with services(app).uow() as uow:
+        nsw = services(app)
+        with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
+            try:
+                stream = stream_export(uow.session, nsw.surveys, fmt, site.code, wave,
+                                       drop_free_text, shift_dates, survey_id,
+                                       vault=nsw.vault)
+            except ExportError as error:
+                raise click.ClickException(str(error)) from error
             if out is None:
-                rows = write_long_csv(uow.session, sys.stdout, site.code, wave)
+                target = click.get_binary_stream("stdout")
+                if EXPORT_FORMATS[fmt][0] != "text/csv" and target.isatty():
+                    raise click.ClickException(f"{fmt} is a binary file: use --out FILE")
+                for chunk in stream:
+                    target.write(chunk)
+                target.flush()
+                if fmt in CODEBOOK_FORMATS:
+                    click.echo("(the codebook is written only with --out, beside the file)",
+                               err=True)
             else:
-                with out.open("w", newline="", encoding="utf-8") as handle:
-                    rows = write_long_csv(uow.session, handle, site.code, wave)
-            uow.repo.audit("cli", "export", site.code, format=fmt, wave=wave or "all",
-                           rows=rows)
+                with out.open("wb") as handle:
+                    for chunk in stream:
+                        handle.write(chunk)
+                if fmt in CODEBOOK_FORMATS:
+                    codebook = out.with_name(codebook_filename(out.name))
+                    with codebook.open("wb") as handle:
+                        write_codebook(nsw.surveys, fmt, handle, survey_id, drop_free_text,
+                                       shift_dates)
+                    click.echo(f"wrote the codebook to {codebook}", err=True)
+            audit_export(uow.repo, _actor(), site.code, fmt, stream.rows, wave,
+                         drop_free_text, shift_dates, survey_id)
             uow.commit()
         if out is not None:
-            click.echo(f"wrote {rows} answers to {out}", err=True)
+            click.echo(f"wrote {stream.rows} rows to {out}", err=True)

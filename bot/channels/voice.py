@@ -1,0 +1,117 @@
+"""Phone calls: the engine's prompts as TwiML, and what a caller did as an engine event.
+
+Every prompt is spoken: ``<Play>`` of its cached audio file when one was rendered,
+otherwise ``<Say>`` in the person's language. The question waits in a ``<Gather>`` for a
+key (1-3 for the answers, 0 "not sure", * again, # skip) or spoken words, or in a
+``<Record>`` for open questions that keep the voice. A ``<Redirect>`` follows, so a
+caller who does nothing comes back to us as silence; the engine asks once more, then
+moves on. The terminal chat (``nsw-feedback chat --channel voice``) uses ``event_for``
+too, so both give the same conversation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from twilio.twiml import TwiML
+from twilio.twiml.voice_response import VoiceResponse
+
+from bot.engine import Event, Prompt
+from content.audio import find_audio
+
+from .text import prompt_text
+
+KEYPAD = frozenset("0123456789*#")
+# <Say> locale and a voice that reads SSML, so slow speech can be slowed down.
+SAY_VOICES = {"en": ("en-GB", "Polly.Amy")}
+# Seconds Twilio waits for a first key or word: long, because nobody should be rushed.
+WAIT_SECONDS = 10
+RECORD_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """How to voice prompts for one caller."""
+
+    audio_dir: Path
+    audio_url: str  # PUBLIC_BASE_URL + "/audio"
+    slow: bool = False
+
+    def speak(self, parent: TwiML, text: str, language: str) -> None:
+        """Add ``text`` to ``parent`` as the cached recording, or as speech."""
+        if not text:
+            return
+        path = find_audio(self.audio_dir, text, language, "slow" if self.slow else "normal")
+        if path is not None:
+            parent.play(f"{self.audio_url}/{language}/{path.name}")
+            return
+        locale, voice = SAY_VOICES.get(language, (language, None))
+        if self.slow and voice:
+            parent.say(voice=voice, language=locale).prosody(text, rate="slow")
+        else:
+            parent.say(text, voice=voice, language=locale)
+
+
+def waiting(prompts: Sequence[Prompt]) -> Prompt | None:
+    """The prompt the caller is asked to answer: a question, or the answers to check."""
+    last = prompts[-1] if prompts else None
+    return last if last is not None and last.kind in ("ask", "review") else None
+
+
+def event_for(question: str, digits: str = "", speech: str = "", recording: str = "") -> Event:
+    """What the caller did at ``question``: recorded, spoke, pressed keys, or nothing."""
+    if recording:
+        return Event("recording", recording, question)
+    if speech.strip():
+        return Event("text", speech, question)
+    if digits:
+        return Event("key", digits, question)
+    return Event("silence", question=question)
+
+
+def render(prompts: Sequence[Prompt], turn_url: Callable[[str], str], speaker: Speaker) -> str:
+    """TwiML for one turn of the call. ``turn_url(question_id)`` is where the answer goes.
+
+    With no question waiting (the end, a pause, a "no" to consent) the call hangs up.
+    """
+    response = VoiceResponse()
+    question = waiting(prompts)
+    for prompt in prompts:
+        if prompt is not question:
+            speaker.speak(response, prompt_text(prompt), prompt.language)
+    if question is None:
+        response.hangup()
+        return str(response)
+    url = turn_url(question.question_id)
+    if question.record:
+        speaker.speak(response, question.text, question.language)
+        speaker.speak(response, question.instruction, question.language)
+        response.record(action=url, max_length=RECORD_SECONDS, finish_on_key="#",
+                        play_beep=True, timeout=WAIT_SECONDS, trim="trim-silence")
+    else:
+        locale = SAY_VOICES.get(question.language, (question.language, None))[0]
+        # Option questions take one key at once (so * and # arrive as keys); numbers
+        # and spoken open answers end with # as the instruction says.
+        keys = ({"finish_on_key": "#"} if question.question_type in ("number", "open")
+                else {"num_digits": 1, "finish_on_key": ""})
+        gather = response.gather(
+            input="dtmf speech", action=url, timeout=WAIT_SECONDS, speech_timeout="auto",
+            language=locale, hints=", ".join(c.label for c in question.choices) or None,
+            **keys)
+        if question.kind == "review":
+            speaker.speak(gather, prompt_text(question), question.language)
+        else:
+            speaker.speak(gather, question.text, question.language)
+            speaker.speak(gather, question.instruction, question.language)
+    response.redirect(url)
+    return str(response)
+
+
+def hang_up(text: str, language: str, speaker: Speaker) -> str:
+    """TwiML that says ``text`` and ends the call."""
+    response = VoiceResponse()
+    speaker.speak(response, text, language)
+    response.hangup()
+    return str(response)

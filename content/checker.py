@@ -1,0 +1,426 @@
+"""The easy-read checker: every respondent-facing text against CONTENT-RULES.md.
+
+A site that writes its own questions runs ``nsw-feedback content check`` and is told,
+line by line (``file:question: rule: suggestion``), what to change. The numbers live in
+``checker.yaml``. Counting words, sentences, capitals and digits needs no library
+(readability libraries that download dictionaries fail offline).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.channels.text import prompt_text
+from bot.engine import CONSENT, Option, Survey, every_prompt
+from bot.engine.parsing import COMMANDS
+
+from .audio import SPEEDS, find_audio, spoken_items
+from .loader import (
+    CHECKER_FILE,
+    STANDARD_SCALES,
+    ContentError,
+    content_folder,
+    load_library,
+    load_phrases,
+    load_scales,
+    load_survey,
+    shared_file,
+)
+
+RULES = ("invalid", "words-per-sentence", "acronym", "number-word", "passive-voice",
+         "jargon", "sms-segments", "missing-audio", "missing-translation")
+EASY_READ = "easy_read"
+# The scales people with learning disabilities answer; agree5 is for professionals.
+EASY_SCALES = ("yes_no", "scale3")
+
+# ---------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Which rules apply to a group of respondents, with their numbers."""
+
+    respondent_types: tuple[str, ...]
+    max_words_per_sentence: int
+    acronyms: bool
+    number_words: bool
+    passive_voice: bool
+    jargon: bool
+
+
+@dataclass(frozen=True)
+class Passive:
+    """One language's passive-voice heuristic: auxiliary, small words, participle."""
+
+    auxiliaries: frozenset[str]
+    between: frozenset[str]
+    participle_endings: tuple[str, ...]
+    participles: frozenset[str]
+    not_passive: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The checker's numbers and word lists (``checker.yaml``)."""
+
+    profiles: dict[str, Profile]
+    allowed_capitals: frozenset[str]
+    number_words: dict[str, tuple[str, ...]]
+    passive_voice: dict[str, Passive]
+    jargon: dict[str, dict[str, str]]
+    sms_max_segments: int
+    sms_max_by_language: dict[str, int]
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        """Read ``path``; a missing or mistyped setting is a ContentError naming it."""
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise ContentError(path, f"the checker settings cannot be read: {error}") from None
+        try:
+            profiles = {
+                name: Profile(tuple(p["respondent_types"]), int(p["max_words_per_sentence"]),
+                              bool(p["acronyms"]), bool(p["number_words"]),
+                              bool(p["passive_voice"]), bool(p["jargon"]))
+                for name, p in data["profiles"].items()
+            }
+            passive = {
+                lang: Passive(frozenset(p["auxiliaries"]), frozenset(p["between"]),
+                              tuple(p["participle_endings"]), frozenset(p["participles"]),
+                              frozenset(p["not_passive"]))
+                for lang, p in data["passive_voice"].items()
+            }
+            return cls(
+                profiles=profiles,
+                allowed_capitals=frozenset(map(str, data["allowed_capitals"])),
+                number_words={lang: tuple(map(str, words))
+                              for lang, words in data["number_words"].items()},
+                passive_voice=passive,
+                jargon={lang: {str(k): str(v) for k, v in words.items()}
+                        for lang, words in data["jargon"].items()},
+                sms_max_segments=int(data["sms"]["max_segments"]),
+                sms_max_by_language={str(k): int(v) for k, v in
+                                     data["sms"].get("max_segments_by_language", {}).items()},
+            )
+        except KeyError as error:
+            raise ContentError(path, f"the checker setting {error} is missing") from None
+        except (TypeError, ValueError, AttributeError) as error:
+            raise ContentError(path, f"a checker setting has the wrong form: {error}") from None
+        if EASY_READ not in profiles:
+            raise ContentError(path, f"the checker needs a profile called '{EASY_READ}'")
+
+    def profile_for(self, respondent_type: str) -> str:
+        """The profile for a respondent type (easy read when none names it)."""
+        return next((name for name, p in self.profiles.items()
+                     if respondent_type in p.respondent_types), EASY_READ)
+
+
+# ---------------------------------------------------------------- counting
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to change, printed as ``file:question: rule: suggestion``."""
+
+    file: str
+    where: str
+    rule: str
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.where}: {self.rule}: {self.advice}"
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One respondent-facing text in one language, and where it is written."""
+
+    file: str
+    where: str
+    language: str
+    text: str
+    profile: str
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?۔؟])\s+|\n+")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_EDGES = re.compile(r"^\W+|\W+$")
+# GSM 03.38: the basic set costs 1 of 160 characters, the extension set 2.
+GSM7_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
+                 "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
+GSM7_EXTENDED = set("^{}\\[~]|€\f")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` split into sentences (Latin and Urdu full stops and question marks)."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def words(sentence: str) -> list[str]:
+    """The words of ``sentence``: runs between spaces holding a letter or digit."""
+    return [w for w in sentence.split() if any(c.isalnum() for c in w)]
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in (_EDGES.sub("", w) for w in text.split()) if t]
+
+
+def _has(tokens: list[str], phrase: str) -> bool:
+    """Does the word sequence ``phrase`` occur in ``tokens`` (case folded)?"""
+    return f" {phrase.casefold()} " in f" {' '.join(t.casefold() for t in tokens)} "
+
+
+def sms_segments(message: str) -> tuple[int, str, int]:
+    """(segments, encoding, length) of ``message`` sent as one text message.
+
+    Long messages are split with a 7-byte header in each part: 153 GSM-7 characters or
+    67 UCS-2 units a part, against 160 or 70 for a message that fits in one.
+    """
+    if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in message):
+        length = sum(2 if c in GSM7_EXTENDED else 1 for c in message)
+        single, part, encoding = 160, 153, "GSM-7"
+    else:
+        length = len(message.encode("utf-16-le")) // 2
+        single, part, encoding = 70, 67, "UCS-2"
+    return (1 if length <= single else math.ceil(length / part)), encoding, length
+
+
+def _command_words() -> frozenset[str]:
+    return frozenset(word for spellings in COMMANDS.values()
+                     for spelling in spellings for word in spelling.split())
+
+
+# ---------------------------------------------------------------- the rules
+
+
+@dataclass
+class Checker:
+    """Checks wordings against ``settings``; collects each problem once."""
+
+    settings: Settings
+    problems: dict[str, Problem] = field(default_factory=dict)
+    sentence_lengths: list[int] = field(default_factory=list)
+
+    def add(self, file: str, where: str, rule: str, advice: str) -> None:
+        problem = Problem(file, where, rule, advice)
+        self.problems.setdefault(str(problem), problem)
+
+    def wording(self, item: Wording) -> None:
+        """Apply every wording rule of the item's profile to it."""
+        profile = self.settings.profiles[item.profile]
+        text = _PLACEHOLDER.sub("3", item.text)  # "{total}" is filled in with a number
+        note = f"({item.language}) "
+        for sentence in sentences(text):
+            count = len(words(sentence))
+            self.sentence_lengths.append(count)
+            if count > profile.max_words_per_sentence:
+                self.add(item.file, item.where, "words-per-sentence",
+                         f"{note}{count} words in \"{sentence}\": split it into sentences of "
+                         f"{profile.max_words_per_sentence} words or fewer")
+        tokens = _tokens(text)
+        if profile.acronyms:
+            self._acronyms(item, tokens, note)
+        if profile.number_words:
+            for word in self.settings.number_words.get(item.language, ()):
+                if _has(tokens, word):
+                    self.add(item.file, item.where, "number-word",
+                             f"{note}\"{word}\": write numbers as digits (\"3\", \"8 out of "
+                             "10\"), never as words or percentages")
+            if "%" in text:
+                self.add(item.file, item.where, "number-word",
+                         f"{note}a percentage: say \"8 out of 10\" instead")
+        if profile.passive_voice and item.language in self.settings.passive_voice:
+            self._passive(item, tokens, note)
+        if profile.jargon:
+            for word, plainer in self.settings.jargon.get(item.language, {}).items():
+                if _has(tokens, word):
+                    self.add(item.file, item.where, "jargon", f"{note}\"{word}\": {plainer}")
+
+    def _acronyms(self, item: Wording, tokens: list[str], note: str) -> None:
+        commands = _command_words()
+        for token in tokens:
+            letters = sum(c.isalpha() for c in token)
+            if (letters >= 2 and token.isupper() and token not in self.settings.allowed_capitals
+                    and token.casefold() not in commands):
+                self.add(item.file, item.where, "acronym",
+                         f"{note}\"{token}\": write the words out (\"social worker\", "
+                         "not \"SW\")")
+
+    def _passive(self, item: Wording, tokens: list[str], note: str) -> None:
+        rule = self.settings.passive_voice[item.language]
+        folded = [t.casefold() for t in tokens]
+        for start, token in enumerate(folded):
+            if token not in rule.auxiliaries:
+                continue
+            end = start + 1
+            while end < len(folded) and end - start <= 2 and folded[end] in rule.between:
+                end += 1
+            if end >= len(folded) or folded[end] in rule.not_passive:
+                continue
+            word = folded[end]
+            if word in rule.participles or any(
+                    word.endswith(ending) and len(word) > len(ending) + 2
+                    for ending in rule.participle_endings):
+                said = " ".join(tokens[start:end + 1])
+                self.add(item.file, item.where, "passive-voice",
+                         f"{note}\"{said}\" reads as passive: say who does it (\"We will "
+                         "keep your answers safe\")")
+
+    def sms(self, file: str, where: str, language: str, message: str) -> None:
+        """A prompt as its text message: within the segments allowed for its language?"""
+        limit = self.settings.sms_max_by_language.get(language, self.settings.sms_max_segments)
+        segments, encoding, length = sms_segments(message)
+        if segments > limit:
+            self.add(file, where, "sms-segments",
+                     f"({language}) {segments} text messages ({length} {encoding} characters) "
+                     f"for one prompt: shorten it to {limit}")
+
+
+# ---------------------------------------------------------------- the content
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working folder when it is inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Content:
+    """The surveys being checked, with the shared files they use."""
+
+    surveys: tuple[Survey, ...]
+    scales: dict[str, tuple[Option, ...]]
+    phrases: dict[str, dict[str, str]]
+    scales_file: str
+    phrases_file: str
+
+    @classmethod
+    def load(cls, path: Path) -> Content:
+        """A folder of surveys, or one survey file with the shared files beside it."""
+        folder = path if path.is_dir() else path.parent
+        scales_path, phrases_path = (shared_file(folder, "scales.yaml"),
+                                     shared_file(folder, "phrases.yaml"))
+        scales, phrases = load_scales(scales_path), load_phrases(phrases_path)
+        if path.is_dir():
+            surveys = tuple(load_library(path))
+        else:
+            surveys = (load_survey(path, scales, phrases),)
+        return cls(surveys, scales, phrases, _shown(scales_path), _shown(phrases_path))
+
+    def languages(self, surveys: Iterable[Survey] | None = None) -> list[str]:
+        return list(dict.fromkeys(lang for survey in (surveys or self.surveys)
+                                  for lang in survey.languages))
+
+    def scale_users(self, scale: str) -> list[Survey]:
+        """The surveys that show ``scale``'s answers (consent is always yes/no)."""
+        return [s for s in self.surveys
+                if scale == "yes_no" or any(q.type == scale for q in s.questions)]
+
+    def wordings(self, settings: Settings) -> Iterator[Wording]:
+        """Every respondent-facing text in every language it is written in."""
+        for survey in self.surveys:
+            file, profile = _shown(survey.source), settings.profile_for(survey.respondent_type)
+            texts = [("title", survey.title), (CONSENT, survey.consent)]
+            for question in survey.questions:
+                texts += [(question.id, question.text), (question.id, question.help)]
+                if question.type not in STANDARD_SCALES:
+                    texts += [(question.id, o.label) for o in question.options]
+            for where, text in texts:
+                for language, words_ in text.items():
+                    yield Wording(file, where, language, words_, profile)
+        for scale, options in self.scales.items():
+            if not self.scale_users(scale):
+                continue
+            profile = EASY_READ if scale in EASY_SCALES else settings.profile_for("professional")
+            for option in options:
+                for language, words_ in option.label.items():
+                    yield Wording(self.scales_file, scale, language, words_, profile)
+        for phrase, text in self.phrases.items():
+            for language, words_ in text.items():
+                yield Wording(self.phrases_file, phrase, language, words_, EASY_READ)
+
+    def file_of(self, survey: Survey, where: str) -> str:
+        """The file that holds the wording of ``where`` (a question or a phrase id)."""
+        if where in self.phrases and where not in {q.id for q in survey.questions}:
+            return self.phrases_file
+        return _shown(survey.source)
+
+    def translations(self, checker: Checker) -> None:
+        """Every text in every language its survey lists."""
+        for survey in self.surveys:
+            file = _shown(survey.source)
+            texts = [("title", survey.title), (CONSENT, survey.consent)]
+            for question in survey.questions:
+                texts += [(question.id, question.text)]
+                texts += [(question.id, question.help)] if question.help else []
+                if question.type not in STANDARD_SCALES:
+                    texts += [(question.id, o.label) for o in question.options]
+            for where, text in texts:
+                for language in survey.languages:
+                    if language not in text:
+                        checker.add(file, where, "missing-translation",
+                                    f"add '{language}' wording (the survey lists '{language}')")
+        shared = [(self.scales_file, scale, o.label, self.scale_users(scale))
+                  for scale, options in self.scales.items() for o in options]
+        shared += [(self.phrases_file, phrase, text, list(self.surveys))
+                   for phrase, text in self.phrases.items()]
+        for file, where, text, users in shared:
+            for language in self.languages(users) if users else ():
+                if language not in text:
+                    checker.add(file, where, "missing-translation",
+                                f"add '{language}' wording (a survey lists '{language}')")
+
+
+def check(path: str | Path | None = None, settings: Settings | None = None,
+          audio_dir: str | Path | None = None) -> tuple[list[Problem], str]:
+    """Check the surveys at ``path`` (a folder or one survey file); with ``audio_dir``,
+    also that every prompt has its audio. Returns the problems and a summary line."""
+    path = content_folder(path)
+    try:
+        content = Content.load(path)
+        folder = path if path.is_dir() else path.parent
+        settings = settings or Settings.load(shared_file(folder, CHECKER_FILE))
+    except ContentError as error:
+        where = error.question or (f"line {error.line}" if error.line else "file")
+        return [Problem(_shown(error.file), where, "invalid", error.reason)], "not checked"
+    checker = Checker(settings)
+    count = 0
+    for item in content.wordings(settings):
+        checker.wording(item)
+        count += 1
+    for survey in content.surveys:
+        for language in survey.languages:
+            for prompt in every_prompt(survey, language, "sms"):
+                where = prompt.question_id or prompt.phrase
+                checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt))
+    content.translations(checker)
+    if audio_dir is not None:
+        _check_audio(content, checker, Path(audio_dir))
+    lengths = checker.sentence_lengths
+    average = sum(lengths) / len(lengths) if lengths else 0.0
+    summary = (f"{len(checker.problems)} problems in {count} texts of {len(content.surveys)} "
+               f"surveys; {average:.1f} words a sentence on average (aim for 10 or fewer)")
+    return list(checker.problems.values()), summary
+
+
+def _check_audio(content: Content, checker: Checker, audio_dir: Path) -> None:
+    for survey in content.surveys:
+        for language in survey.languages:
+            for where, text in spoken_items(survey, language):
+                for speed in SPEEDS:
+                    if find_audio(audio_dir, text, language, speed) is None:
+                        checker.add(content.file_of(survey, where), where, "missing-audio",
+                                    f"({language}, {speed}) no audio for \"{text}\": run "
+                                    "nsw-feedback content audio")
+

@@ -1,0 +1,114 @@
+"""Describing the variables: the codebook, and the REDCap data dictionary.
+
+Both are made from the survey definitions alone (no answers), from the same
+``Variable`` list as the data, so they can never disagree with the file they describe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from bot.engine import WAVES
+from bot.engine.model import Survey, localise
+
+from .variables import Variable, asked_if
+
+CODEBOOK_COLUMNS = ("variable", "label", "question", "type", "waves", "asked_if", "value",
+                    "value_label", "missing", "notes")
+
+
+def _waves(variable: Variable) -> str:
+    if variable.wave:
+        return variable.wave
+    if variable.question is None:
+        return ""
+    return " ".join(w for w in WAVES if w in variable.question.waves)
+
+
+def codebook_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:
+    """One row per variable and value (one row for a variable without codes)."""
+    for variable in variables:
+        question = variable.question
+        common: list[object] = [
+            variable.name, variable.label,
+            localise(question.text, "en") if question else "", variable.type_name,
+            _waves(variable), asked_if(question, survey) if question else "",
+        ]
+        if not variable.values:
+            yield [*common, "", "", "", variable.note]
+            continue
+        for value, label in variable.values:
+            yield [*common, value, label, "yes" if value in variable.missing else "",
+                   variable.note]
+
+
+# REDCap's data dictionary header, exactly as REDCap writes and reads it.
+REDCAP_COLUMNS = (
+    "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
+    "Choices, Calculations, OR Slider Labels", "Field Note",
+    "Text Validation Type OR Show Slider Number", "Text Validation Min",
+    "Text Validation Max", "Identifier?", "Branching Logic (Show field only if...)",
+    "Required Field?", "Custom Alignment", "Question Number (surveys only)",
+    "Matrix Group Name", "Matrix Ranking?", "Field Annotation",
+)
+# The wave is the REDCap event (baseline_arm_1, exit_arm_1), not a field.
+EVENT_VARIABLE = "wave"
+
+
+def branching_logic(variable: Variable) -> str:
+    """The question's ``show_if`` in REDCap's logic, such as ``[know_sw] = '1'``."""
+    question = variable.question
+    if question is None or question.show_if is None:
+        return ""
+    target = question.show_if.question
+    return " or ".join(f"[{target}] = '{code}'" for code in sorted(question.show_if.codes))
+
+
+def _field_type(variable: Variable) -> tuple[str, str]:
+    """(REDCap field type, text validation) for ``variable``."""
+    if variable.kind in ("code", "category"):
+        return "radio", ""
+    if variable.kind == "flag":
+        return "yesno", ""
+    if variable.kind == "datetime":
+        return "text", "datetime_seconds_ymd"
+    if variable.kind == "number":
+        return "text", "integer"
+    if variable.is_free_text and variable.part == "answer":
+        return "notes", ""
+    return "text", ""
+
+
+def dictionary_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:
+    """One REDCap field per variable of the wide layout, the participant code first.
+
+    The instrument is named after the survey. Free text is flagged as an identifier,
+    so REDCap's de-identified exports leave it out. Codes are REDCap's raw values.
+    """
+    first_question = True
+    for variable in variables:
+        if variable.name == EVENT_VARIABLE:
+            continue
+        question = variable.question
+        field_type, validation = _field_type(variable)
+        choices = " | ".join(f"{code}, {label}" for code, label in variable.values)
+        if field_type == "yesno":
+            choices = ""  # REDCap's own yes/no field is 1 Yes, 0 No, as the data is
+        section = ""
+        if question is not None and first_question:
+            section, first_question = localise(survey.title, "en"), False
+        annotation = []
+        if question is not None:
+            annotation += [f"{variable.label}.", f"Asked at: {_waves(variable)}."]
+        if variable.note:
+            annotation.append(variable.note)
+        yield [
+            variable.name, survey.id, section, field_type,
+            localise(question.text, "en") if question and variable.part == "answer"
+            else variable.label,
+            choices, "", validation,
+            "" if question is None or question.minimum is None else question.minimum,
+            "" if question is None or question.maximum is None else question.maximum,
+            "y" if variable.is_free_text else "", branching_logic(variable), "", "", "", "",
+            "", " ".join(annotation),
+        ]

@@ -1,0 +1,145 @@
+"""Turning rows into file bytes: CSV, XLSX and SPSS, each produced chunk by chunk.
+
+Each writer is a generator of ``bytes`` that returns the number of data rows it wrote,
+so an HTTP response can send the file as it is made and the command line can write it
+to disk. CSV goes out every 64 KiB. XLSX rows go to openpyxl's write-only sheets
+(which spool to temporary files), and the finished workbook is read back in chunks.
+SPSS is the one exception to streaming: pyreadstat writes from a pandas DataFrame, so
+the rows of one survey are held in memory while the file is written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import pandas
+import pyreadstat
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+from .variables import DATE_FORMAT, Variable
+
+CHUNK = 64 * 1024
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Stop a free-text answer such as ``=HYPERLINK(...)`` running as a formula in Excel."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(DATE_FORMAT)
+    return spreadsheet_safe(value)
+
+
+def csv_chunks(header: Sequence[str],
+               rows: Iterable[Sequence[object]]) -> Generator[bytes, None, int]:
+    """A CSV file (UTF-8 with a byte-order mark, so Excel reads accents and emoji)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    prefix, count = codecs.BOM_UTF8, 0
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in row])
+        count += 1
+        if buffer.tell() >= CHUNK:
+            yield prefix + buffer.getvalue().encode("utf-8")
+            prefix = b""
+            buffer.seek(0)
+            buffer.truncate()
+    yield prefix + buffer.getvalue().encode("utf-8")
+    return count
+
+
+def _file_chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    handle.seek(0)
+    while chunk := handle.read(CHUNK):
+        yield chunk
+
+
+@dataclass
+class Sheet:
+    """One worksheet: its title, header row and rows (counted in the total or not)."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence[object]]
+    counted: bool = True
+
+
+def _xlsx_cell(value: object) -> object:
+    if isinstance(value, str):
+        # Control characters are not allowed in an XLSX file; a text message may hold one.
+        return spreadsheet_safe(ILLEGAL_CHARACTERS_RE.sub("", value))
+    return value
+
+
+def xlsx_chunks(sheets: Iterable[Sheet]) -> Generator[bytes, None, int]:
+    """An XLSX workbook with ``sheets`` in order, header rows bold and frozen."""
+    workbook = Workbook(write_only=True)
+    count = 0
+    for sheet in sheets:
+        worksheet = workbook.create_sheet(sheet.title)
+        worksheet.freeze_panes = "A2"
+        bold = []
+        for name in sheet.header:
+            cell = WriteOnlyCell(worksheet, value=name)
+            cell.font = Font(bold=True)
+            bold.append(cell)
+        worksheet.append(bold)
+        for row in sheet.rows:
+            worksheet.append([_xlsx_cell(value) for value in row])
+            count += sheet.counted
+    with tempfile.TemporaryFile() as handle:
+        workbook.save(handle)
+        yield from _file_chunks(handle)
+    return count
+
+
+def _sav_column(variable: Variable, values: list[object]) -> object:
+    if variable.kind in ("code", "number", "flag"):
+        return pandas.array([float("nan") if v is None else float(v)  # type: ignore[arg-type]
+                             for v in values], dtype="float64")
+    if variable.kind == "datetime":
+        return pandas.to_datetime(pandas.Series(values, dtype="object"))
+    return pandas.Series(["" if v is None else str(v) for v in values], dtype="object")
+
+
+def sav_chunks(variables: list[Variable], records: Iterable[dict[str, object]],
+               file_label: str, notes: list[str]) -> Generator[bytes, None, int]:
+    """An SPSS ``.sav`` file with variable labels, value labels and "Not sure" missing."""
+    columns: dict[str, list[object]] = {v.name: [] for v in variables}
+    for record in records:
+        for variable in variables:
+            columns[variable.name].append(record[variable.name])
+    frame = pandas.DataFrame({v.name: _sav_column(v, columns[v.name]) for v in variables})
+    whole = [v.name for v in variables if v.kind in ("code", "flag", "number")]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.sav"
+        pyreadstat.write_sav(
+            frame, path, file_label=file_label[:64], note=notes,
+            column_labels={v.name: v.label for v in variables},
+            variable_value_labels={v.name: dict(v.values) for v in variables if v.values},
+            missing_ranges={v.name: list(v.missing) for v in variables if v.missing},
+            variable_measure={v.name: v.measure for v in variables},
+            variable_format=dict.fromkeys(whole, "F8.0"),
+        )
+        with path.open("rb") as handle:
+            yield from _file_chunks(handle)
+    return len(frame)

@@ -1,0 +1,213 @@
+"""Reading a site's answers for an export: in batches, pseudonymised, try-outs left out.
+
+Every query here selects columns, never contact details, and streams with
+``yield_per`` so memory stays flat however many rows a site has. Rows come ordered by
+participant code and wave, so one response (and one participant) is always contiguous
+and can be assembled without holding anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from bot.engine import WAVES
+
+from ..models import Answer, Participant, Response, Site
+from .variables import PAIRED_CONTEXT, PER_WAVE, Variable, paired_name
+
+BATCH = 1000
+PHONE_REMOVED = "[phone number removed]"
+# A phone number or chat id has at least 7 digits; shorter runs are ages, years, counts.
+_MIN_DIGITS = 7
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which rows an export reads and how it protects them.
+
+    ``shift`` gives, for a participant code, the days to move that participant's
+    dates back (None: dates as recorded).
+    """
+
+    site_code: str
+    wave: str | None = None
+    survey_id: str | None = None
+    drop_free_text: bool = False
+    shift: Callable[[str], int] | None = None
+
+    def moment(self, code: str, value: datetime | None) -> datetime | None:
+        """``value`` as naive UTC, shifted for participant ``code`` when asked."""
+        if value is None:
+            return None
+        # SQLite hands back naive datetimes, PostgreSQL aware ones: both are UTC.
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        if self.shift is not None:
+            value -= timedelta(days=self.shift(code))
+        return value
+
+
+def redact(text: str) -> str:
+    """Free text with anything that looks like a phone number (or chat id) replaced.
+
+    A person may type their number into an open answer ("ring me on 07700 900123");
+    pseudonymised exports must not carry it.
+    """
+    if not text:
+        return text
+    found = [m for m in phonenumbers.PhoneNumberMatcher(text, "GB",
+                                                        leniency=phonenumbers.Leniency.POSSIBLE)
+             if len(re.sub(r"\D", "", m.raw_string)) >= _MIN_DIGITS]
+    for match in reversed(found):
+        text = text[:match.start] + PHONE_REMOVED + text[match.end:]
+    return text
+
+
+def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+    """Limit ``query`` (over responses) to the scope's site, wave and survey, no try-outs."""
+    query = (query.join(Participant, Response.participant_id == Participant.id)
+             .join(Site, Participant.site_id == Site.id)
+             .where(Site.code == scope.site_code, Site.is_tryout.is_(False),
+                    Participant.is_tryout.is_(False)))
+    if scope.wave:
+        query = query.where(Response.wave == scope.wave)
+    if scope.survey_id:
+        query = query.where(Response.survey_id == scope.survey_id)
+    return query
+
+
+LONG_COLUMNS = (
+    "site", "participant", "respondent_type", "cohort", "survey", "wave", "who_answered",
+    "channel", "response_status", "question_id", "answer_status", "value_code",
+    "value_label", "free_text", "recording", "answered_at",
+)
+FREE_TEXT_COLUMNS = ("free_text", "recording")
+
+
+def long_columns(drop_free_text: bool = False) -> tuple[str, ...]:
+    """The long CSV's header, without the free-text columns when they are dropped."""
+    return tuple(c for c in LONG_COLUMNS if not (drop_free_text and c in FREE_TEXT_COLUMNS))
+
+
+def long_rows(session: Session, scope: Scope, batch: int = BATCH) -> Iterator[tuple[object, ...]]:
+    """One tuple per answer (columns ``long_columns``), fetched in batches."""
+    query = _scoped(
+        select(Site.code, Participant.code, Participant.respondent_type, Participant.cohort,
+               Response.survey_id, Response.wave, Answer.who_answered, Answer.channel,
+               Response.status, Answer.question_id, Answer.status, Answer.value_code,
+               Answer.value_label, Answer.text, Answer.recording, Answer.answered_at)
+        .select_from(Answer).join(Response, Answer.response_id == Response.id), scope,
+    ).order_by(Participant.code, Response.wave, Answer.id)
+    for row in session.execute(query.execution_options(yield_per=batch)):
+        *values, text, recording, answered_at = row
+        code = values[1]
+        free = () if scope.drop_free_text else (redact(text), recording)
+        yield (*values, *free, scope.moment(code, answered_at))
+
+
+_RESPONSE_COLUMNS = (
+    Response.id, Participant.code, Site.code, Participant.respondent_type, Participant.cohort,
+    Response.survey_id, Response.wave, Response.who_answered, Response.channel,
+    Response.status, Response.consent_given, Response.started_at, Response.completed_at,
+)
+_ANSWER_COLUMNS = (Answer.question_id, Answer.status, Answer.value_code, Answer.text,
+                   Answer.recording)
+
+
+def _answer_value(variable: Variable, answer: tuple[Any, ...] | None) -> object:
+    if answer is None:
+        return None
+    status, code, text, recording = answer
+    if status != "answered":
+        return None
+    if variable.part == "recording":
+        return recording or None
+    if variable.is_free_text:
+        return redact(text) or None
+    return code
+
+
+def wide_records(session: Session, variables: list[Variable], scope: Scope,
+                 batch: int = BATCH) -> Iterator[dict[str, object]]:
+    """One dict per participant and wave, keyed by the wide variables' names.
+
+    A question not asked, skipped or left unanswered is None (the long export says
+    which). Free text is redacted of phone numbers; dates are naive UTC, shifted when
+    the scope says so.
+    """
+    query = _scoped(
+        select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS).select_from(Response)
+        .outerjoin(Answer, Answer.response_id == Response.id), scope,
+    ).order_by(Participant.code, Response.wave, Answer.id)
+    questions = [v for v in variables if v.question is not None]
+    width = len(_RESPONSE_COLUMNS)
+    rows = session.execute(query.execution_options(yield_per=batch))
+    for _, group in groupby(rows, key=itemgetter(0)):
+        lines = list(group)  # one response: its dozen or so answers
+        answers = {line[width]: tuple(line[width + 1:]) for line in lines
+                   if line[width] is not None}
+        (_, code, site, kind, cohort, survey, wave, who, channel, status, consent,
+         started, completed) = lines[0][:width]
+        record: dict[str, object] = {
+            "participant": code, "site": site, "respondent_type": kind, "cohort": cohort,
+            "survey": survey, "wave": wave, "who_answered": who, "channel": channel,
+            "status": status, "consent": None if consent is None else int(consent),
+            "started_at": scope.moment(code, started),
+            "completed_at": scope.moment(code, completed),
+        }
+        for variable in questions:
+            assert variable.question is not None
+            record[variable.name] = _answer_value(variable,
+                                                  answers.get(variable.question.id))
+        yield record
+
+
+def _change(variable: Variable, before: object, after: object) -> int | None:
+    """Exit minus baseline, or None when either is missing or "Not sure"."""
+    question = variable.question
+    assert question is not None
+    if not isinstance(before, int) or not isinstance(after, int):
+        return None
+    for code in (before, after):
+        option = question.option(code)
+        if option is not None and option.not_sure:
+            return None
+    return after - before
+
+
+def paired_records(records: Iterable[dict[str, object]],
+                   variables: list[Variable]) -> Iterator[dict[str, object]]:
+    """One dict per participant from wide ``records`` (ordered by participant).
+
+    A change is given only when the same kind of respondent answered both waves, so a
+    person's own view is never subtracted from a carer's.
+    """
+    for _, group in groupby(records, key=itemgetter("participant")):
+        by_wave = {str(r["wave"]): r for r in group}
+        first = next(iter(by_wave.values()))
+        row = {name: first[name] for name in PAIRED_CONTEXT}
+        for wave in WAVES:
+            for name in PER_WAVE:
+                row[paired_name(name, wave)] = by_wave.get(wave, {}).get(name)
+        who = [by_wave[w]["who_answered"] if w in by_wave else "" for w in WAVES]
+        same = all(who) and len(set(who)) == 1
+        row["same_who_answered"] = int(same) if len(by_wave) == len(WAVES) else None
+        for variable in variables:
+            if variable.question is None:
+                continue
+            if variable.part == "change":
+                before, after = (by_wave.get(w, {}).get(variable.source) for w in WAVES)
+                row[variable.name] = _change(variable, before, after) if same else None
+            else:
+                row[variable.name] = by_wave.get(variable.wave, {}).get(variable.source)
+        yield row

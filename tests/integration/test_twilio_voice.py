@@ -1,0 +1,314 @@
+"""Phone surveys over Twilio: the real Flask routes, signed requests, TwiML parsed as XML."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import func, select
+
+from content.audio import audio_key
+from storage.models import Answer, InboundMessage, Response
+from tests.conftest import PUBLIC_BASE_URL
+
+from .twilio_fakes import (
+    FROM_NUMBER,
+    MP3,
+    PHONE,
+    StandIn,
+    post_signed,
+    sid,
+    sign,
+    snapshot,
+    spoken,
+    twilio_settings,
+    twiml,
+)
+
+KEYS = ["1", "1", "1", "1", "1", "1", "2", "0", "1", "2"]
+SPEECH = ["Yes.", "Just me.", "No", "yes", "Happy!", "yes", "no", "Not sure", "yes",
+          "okay"]
+STORED = {"who": 1, "know_sw": 1, "sw_feel": 3, "listened": 1, "ignored": 2,
+          "decisions": 9, "safe": 1, "home": 2}
+
+
+@pytest.fixture
+def stand_in():
+    fake = StandIn()
+    server = fake.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def app_config(app_config, stand_in):
+    app_config.update(twilio_settings(stand_in.url))
+    return app_config
+
+
+class Call:
+    """One phone call, as Twilio would make its requests."""
+
+    def __init__(self, client, phone=PHONE, outbound=False):
+        self.client = client
+        self.sid = sid("CA")
+        self.base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32,
+                     "From": FROM_NUMBER if outbound else phone,
+                     "To": phone if outbound else FROM_NUMBER,
+                     "Direction": "outbound-api" if outbound else "inbound"}
+        self.root = None
+
+    def start(self):
+        self.root = twiml(post_signed(self.client, "/twilio/voice", dict(self.base)))
+        return self.root
+
+    def next_url(self):
+        """Where Twilio posts what the caller does: the Gather's or Record's action."""
+        waiting = self.root.find("Gather")
+        if waiting is None:
+            waiting = self.root.find("Record")
+        assert waiting is not None, "no question is waiting"
+        return waiting.get("action")
+
+    def post(self, url, **form):
+        assert url.startswith(PUBLIC_BASE_URL)
+        return post_signed(self.client, url[len(PUBLIC_BASE_URL):], {**self.base, **form})
+
+    def act(self, **form):
+        """Press keys, speak (SpeechResult) or send a recording."""
+        self.root = twiml(self.post(self.next_url(), **form))
+        return self.root
+
+    def wait(self):
+        """Say nothing: Twilio falls through the Gather to the Redirect."""
+        redirect = self.root.find("Redirect")
+        assert redirect is not None
+        self.root = twiml(self.post(redirect.text))
+        return self.root
+
+
+def stored(nsw):
+    """Every stored answer by question id, as plain values."""
+    with nsw.uow() as uow:
+        return {a.question_id: SimpleNamespace(
+                    value_code=a.value_code, status=a.status, recording=a.recording,
+                    raw=a.raw, channel=a.channel)
+                for a in uow.session.scalars(select(Answer))}
+
+
+def phrase(nsw, phrase_id, **values):
+    return nsw.surveys.phrase(phrase_id, "en", **values)
+
+
+def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand_in,
+                                            app_config):
+    make_participant()
+    call = Call(client)
+    root = call.start()
+    assert spoken(root)[0] == phrase(nsw, "greeting")
+    children = [child.tag for child in root]
+    assert children == ["Say", "Gather", "Redirect"]
+    gather = root.find("Gather")
+    assert gather.get("input") == "dtmf speech"
+    assert (gather.get("numDigits"), gather.get("finishOnKey")) == ("1", "")
+    assert gather.get("language") == "en-GB"
+    assert root.find("Redirect").text == gather.get("action")
+    assert [s.get("language") for s in gather.iter("Say")] == ["en-GB", "en-GB"]
+    assert spoken(gather)[1].startswith("Press 1 for Yes. Press 2 for No.")
+
+    for key in KEYS:
+        root = call.act(Digits=key)
+    assert spoken(root)[-1].startswith("Say your answer after the beep.")
+    record = root.find("Record")
+    assert (record.get("maxLength"), record.get("finishOnKey")) == ("120", "#")
+
+    recording = sid("RE")
+    stand_in.recordings[recording] = MP3
+    root = call.act(RecordingSid=recording, RecordingDuration="7", Digits="#",
+                    RecordingUrl=f"https://api.twilio.com/2010-04-01/Accounts/x/Recordings/"
+                                 f"{recording}")
+    assert spoken(root) == [phrase(nsw, "closing")]
+    assert root[-1].tag == "Hangup"
+
+    answers = stored(nsw)
+    assert {q: a.value_code for q, a in answers.items() if q != "life_better"} == STORED
+    assert answers["life_better"].recording == f"{recording}.mp3"
+    saved = Path(app_config["RECORDINGS_DIR"]) / f"{recording}.mp3"
+    assert saved.read_bytes() == MP3
+    assert stand_in.deleted() == [recording]
+    assert {a.channel for a in answers.values()} == {"voice"}
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(Response.status)) == "completed"
+
+
+def test_a_whole_survey_by_speech_is_stored(client, nsw, make_participant, stand_in):
+    make_participant()
+    call = Call(client)
+    call.start()
+    for words in SPEECH:
+        call.act(SpeechResult=words, Confidence="0.9")
+    recording = sid("RE")
+    stand_in.recordings[recording] = MP3
+    root = call.act(RecordingSid=recording, RecordingDuration="3")
+    assert root[-1].tag == "Hangup"
+    answers = stored(nsw)
+    assert {q: a.value_code for q, a in answers.items() if q != "life_better"} == STORED
+    assert answers["who"].raw == "Just me."
+
+
+def test_silence_asks_again_once_then_moves_on(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    call.act(Digits="1")  # consent: "who is answering" is waiting
+    root = call.wait()
+    assert spoken(root)[0] == phrase(nsw, "silence")
+    assert spoken(root)[1] == "Who is answering these questions?"
+    root = call.wait()
+    assert spoken(root)[0] == phrase(nsw, "moving_on")
+    assert spoken(root)[1].startswith("Here is a practice question.")
+    assert stored(nsw)["who"].status == "no_answer"
+
+
+def test_star_repeats_and_hash_skips(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    call.act(Digits="1")
+    root = call.act(Digits="*")
+    assert spoken(root)[0] == "Who is answering these questions?"
+    root = call.act(Digits="#")
+    assert spoken(root)[0] == phrase(nsw, "skipped")
+    assert stored(nsw)["who"].status == "skipped"
+
+
+def test_a_retried_webhook_records_once_and_gets_the_same_twiml(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    for key in KEYS[:3]:
+        call.act(Digits=key)
+    url = call.next_url()
+    first = call.post(url, Digits="1")
+    before = snapshot(nsw)
+    again = call.post(url, Digits="1")
+    assert again.get_data() == first.get_data()
+    assert snapshot(nsw) == before
+    # A retry must not answer the following question with the same key.
+    assert set(stored(nsw)) == {"who", "know_sw"}
+
+    # The Redirect after that Gather (silence) is the same turn: it changes nothing either.
+    assert call.root.find("Redirect").text == url
+    assert call.post(url).get_data() == first.get_data()
+    assert snapshot(nsw) == before
+
+
+def test_the_same_question_can_be_answered_after_a_wrong_key(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    call.act(Digits="1")
+    root = call.act(Digits="7")
+    assert spoken(root)[0] == phrase(nsw, "not_understood")
+    call.act(Digits="2")
+    assert stored(nsw)["who"].value_code == 2
+
+
+def test_a_dropped_call_carries_on_at_the_same_question(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    for key in KEYS[:5]:
+        call.act(Digits=key)
+    # The line drops. They call back later.
+    root = Call(client).start()
+    assert spoken(root)[0] == phrase(nsw, "welcome_back_at", number=4, total=9)
+    assert spoken(root)[1] == "Do people listen to you about your care?"
+
+
+def test_our_own_call_finds_the_person_by_the_number_we_called(client, nsw,
+                                                                make_participant):
+    make_participant()
+    root = Call(client, outbound=True).start()
+    assert spoken(root)[0] == phrase(nsw, "greeting")
+
+
+def test_an_unknown_caller_hears_who_to_ask_and_the_call_ends(client, nsw):
+    before = snapshot(nsw)
+    root = Call(client, phone="+447700900555").start()
+    assert spoken(root) == [phrase(nsw, "unknown_sender")]
+    assert root[-1].tag == "Hangup"
+    after = snapshot(nsw)
+    assert {t for t in after if after[t] != before[t]} == {"audit_log"}
+
+
+def test_a_forged_or_replayed_call_request_is_refused(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    url = call.next_url()[len(PUBLIC_BASE_URL):]
+    before = snapshot(nsw)
+    form = {**call.base, "Digits": "1"}
+    other_turn = sign(PUBLIC_BASE_URL + url.replace("n=1", "n=2"), form)
+    other_form = sign(PUBLIC_BASE_URL + url, {**form, "Digits": "2"})
+    for signature in ("", "bm90IGEgc2lnbmF0dXJl", other_turn, other_form):
+        response = client.post(url, data=form, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 403
+    assert snapshot(nsw) == before
+
+
+def test_cached_audio_is_played_and_the_rest_is_said(client, nsw, make_participant,
+                                                     app_config):
+    make_participant()
+    greeting = phrase(nsw, "greeting")
+    folder = Path(app_config["AUDIO_DIR"]) / "en"
+    folder.mkdir(parents=True)
+    (folder / f"{audio_key(greeting, 'en')}.mp3").write_bytes(MP3)
+    root = Call(client).start()
+    assert root[0].tag == "Play"
+    assert root[0].text == f"{PUBLIC_BASE_URL}/audio/en/{audio_key(greeting, 'en')}.mp3"
+    assert spoken(root)[0].startswith("We want to ask you about your social worker.")
+
+
+def test_slow_speech_plays_slow_audio_or_says_it_slowly(client, nsw, make_participant,
+                                                        app_config):
+    make_participant(needs="slow-speech")
+    greeting = phrase(nsw, "greeting")
+    folder = Path(app_config["AUDIO_DIR"]) / "en"
+    folder.mkdir(parents=True)
+    (folder / f"{audio_key(greeting, 'en', 'slow')}.mp3").write_bytes(MP3)
+    (folder / f"{audio_key(greeting, 'en')}.mp3").write_bytes(MP3)
+    root = Call(client).start()
+    assert root[0].text.endswith(f"/audio/en/{audio_key(greeting, 'en', 'slow')}.mp3")
+    prosody = [p.get("rate") for p in root.iter("prosody")]
+    assert prosody and set(prosody) == {"slow"}
+
+
+def test_a_recording_that_cannot_be_fetched_keeps_its_reference(client, nsw, make_participant,
+                                                                stand_in, caplog):
+    make_participant()
+    call = Call(client)
+    call.start()
+    for key in KEYS:
+        call.act(Digits=key)
+    recording = sid("RE")  # the stand-in does not have it
+    with caplog.at_level(logging.ERROR):
+        root = call.act(RecordingSid=recording, RecordingDuration="4")
+    assert root[-1].tag == "Hangup"
+    assert stored(nsw)["life_better"].recording == f"twilio:{recording}"
+    assert any("RECORDING NOT SAVED" in r.getMessage() and recording in r.getMessage()
+               for r in caplog.records)
+    assert stand_in.deleted() == []
+
+
+def test_every_turn_is_one_inbound_row(client, nsw, make_participant):
+    make_participant()
+    call = Call(client)
+    call.start()
+    call.act(Digits="1")
+    call.wait()
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(InboundMessage)) == 3

@@ -1,0 +1,180 @@
+"""The easy-read checker: the shipped content passes; each rule catches bad wording."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from content.checker import Settings, check, sentences, sms_segments, words
+from content.loader import PACKAGE_CONTENT
+from web_survey.cli import main
+
+BAD_SURVEY = """\
+id: bad
+title: {en: "Your views"}
+respondent_type: individual
+answered_by: self
+languages: [en, pl]
+consent:
+  en: "Your answers will be kept safe. Is it OK to ask you 3 questions?"
+  pl: "Czy możemy zadać Ci pytania?"
+questions:
+  - id: long
+    type: yes_no
+    text:
+      en: "Do you think that the people who help you every day at home always listen to
+        what you say?"
+      pl: "Czy ludzie Cię słuchają?"
+  - id: atu
+    type: yes_no
+    text: {en: "Did you stay in an ATU?", pl: "Czy był szpital?"}
+  - id: counted
+    type: yes_no
+    text: {en: "Did you see your worker three times?", pl: "Czy widziałeś pracownika trzy razy?"}
+  - id: percent
+    type: yes_no
+    text: {en: "Were you happy 50% of the time?", pl: "Czy było dobrze?"}
+  - id: hard_word
+    type: yes_no
+    text: {en: "Did you have an assessment?", pl: "Czy była rozmowa?"}
+  - id: untranslated
+    type: yes_no
+    text: {en: "Do you like your home?"}
+    help: {en: "Your home is where you live.", pl: "Dom to miejsce, gdzie mieszkasz."}
+  - id: polish_passive
+    type: yes_no
+    text: {en: "Do you like your food?", pl: "Czy plan został zmieniony?"}
+  - id: texts
+    type: choice
+    text:
+      en: "Which of these is the one place you most like to go on a sunny afternoon?"
+      pl: "Gdzie lubisz chodzić?"
+    options:
+      - {code: 1, key: "1", label: {en: "The park near my home with the big trees", pl: "Park"}}
+      - {code: 2, key: "2", label: {en: "The shops in the middle of the town", pl: "Sklepy"}}
+      - {code: 3, key: "3", label: {en: "The house of a friend or someone in my family", pl: "Dom"}}
+"""
+
+
+@pytest.fixture
+def bad_folder(tmp_path: Path) -> Path:
+    """A content folder with the shipped shared files and one badly worded survey."""
+    folder = tmp_path / "content"
+    folder.mkdir()
+    (folder / "bad.yaml").write_text(BAD_SURVEY, encoding="utf-8")
+    return folder
+
+
+def _lines(path: Path, **options) -> list[str]:
+    problems, _ = check(path, **options)
+    return [str(p) for p in problems]
+
+
+def test_the_shipped_content_passes() -> None:
+    problems, summary = check(PACKAGE_CONTENT)
+    assert problems == []
+    assert summary.startswith("0 problems in ")
+
+
+def test_every_rule_is_caught_on_bad_wording(bad_folder: Path) -> None:
+    lines = _lines(bad_folder)
+    survey = str(bad_folder / "bad.yaml")
+
+    def has(where: str, rule: str, words_: str = "") -> bool:
+        prefix = f"{survey}:{where}: {rule}: "
+        return any(line.startswith(prefix) and words_ in line for line in lines)
+
+    assert has("long", "words-per-sentence", "19 words")
+    assert has("atu", "acronym", '"ATU"')
+    assert has("counted", "number-word", '(en) "three"')
+    assert has("counted", "number-word", '(pl) "trzy"')
+    assert has("percent", "number-word", "percentage")
+    assert has("consent", "passive-voice", '"be kept"')
+    assert has("polish_passive", "passive-voice", '"został zmieniony"')
+    assert has("hard_word", "jargon", '"assessment"')
+    assert has("untranslated", "missing-translation", "add 'pl' wording")
+    assert has("title", "missing-translation", "add 'pl' wording")
+    assert has("texts", "sms-segments", "(en) 2 text messages")
+    # Words a person is meant to read are not mistaken for faults.
+    assert not has("consent", "number-word")
+    assert not any(":hard_word:" in line and "acronym" in line for line in lines)
+
+
+def test_the_numbers_are_configurable(bad_folder: Path, tmp_path: Path) -> None:
+    text = (PACKAGE_CONTENT / "checker.yaml").read_text(encoding="utf-8")
+    strict = text.replace("max_words_per_sentence: 15", "max_words_per_sentence: 5")
+    strict = strict.replace("max_segments_by_language: {ur: 3, pl: 3}",
+                            "max_segments_by_language: {ur: 1, pl: 1}")
+    config = tmp_path / "strict.yaml"
+    config.write_text(strict, encoding="utf-8")
+    lines = _lines(PACKAGE_CONTENT, settings=Settings.load(config))
+    assert any(":consent: words-per-sentence: (en) 9 words" in line for line in lines)
+    assert any(": sms-segments: (ur) 2 text messages" in line for line in lines)
+
+    # A checker.yaml beside the surveys is used without being named.
+    (bad_folder / "checker.yaml").write_text(
+        text.replace("assessment:", "home:"), encoding="utf-8")
+    assert any(":untranslated: jargon: (en) \"home\"" in line for line in _lines(bad_folder))
+
+
+def test_professional_wording_has_its_own_numbers(tmp_path: Path) -> None:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    for name in ("individual", "professional"):
+        text = (PACKAGE_CONTENT / f"{name}.yaml").read_text(encoding="utf-8")
+        long = ("Health and social care work well together for this person, and the "
+                "named social worker pilot made that easier.")
+        text = text.replace("Health and social care work well together for this person.", long)
+        text = text.replace("Do you feel safe?", long)
+        (folder / f"{name}.yaml").write_text(text, encoding="utf-8")
+    lines = _lines(folder)
+    assert any("individual.yaml:safe: words-per-sentence: (en) 19 words" in ln for ln in lines)
+    assert any("individual.yaml:safe: jargon: (en) \"pilot\"" in ln for ln in lines)
+    assert not any("professional.yaml:joint_working: words" in ln for ln in lines)
+
+
+def test_missing_audio_is_reported_only_when_asked(tmp_path: Path) -> None:
+    assert not any("missing-audio" in line for line in _lines(PACKAGE_CONTENT))
+    lines = _lines(PACKAGE_CONTENT, audio_dir=tmp_path)
+    assert any(line.endswith("individual.yaml:know_sw: missing-audio: (ur, slow) no audio for "
+                             "\"کیا آپ اپنے سوشل ورکر کو جانتے ہیں؟\": run "
+                             "nsw-feedback content audio") for line in lines)
+    assert any("phrases.yaml:greeting: missing-audio: (pl, normal)" in line for line in lines)
+
+
+def test_a_broken_file_is_reported_not_raised(bad_folder: Path) -> None:
+    (bad_folder / "bad.yaml").write_text("id: bad\ntitle: [\n", encoding="utf-8")
+    lines = _lines(bad_folder)
+    assert len(lines) == 1 and ": invalid: not valid YAML" in lines[0]
+
+
+def test_content_check_command(bad_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTENT_DIR", raising=False)
+    runner = CliRunner()
+    good = runner.invoke(main, ["content", "check"])
+    assert good.exit_code == 0, good.output
+    assert "0 problems" in good.output
+
+    bad = runner.invoke(main, ["content", "check", str(bad_folder)])
+    assert bad.exit_code == 1
+    assert f"{bad_folder / 'bad.yaml'}:atu: acronym: (en) \"ATU\"" in bad.output
+
+    one = bad_folder / "one.yaml"
+    shutil.copy(PACKAGE_CONTENT / "family.yaml", one)
+    single = runner.invoke(main, ["content", "check", str(one)])
+    assert single.exit_code == 0, single.output
+
+
+def test_counting() -> None:
+    assert sentences("Hello. How are you?\nFine!") == ["Hello.", "How are you?", "Fine!"]
+    assert sentences("ہیلو۔ آپ کیسے ہیں؟") == ["ہیلو۔", "آپ کیسے ہیں؟"]
+    assert words("Press 1 for Yes — or 0.") == ["Press", "1", "for", "Yes", "or", "0."]
+    assert sms_segments("a" * 160) == (1, "GSM-7", 160)
+    assert sms_segments("a" * 161) == (2, "GSM-7", 161)
+    assert sms_segments("€" * 80) == (1, "GSM-7", 160)  # extension characters cost 2
+    assert sms_segments("a" * 69 + "👍") == (2, "UCS-2", 71)  # an emoji costs 2 units
+    assert sms_segments("ہ" * 70) == (1, "UCS-2", 70)
+    assert sms_segments("ł" * 135) == (3, "UCS-2", 135)

@@ -1,0 +1,212 @@
+"""Twilio's webhooks: ``/twilio/sms``, ``/twilio/voice`` (and its turns), ``/twilio/status``.
+
+Each view checks Twilio's signature, finds the person by their phone number, turns the
+request into an engine event through ``bot.channels.sms`` or ``bot.channels.voice`` and
+answers with TwiML. A request that fails the check gets 403 before anything is read or
+written. Without Twilio settings every route answers 503; the app still starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
+from twilio.request_validator import RequestValidator
+
+from bot.channels import sms, twilio_outbound, voice
+from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
+from bot.engine import DEFAULT_LANGUAGE, Event, Prompt
+from storage.uow import InvalidPhone, normalise_phone
+
+from .bootstrap import services
+from .security import csrf
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+csrf.exempt(bp)
+
+# Provider names for inbound ids: a MessageSid, or a CallSid with the turn and question.
+SMS_PROVIDER = "twilio-sms"
+VOICE_PROVIDER = "twilio-voice"
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhooks, with a REST gateway when Twilio is configured."""
+    settings = TwilioSettings.from_config(app.config)
+    app.extensions["twilio"] = TwilioGateway(settings) if settings.configured else None
+    app.register_blueprint(bp)
+
+
+def _gateway() -> TwilioGateway:
+    gateway: TwilioGateway | None = current_app.extensions.get("twilio")
+    assert gateway is not None, "checked before every request"
+    return gateway
+
+
+def _first(header: str | None) -> str:
+    return (header or "").split(",")[0].strip()
+
+
+def _signed(auth_token: str) -> bool:
+    """True when ``X-Twilio-Signature`` signs this exact URL and form.
+
+    Twilio signs the URL it requested: ``PUBLIC_BASE_URL`` plus the path, or, behind a
+    proxy that rewrites the host or scheme, the one ``X-Forwarded-*`` names.
+    """
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    target = request.path + (f"?{request.query_string.decode()}" if request.query_string
+                             else "")
+    seen = (f"{_first(request.headers.get('X-Forwarded-Proto')) or request.scheme}://"
+            f"{_first(request.headers.get('X-Forwarded-Host')) or request.host}")
+    validator = RequestValidator(auth_token)
+    return any(validator.validate(base + target, request.form, signature)
+               for base in dict.fromkeys((current_app.config["PUBLIC_BASE_URL"], seen)))
+
+
+@bp.before_request
+def _check() -> ResponseReturnValue | None:
+    gateway: TwilioGateway | None = current_app.extensions.get("twilio")
+    if gateway is None:
+        return Response("SMS and phone surveys are not set up on this server.\n", 503,
+                        mimetype="text/plain")
+    if not _signed(gateway.settings.auth_token):
+        log.warning("refused a request to %s: the Twilio signature is missing or wrong",
+                    request.path)
+        return Response("Forbidden\n", 403, mimetype="text/plain")
+    return None
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, mimetype="application/xml")
+
+
+@dataclass(frozen=True)
+class _Caller:
+    id: int
+    language: str
+    needs: tuple[str, ...]
+
+
+def _caller(number: str, channel: str) -> _Caller | None:
+    """The participant with this phone number; an unknown one leaves one audit line."""
+    nsw = services()
+    try:
+        phone = normalise_phone(number)
+    except InvalidPhone:
+        phone = ""
+    with nsw.uow() as uow:
+        person = uow.repo.participant_by_contact("phone", phone) if phone else None
+        if person is None:
+            uow.repo.audit("twilio", "unknown_sender", channel=channel)
+            uow.commit()
+            return None
+        return _Caller(person.id, person.language, tuple(person.need_list))
+
+
+def _unknown() -> str:
+    return services().surveys.phrase("unknown_sender", DEFAULT_LANGUAGE)
+
+
+@bp.post("/sms")
+def sms_in() -> ResponseReturnValue:
+    """An inbound text: answer it with the next prompts as TwiML messages."""
+    message_sid = request.form.get("MessageSid", "")
+    if not message_sid:
+        abort(400)
+    caller = _caller(request.form.get("From", ""), "sms")
+    if caller is None:
+        return _twiml(sms.twiml([_unknown()]))
+    reply = sms.receive(services().conversations, caller.id, caller.language,
+                        request.form.get("Body", ""), (SMS_PROVIDER, message_sid))
+    return _twiml(sms.twiml(reply.texts))
+
+
+def _call() -> tuple[str, _Caller | None]:
+    """The CallSid and the participant on the other end (the callee of our own calls)."""
+    call_sid = request.form.get("CallSid", "")
+    if not call_sid:
+        abort(400)
+    outbound = request.form.get("Direction", "").startswith("outbound")
+    return call_sid, _caller(request.form.get("To" if outbound else "From", ""), "voice")
+
+
+def _speaker(caller: _Caller | None) -> voice.Speaker:
+    return voice.Speaker(Path(current_app.config["AUDIO_DIR"]),
+                         f"{current_app.config['PUBLIC_BASE_URL']}/audio",
+                         slow=caller is not None and "slow-speech" in caller.needs)
+
+
+def _voice_reply(caller: _Caller, prompts: Sequence[Prompt], turn: int) -> Response:
+    """TwiML for the prompts; the answer comes back to turn number ``turn``."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+
+    def turn_url(question: str) -> str:
+        return f"{base}/twilio/voice/turn?{urlencode({'q': question, 'n': turn})}"
+
+    return _twiml(voice.render(prompts, turn_url, _speaker(caller)))
+
+
+def _hang_up() -> Response:
+    return _twiml(voice.hang_up(_unknown(), DEFAULT_LANGUAGE, _speaker(None)))
+
+
+@bp.post("/voice")
+def voice_start() -> ResponseReturnValue:
+    """A call starts (someone called us, or picked up our call): greet or welcome back."""
+    call_sid, caller = _call()
+    if caller is None:
+        return _hang_up()
+    reply = services().conversations.handle(caller.id, "voice", Event("start"),
+                                            (VOICE_PROVIDER, f"{call_sid}:start"))
+    return _voice_reply(caller, reply.prompts, 1)
+
+
+@bp.post("/voice/turn")
+def voice_turn() -> ResponseReturnValue:
+    """The caller answered (keys, words or a recording), or said nothing."""
+    question = request.args.get("q", "")
+    turn = request.args.get("n", "")
+    if not turn.isdigit():
+        abort(400)
+    call_sid, caller = _call()
+    if caller is None:
+        return _hang_up()
+    event = voice.event_for(question, request.form.get("Digits", ""),
+                            request.form.get("SpeechResult", ""), _recording())
+    reply = services().conversations.handle(caller.id, "voice", event,
+                                            (VOICE_PROVIDER, f"{call_sid}:{turn}:{question}"))
+    return _voice_reply(caller, reply.prompts, int(turn) + 1)
+
+
+def _recording() -> str:
+    """Where the caller's recording is kept: a file in RECORDINGS_DIR, or Twilio's id."""
+    recording_sid = request.form.get("RecordingSid", "")
+    if not recording_sid or request.form.get("RecordingDuration", "") == "0":
+        return ""
+    try:
+        path = _gateway().save_recording(recording_sid,
+                                         Path(current_app.config["RECORDINGS_DIR"]))
+    except (RecordingUnavailable, OSError) as error:
+        log.error("RECORDING NOT SAVED: could not fetch %s from Twilio (%s). The answer "
+                  "keeps the reference twilio:%s; fetch it from the Twilio console.",
+                  recording_sid, error, recording_sid)
+        return f"twilio:{recording_sid}"
+    return path.name
+
+
+@bp.post("/status")
+def status() -> ResponseReturnValue:
+    """Twilio's report on a text or call we sent: recorded on its invitation."""
+    form = request.form
+    twilio_outbound.record_status(
+        services(), form.get("MessageSid") or form.get("CallSid", ""),
+        form.get("MessageStatus") or form.get("CallStatus", ""), form.get("ErrorCode", ""))
+    return "", 204
