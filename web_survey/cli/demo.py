@@ -83,7 +83,9 @@ def register(main: click.Group) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     @click.option("--workers", default=int(os.environ.get("WEB_CONCURRENCY", 2)),
                   show_default=True, type=int)
-    def serve(host: str, port: int, workers: int) -> None:
+    @click.option("--threads", default=int(os.environ.get("WEB_THREADS", 4)),
+                  show_default=True, type=int, help="Requests each worker serves at once.")
+    def serve(host: str, port: int, workers: int, threads: int) -> None:
         """Run the production web app under gunicorn (migrations run in the release step)."""
         from gunicorn.app.base import BaseApplication
 
@@ -91,6 +93,7 @@ def register(main: click.Group) -> None:
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)
+                self.cfg.set("threads", threads)
 
             def load(self) -> Flask:
                 return make_app(migrate=False)
