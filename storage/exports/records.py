@@ -148,7 +148,11 @@ def _batches(session: Session, query: Select[Any], batch: int
     cursor = connection.connection.driver_connection.cursor()
     try:
         if dialect.driver == "psycopg":
-            rows = cursor.stream(str(compiled), params, size=batch)
+            from psycopg import capabilities
+
+            # Chunks need libpq 17 (psycopg's binary wheel has it); row by row before.
+            size = batch if capabilities.has_stream_chunked() else 1
+            rows = cursor.stream(str(compiled), params, size=size)
             try:
                 while chunk := list(islice(rows, batch)):
                     yield chunk

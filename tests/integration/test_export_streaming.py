@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, text, update
 
 from bot.engine import Event
@@ -59,3 +60,15 @@ def test_a_long_export_stopped_half_way_leaves_the_connection_usable(nsw, make_p
         uow.repo.audit("test", "export", "CAL", rows=1)
         uow.commit()
     assert len(long_csv(nsw)) == 6
+
+
+def test_an_older_libpq_streams_row_by_row_to_the_same_file(nsw, make_participant,
+                                                            monkeypatch):
+    if nsw.engine.dialect.driver != "psycopg":
+        pytest.skip("psycopg streaming is used on PostgreSQL only")
+    import psycopg
+
+    answered(nsw, make_participant, people=2)
+    chunked = long_csv(nsw)
+    monkeypatch.setattr(psycopg.capabilities, "has_stream_chunked", lambda: False)
+    assert long_csv(nsw) == chunked and len(chunked) == 4
