@@ -32,7 +32,7 @@ MAX_TRIES = 400
 def private_pg() -> Iterator[PrivatePostgres]:
     try:
         server = PrivatePostgres()
-    except (FileNotFoundError, OSError) as error:
+    except (OSError, LookupError) as error:  # no initdb, no runuser, no postgres user
         pytest.skip(f"cannot start a private PostgreSQL: {error}")
     try:
         server.start()
