@@ -85,8 +85,12 @@ class PrivatePostgres:
             shutil.chown(self.folder, "postgres", "postgres")
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                  "-E", "UTF8", "--no-sync")
+        try:
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
+                      "-E", "UTF8", "--no-sync")
+        except subprocess.CalledProcessError:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
 
     @staticmethod
     def find_binaries() -> Path | None:
