@@ -7,7 +7,7 @@ process, the worker's app when ``nsw-feedback worker`` runs it. Nothing here bui
 app at import, so the worker imports jobs cheaply and builds its app once.
 
     enqueue(nsw, deliver_invitation, invitation.id)
-    enqueue(nsw, "content.audio.render_prompt", "en", text)   # a dotted path works too
+    enqueue(nsw, "web_survey.jobs.deliver_invitation", invitation.id)   # or its path
 """
 
 from __future__ import annotations
