@@ -7,8 +7,11 @@ Try-out answers (``nsw-feedback chat`` without a participant) are never exported
 from __future__ import annotations
 
 import csv
+import io
+import secrets
 from collections.abc import Iterator
-from typing import IO
+from datetime import datetime, timedelta
+from typing import IO, Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,4 +63,40 @@ def write_long_csv(session: Session, out: IO[str], site_code: str,
     for row in long_rows(session, site_code, wave):
         writer.writerow(row)
         count += 1
+    return count
+
+
+# Format name -> (media type, file extension): what the staff exports page offers.
+EXPORT_FORMATS: dict[str, tuple[str, str]] = {"long": ("text/csv", "csv")}
+_TEXT, _RECORDING, _WHEN = (LONG_COLUMNS.index(c) for c in ("free_text", "recording",
+                                                            "answered_at"))
+
+
+def write_export(session: Session, surveys: Any, fmt: str, out: BinaryIO, site_code: str,
+                 wave: str | None = None, drop_free_text: bool = False,
+                 shift_dates: bool = False) -> int:
+    """Write ``site_code``'s answers as ``fmt`` to the binary ``out``; return the rows.
+
+    ``drop_free_text`` blanks written and recorded answers; ``shift_dates`` moves each
+    participant's dates by their own random 0-364 days, as REDCap does, so intervals
+    within a person survive and calendar dates do not.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text)
+    writer.writerow(LONG_COLUMNS)
+    shifts: dict[object, timedelta] = {}
+    count = 0
+    for row in long_rows(session, site_code, wave):
+        values = list(row)
+        if drop_free_text:
+            values[_TEXT] = values[_RECORDING] = ""
+        if shift_dates and values[_WHEN]:
+            shift = shifts.setdefault(values[1], timedelta(days=secrets.randbelow(365)))
+            when = datetime.fromisoformat(str(values[_WHEN])) - shift
+            values[_WHEN] = when.isoformat(timespec="seconds")
+        writer.writerow(values)
+        count += 1
+    text.detach()
     return count

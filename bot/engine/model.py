@@ -26,7 +26,8 @@ REQUIRED_PHRASES = (
     "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
-    "keys_voice", "open_voice", "number_voice", "old_question",
+    "keys_voice", "open_voice", "number_voice", "old_question", "safeguarding",
+    "card_web", "card_telegram", "card_link",
 )
 
 # Code stored for "Not sure" on every standard scale: one value, declared missing in SPSS.
