@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -46,6 +47,13 @@ class Staff:
         page = self.client.get(form_page or "/staff/sign-in", follow_redirects=True)
         return self.client.post(url, data={"csrf_token": csrf_of(page), **(data or {})},
                                 **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, at its cheapest cost, so the many sign-ins here stay fast."""
+    monkeypatch.setattr("storage.staff._hasher",
+                        PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 
 @pytest.fixture

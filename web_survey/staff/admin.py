@@ -37,7 +37,7 @@ def admin_sites(uow: UnitOfWork) -> ResponseReturnValue:
             problems.append(f"There is already a site {code}.")
         else:
             uow.session.add(Site(code=code, name=form.name.data.strip(),
-                                 contact_text=" ".join(form.contact_text.data.split())))
+                                 contact_text=" ".join((form.contact_text.data or "").split())))
             uow.repo.audit(me().email, "site_add", code)
             uow.commit()
             flash(f"Site {code} is added.", "success")

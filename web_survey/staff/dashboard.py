@@ -68,7 +68,7 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
     if form.validate_on_submit() and flag.handled_at is None:
         flag.handled_at = utcnow()
         flag.handled_by = me().email
-        flag.handled_note = form.note.data.strip()
+        flag.handled_note = (form.note.data or "").strip()
         uow.repo.audit(me().email, "flag_handled", site.code, flag=flag.id,
                        participant=flag.participant.code)
         uow.commit()
@@ -84,7 +84,7 @@ def settings(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     if form.validate_on_submit():
         site.contact_text = " ".join(form.contact_text.data.split())
         site.safeguarding_lead = form.safeguarding_lead.data.strip()
-        site.worrying_words = "\n".join(word_list(form.worrying_words.data))
+        site.worrying_words = "\n".join(word_list(form.worrying_words.data or ""))
         uow.repo.audit(me().email, "site_settings", site.code,
                        words=len(word_list(site.worrying_words)))
         uow.commit()
