@@ -34,7 +34,7 @@ def _choice(name: str, allowed: tuple[str, ...] | list[str], default: str = "") 
     return value if value in allowed else default
 
 
-@bp.get("/<site_code>/")
+@bp.get("/sites/<site_code>/")
 @site_page
 def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Response rates for the chosen wave, charts for each question, open flags."""
@@ -59,7 +59,7 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         type_names=TYPE_NAMES, channel_names=CHANNEL_NAMES, who_names=WHO_NAMES)
 
 
-@bp.post("/<site_code>/flags/<int:flag_id>/handled")
+@bp.post("/sites/<site_code>/flags/<int:flag_id>/handled")
 @site_page
 def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnValue:
     """Mark a safeguarding flag as handled, recording who did it and what was done."""
@@ -76,7 +76,7 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
     return redirect(url_for("staff.dashboard", site_code=site.code) + "#flags")
 
 
-@bp.route("/<site_code>/settings", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/settings", methods=["GET", "POST"])
 @site_page
 def settings(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """The site's safeguarding settings, editable by its own staff."""

@@ -39,7 +39,7 @@ def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
         handle.close()
 
 
-@bp.route("/<site_code>/exports", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/exports", methods=["GET", "POST"])
 @site_page
 def exports(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Choose a format and options; the file downloads and the audit log records it."""

@@ -56,7 +56,7 @@ def qr_svg(link: str, code: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704 - segno escapes
 
 
-@bp.route("/<site_code>/invitations", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/invitations", methods=["GET", "POST"])
 @site_page
 def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Send a wave on a channel; list each invitation with its status and link."""
@@ -83,7 +83,7 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         remind_days=REMIND_AFTER.days, remind_most=MAX_REMINDERS)
 
 
-@bp.post("/<site_code>/invitations/remind")
+@bp.post("/sites/<site_code>/invitations/remind")
 @site_page
 def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Remind everyone due a reminder (invited 3 days ago or more, not finished)."""
@@ -101,7 +101,7 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     return redirect(url_for("staff.invitations", site_code=site.code))
 
 
-@bp.get("/<site_code>/invitations/print")
+@bp.get("/sites/<site_code>/invitations/print")
 @site_page
 def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """A page to print: one card per person with a QR code and the link written out."""

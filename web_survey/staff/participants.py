@@ -30,7 +30,7 @@ from .forms import (
 )
 
 
-@bp.get("/<site_code>/participants")
+@bp.get("/sites/<site_code>/participants")
 @site_page
 def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Everyone at the site, with where each stands in each wave."""
@@ -46,7 +46,7 @@ def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
                            channel_names=CHANNEL_NAMES)
 
 
-@bp.route("/<site_code>/participants/new", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/participants/new", methods=["GET", "POST"])
 @site_page
 def participant_new(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Add one participant."""
@@ -76,7 +76,7 @@ def _form_page(template: str, site: Site, form: StaffForm, problems: list[str],
                            **context), 400 if errors else 200
 
 
-@bp.route("/<site_code>/participants/import", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/participants/import", methods=["GET", "POST"])
 @site_page
 def participant_import(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Import a CSV file: every row is checked, and any problem means none are added."""
@@ -103,7 +103,7 @@ def participant_import(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     return _form_page("staff/participant_import.html", site, form, problems)
 
 
-@bp.route("/<site_code>/participants/<code>", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/participants/<code>", methods=["GET", "POST"])
 @site_page
 def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     """Change a person's language, channel, needs, phone number or consent."""
@@ -138,7 +138,7 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
                       has_phone=has_phone, type_names=TYPE_NAMES)
 
 
-@bp.route("/<site_code>/participants/<code>/erase", methods=["GET", "POST"])
+@bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])
 @site_page
 def participant_erase(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     """Ask to confirm, then erase the person: contacts, answers, recordings, flags."""
