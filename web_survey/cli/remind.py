@@ -35,5 +35,5 @@ def register(main: click.Group) -> None:
                 click.echo(f"{invitation.participant.code}\t{invitation.channel}\t{where}")
             for code, reason in report.skipped:
                 click.echo(f"{code}\tnot reminded: {reason}", err=True)
-        verb = "due" if dry_run else "reminded"
-        click.echo(f"{len(report.sent)} {verb} at {site.code}", err=True)
+            verb = "due" if dry_run else "reminded"
+            click.echo(f"{len(report.sent)} {verb} at {site.code}", err=True)
