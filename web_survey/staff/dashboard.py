@@ -47,9 +47,9 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     library = services().surveys
     surveys = [library.for_respondent(kind) for kind in RESPONDENT_TYPES
                if not filters.respondent_type or kind == filters.respondent_type]
-    charts = [(survey, [(summary, rows(summary), bar_chart(summary, f"chart-{survey.id}-{i}"))
-                        for i, summary in enumerate(question_counts(uow.session, site, survey,
-                                                                    filters))])
+    charts = [(survey, [(summary, rows(summary),
+                         bar_chart(summary, f"chart-{survey.id}-{summary.question.id}"))
+                        for summary in question_counts(uow.session, site, survey, filters)])
               for survey in surveys]
     return render_template(
         "staff/dashboard.html", site=site, filters=filters, funnel=funnel(uow.session, site,
