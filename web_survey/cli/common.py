@@ -18,6 +18,10 @@ def make_app(migrate: bool = True) -> Flask:
         raise click.ClickException(f"a survey file is wrong: {error}") from error
     if migrate:
         app.extensions["nsw"].migrate()
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Close the pool when the command ends, so no connection outlives it.
+        context.call_on_close(app.extensions["nsw"].engine.dispose)
     return app
 
 
