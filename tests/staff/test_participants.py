@@ -16,8 +16,12 @@ from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
-SAMPLE = Path("/work/shared/data/sample-participants.csv")
-SAMPLE = SAMPLE if SAMPLE.exists() else Path(__file__).parents[3] / "shared/data" / SAMPLE.name
+# shared/ sits beside the repository (CI and the main checkout); worktrees use /work's.
+SAMPLE = next((folder / "data" / "sample-participants.csv"
+               for folder in (Path(__file__).resolve().parents[3] / "shared",
+                              Path("/work/shared"))
+               if (folder / "data" / "sample-participants.csv").exists()),
+              Path("shared/data/sample-participants.csv"))
 
 
 def _sample_for(site: str) -> bytes:
