@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask
-from flask.typing import ResponseReturnValue
+from flask import Blueprint, Flask, Response
 from flask_login import LoginManager
 from wtforms import Field
 
@@ -30,9 +29,9 @@ def field_attrs(field: Field, hint: str = "", **attrs: Any) -> dict[str, Any]:
 
 
 @bp.after_request
-def _no_store(response: ResponseReturnValue) -> ResponseReturnValue:
+def _no_store(response: Response) -> Response:
     # Staff pages hold personal data: never keep them in a shared or back-button cache.
-    response.headers["Cache-Control"] = "no-store"  # type: ignore[union-attr]
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
