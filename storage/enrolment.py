@@ -101,6 +101,8 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
     language = _language(row.get("language"))
     channel = _channel(row.get("preferred_channel"))
     phone = _phone(repo, row.get("phone"))
+    if phone and f"phone:{phone}" in seen:
+        raise EnrolmentError("this phone number is on an earlier row too")
     _reachable(channel, bool(phone))
     return {"code": code, "respondent_type": kind, "language": language,
             "preferred_channel": channel, "phone": phone, "needs": _needs(row.get("needs")),
@@ -165,7 +167,7 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
         except EnrolmentError as error:
             result.errors.append(f"row {number}: {error}")
             continue
-        seen.add(clean["code"])
+        seen.update((clean["code"], f"phone:{clean['phone']}"))
         rows.append(clean)
     if result.errors:
         return result

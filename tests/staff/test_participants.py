@@ -73,6 +73,7 @@ def test_bad_rows_are_reported_one_by_one_and_nothing_is_imported(
         b"CAL-0104,individual,,en,07700 900 1234567,sms,\n"               # row 5
         b"CAL-0101,professional,,en,,web,\n"                               # row 6
         b"CAL-0900,family,,en,,web,\n"                                     # row 7
+        b"CAL-0108,family,,en,07700 900101,sms,\n"                        # row 8
     )
     response = _upload(as_cal, body)
     assert response.status_code == 400
@@ -84,6 +85,7 @@ def test_bad_rows_are_reported_one_by_one_and_nothing_is_imported(
     assert "row 5: the phone number &#39;07700 900 1234567&#39; is not valid" in text
     assert "row 6: the code CAL-0101 is already used" in text
     assert "row 7: the code CAL-0900 is already used" in text
+    assert "row 8: this phone number is on an earlier row too" in text
     assert "row 2" not in text
     assert _codes(nsw) == ["CAL-0900"]
 
