@@ -21,7 +21,7 @@ from web_survey.bootstrap import Services
 from web_survey.cli import main
 from web_survey.config import ENV_SETTINGS
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

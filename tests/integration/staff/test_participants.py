@@ -16,12 +16,8 @@ from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
-# shared/ sits beside the repository (CI and the main checkout); worktrees use /work's.
-SAMPLE = next((folder / "data" / "sample-participants.csv"
-               for folder in (Path(__file__).resolve().parents[3] / "shared",
-                              Path("/work/shared"))
-               if (folder / "data" / "sample-participants.csv").exists()),
-              Path("shared/data/sample-participants.csv"))
+# A copy of shared/data/sample-participants.csv: 50 fictional people, drama-range numbers.
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample-participants.csv"
 
 
 def _sample_for(site: str) -> bytes:
