@@ -14,9 +14,16 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
-from bot.engine import Event, Progress, Prompt, Step, advance, begin
+from bot.engine import Event, Progress, Prompt, Safeguarding, Step, advance, begin
 from content.loader import SurveyLibrary
-from storage.models import Answer, InboundMessage, Participant, Response, utcnow
+from storage.models import (
+    Answer,
+    InboundMessage,
+    Participant,
+    Response,
+    SafeguardingFlag,
+    utcnow,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -110,7 +117,9 @@ class Conversations:
             progress.channel = channel
             progress.language = participant.language
             progress.review = channel == "web"
-            step = advance(survey, progress, event)
+            site = participant.site
+            step = advance(survey, progress, event,
+                           Safeguarding.for_site(site.worrying_words, site.contact_text))
             self._store(uow, response, step, channel)
             if inbound:
                 uow.session.add(InboundMessage(
@@ -138,6 +147,11 @@ class Conversations:
             answer.channel = channel
             answer.who_answered = progress.who_answered
             answer.answered_at = now
+            if recorded.concerns:
+                uow.session.add(SafeguardingFlag(
+                    site_id=response.participant.site_id, participant=response.participant,
+                    wave=response.wave, question_id=recorded.question_id, text=recorded.text,
+                    matched=", ".join(recorded.concerns)[:200], flagged_at=now))
         for question_id in step.withdrawn:
             if question_id in existing:
                 response.answers.remove(existing[question_id])

@@ -7,12 +7,21 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import delete, select
 
 from bot.engine import CHANNELS, RESPONDENT_TYPES
 
-from .models import Answer, InboundMessage, Invitation, Participant, Response, Site
+from .models import (
+    Answer,
+    InboundMessage,
+    Invitation,
+    Participant,
+    Response,
+    SafeguardingFlag,
+    Site,
+)
 from .uow import InvalidPhone, Repository, normalise_phone
 
 IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
@@ -35,6 +44,48 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _language(raw: str | None) -> str:
+    language = (raw or "en").strip().lower()
+    if not _LANGUAGE.match(language):
+        raise EnrolmentError(f"the language {language!r} is not a code like en, ur or pl")
+    return language
+
+
+def _channel(raw: str | None) -> str:
+    channel = (raw or "web").strip().lower()
+    if channel not in CHANNELS or channel == "chat":
+        raise EnrolmentError(f"the channel {channel!r} is not one of sms, voice, telegram, web")
+    return channel
+
+
+def _needs(raw: str | Iterable[str] | None) -> str:
+    items = (raw or "").split(";") if isinstance(raw, str | None) else raw
+    needs = [n.strip().lower() for n in items if n.strip()]
+    unknown = [n for n in needs if n not in KNOWN_NEEDS]
+    if unknown:
+        raise EnrolmentError(f"the need {unknown[0]!r} is not one of {', '.join(KNOWN_NEEDS)}")
+    return ";".join(dict.fromkeys(needs))
+
+
+def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) -> str:
+    phone = (raw or "").strip()
+    if not phone:
+        return ""
+    try:
+        phone = normalise_phone(phone)
+    except InvalidPhone as error:
+        raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
+    holder = repo.participant_by_contact("phone", phone)
+    if holder is not None and holder is not owner:
+        raise EnrolmentError("this phone number belongs to another participant")
+    return phone
+
+
+def _reachable(channel: str, has_phone: bool) -> None:
+    if channel in ("sms", "voice") and not has_phone:
+        raise EnrolmentError(f"a phone number is needed to use {channel}")
+
+
 def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) -> dict[str, str]:
     code = (row.get("code") or "").strip().upper()
     if not code:
@@ -47,28 +98,14 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
     if kind not in RESPONDENT_TYPES:
         raise EnrolmentError(f"the respondent type {kind!r} is not one of "
                              f"{', '.join(RESPONDENT_TYPES)}")
-    language = (row.get("language") or "en").strip().lower()
-    if not _LANGUAGE.match(language):
-        raise EnrolmentError(f"the language {language!r} is not a code like en, ur or pl")
-    channel = (row.get("preferred_channel") or "web").strip().lower()
-    if channel not in CHANNELS or channel == "chat":
-        raise EnrolmentError(f"the channel {channel!r} is not one of sms, voice, telegram, web")
-    phone = (row.get("phone") or "").strip()
-    if phone:
-        try:
-            phone = normalise_phone(phone)
-        except InvalidPhone as error:
-            raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
-        if repo.participant_by_contact("phone", phone) is not None:
-            raise EnrolmentError("this phone number belongs to another participant")
-    elif channel in ("sms", "voice"):
-        raise EnrolmentError(f"a phone number is needed to use {channel}")
-    needs = [n.strip().lower() for n in (row.get("needs") or "").split(";") if n.strip()]
-    unknown = [n for n in needs if n not in KNOWN_NEEDS]
-    if unknown:
-        raise EnrolmentError(f"the need {unknown[0]!r} is not one of {', '.join(KNOWN_NEEDS)}")
+    language = _language(row.get("language"))
+    channel = _channel(row.get("preferred_channel"))
+    phone = _phone(repo, row.get("phone"))
+    if phone and f"phone:{phone}" in seen:
+        raise EnrolmentError("this phone number is on an earlier row too")
+    _reachable(channel, bool(phone))
     return {"code": code, "respondent_type": kind, "language": language,
-            "preferred_channel": channel, "phone": phone, "needs": ";".join(needs),
+            "preferred_channel": channel, "phone": phone, "needs": _needs(row.get("needs")),
             "cohort": (row.get("cohort") or "").strip()}
 
 
@@ -89,6 +126,29 @@ def add_participant(repo: Repository, site: Site, **details: str) -> Participant
     return _create(repo, site, _checked(repo, site, details, set()))
 
 
+def update_participant(repo: Repository, participant: Participant, *, language: str,
+                       channel: str, needs: Iterable[str], cohort: str,
+                       phone: str = "") -> list[str]:
+    """Change how a person is reached and what they need; return the fields changed.
+
+    ``phone`` replaces the stored number when given (blank keeps it). Consent is not
+    here: it goes through ``Conversations.opt_out``, which audits it.
+    """
+    new_phone = _phone(repo, phone, owner=participant)
+    has_phone = bool(new_phone) or any(c.kind == "phone" for c in participant.contacts)
+    wanted = {"language": _language(language), "preferred_channel": _channel(channel),
+              "needs": _needs(list(needs)), "cohort": cohort.strip()[:40]}
+    _reachable(wanted["preferred_channel"], has_phone)
+    changed = [name for name, value in wanted.items() if getattr(participant, name) != value]
+    for name in changed:
+        setattr(participant, name, wanted[name])
+    if new_phone and repo.contact_value(participant, "phone") != new_phone:
+        repo.set_contact(participant, "phone", new_phone)
+        changed.append("phone")
+    repo.session.flush()
+    return changed
+
+
 def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> ImportResult:
     """Import participants from CSV text. Any bad row means none are added."""
     lines = io.StringIO(text) if isinstance(text, str) else text
@@ -107,7 +167,7 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
         except EnrolmentError as error:
             result.errors.append(f"row {number}: {error}")
             continue
-        seen.add(clean["code"])
+        seen.update((clean["code"], f"phone:{clean['phone']}"))
         rows.append(clean)
     if result.errors:
         return result
@@ -136,9 +196,17 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
         repo.session.execute(delete(Answer).where(Answer.response_id.in_(response_ids)))
         repo.session.execute(delete(Response).where(Response.id.in_(response_ids)))
     repo.session.execute(delete(Invitation).where(Invitation.participant_id == participant.id))
+    repo.session.execute(delete(SafeguardingFlag).where(
+        SafeguardingFlag.participant_id == participant.id))
     repo.session.execute(delete(InboundMessage).where(
         InboundMessage.participant_id == participant.id))
     repo.session.delete(participant)
     repo.session.flush()
     repo.audit(actor, "erase", site_code, participant=code)
     return recordings
+
+
+def delete_recordings(folder: str | Path, names: Iterable[str]) -> None:
+    """Delete an erased person's recording files (names only: never a path elsewhere)."""
+    for name in names:
+        (Path(folder) / Path(name).name).unlink(missing_ok=True)

@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bot.engine.safeguarding import DEFAULT_WORDS
+
 # Named constraints, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -38,6 +40,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` as aware UTC: SQLite hands stored times back without their zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
@@ -51,6 +58,9 @@ class Site(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     contact_text: Mapped[str] = mapped_column(Text, default="")
+    # Safeguarding: the site's worrying words (one a line) and who reviews a flag.
+    worrying_words: Mapped[str] = mapped_column(Text, default="\n".join(DEFAULT_WORDS))
+    safeguarding_lead: Mapped[str] = mapped_column(String(120), default="")
     is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     participants: Mapped[list[Participant]] = relationship(back_populates="site")
@@ -110,6 +120,7 @@ class Invitation(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
     participant: Mapped[Participant] = relationship()
 
@@ -193,3 +204,37 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     site_code: Mapped[str] = mapped_column(String(16), default="")
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class SafeguardingFlag(Base):
+    """A free-text answer holding a worrying word, waiting for the site's named reviewer.
+
+    The words are copied here so the flag still shows what was said if the person later
+    changes their answer; erasing the participant deletes their flags.
+    """
+
+    __tablename__ = "safeguarding_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    wave: Mapped[str] = mapped_column(String(16))
+    question_id: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    matched: Mapped[str] = mapped_column(String(200))
+    flagged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(default=None)
+    handled_by: Mapped[str] = mapped_column(String(254), default="")
+    handled_note: Mapped[str] = mapped_column(Text, default="")
+    participant: Mapped[Participant] = relationship()
+
+
+class SignInAttempt(Base):
+    """One try at signing in to the staff area, kept a day to limit guessing."""
+
+    __tablename__ = "sign_in_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    ip: Mapped[str] = mapped_column(String(45), index=True)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -32,17 +32,20 @@ def check_password(user: StaffUser, password: str) -> bool:
 
 
 def add_staff(repo: Repository, email: str, password: str, site: Site | None,
-              admin: bool = False) -> StaffUser:
-    """Create a staff account after checking the email and password."""
+              admin: bool = False, actor: str = "cli") -> StaffUser:
+    """Create a staff account after checking the email and password; ``actor`` is who
+    asked, for the audit log."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise StaffError(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD:
         raise StaffError(f"the password must have at least {MIN_PASSWORD} characters")
+    if site is None and not admin:
+        raise StaffError("a staff member who is not an administrator needs a site")
     if repo.session.query(StaffUser).filter_by(email=email).first():
         raise StaffError(f"{email} already has an account")
     user = StaffUser(email=email, password_hash=hash_password(password), site=site,
                      is_admin=admin)
     repo.session.add(user)
-    repo.audit("cli", "staff_add", site.code if site else "", email=email, admin=admin)
+    repo.audit(actor, "staff_add", site.code if site else "", email=email, admin=admin)
     return user

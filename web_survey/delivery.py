@@ -29,16 +29,30 @@ SETTINGS_NEEDED = {
 }
 
 
+def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
+    """The Telegram deep link that starts the bot on this invitation, when the bot's
+    username is set (``TELEGRAM_BOT_USERNAME``)."""
+    username = str(config.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@")
+    return f"https://t.me/{username}?start={invitation.token}" if username else None
+
+
+def check_channel(services: Any, channel: str) -> None:
+    """Raise ChannelUnavailable, naming the settings needed, when ``channel`` cannot send.
+
+    Callers check before making a wave's invitations, so nothing is half done.
+    """
+    if channel != "web" and channel not in services.senders:
+        needed = SETTINGS_NEEDED.get(channel, "its settings")
+        raise ChannelUnavailable(f"{channel} is not configured: set {needed}")
+
+
 def deliver(services: Any, invitation: Invitation) -> str:
     """Send ``invitation`` on its channel and return its status.
 
     Web invitations are links and are not sent. A channel with no sender raises
     ChannelUnavailable naming the settings it needs.
     """
+    check_channel(services, invitation.channel)
     if invitation.channel == "web":
         return invitation.status
-    sender = services.senders.get(invitation.channel)
-    if sender is None:
-        needed = SETTINGS_NEEDED.get(invitation.channel, "its settings")
-        raise ChannelUnavailable(f"{invitation.channel} is not configured: set {needed}")
-    return sender(services, invitation)
+    return services.senders[invitation.channel](services, invitation)

@@ -27,10 +27,11 @@ from .model import (
     Survey,
     localise,
 )
+from .safeguarding import Safeguarding
 
 __all__ = [
     "CHANNELS", "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE",
     "QUESTION_TYPES", "RESPONDENT_TYPES", "WAVES", "WHO_ANSWERED", "Choice", "Event",
-    "Option", "Progress", "Prompt", "Question", "Recorded", "ShowIf", "Step", "Survey",
-    "advance", "begin", "every_prompt", "localise",
+    "Option", "Progress", "Prompt", "Question", "Recorded", "Safeguarding", "ShowIf", "Step",
+    "Survey", "advance", "begin", "every_prompt", "localise",
 ]

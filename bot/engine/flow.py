@@ -14,6 +14,7 @@ from itertools import product
 
 from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
 from .parsing import command_in, read_reply
+from .safeguarding import Safeguarding
 
 CONSENT = "consent"
 MAX_REASKS = 2
@@ -104,6 +105,7 @@ class Recorded:
     text: str = ""
     recording: str = ""
     raw: str = ""
+    concerns: tuple[str, ...] = ()  # worrying words found in a free-text answer
 
 
 @dataclass
@@ -278,8 +280,13 @@ def begin(survey: Survey, wave: str, language: str, channel: str,
                     review=review, who_answered=survey.answered_by)
 
 
-def advance(survey: Survey, progress: Progress, event: Event) -> Step:
-    """Move the conversation on by one event. Never mutates ``progress``."""
+def advance(survey: Survey, progress: Progress, event: Event,
+            safeguarding: Safeguarding | None = None) -> Step:
+    """Move the conversation on by one event. Never mutates ``progress``.
+
+    With ``safeguarding``, a free-text answer holding a worrying word is recorded with
+    its ``concerns`` and the person is told who to call if they are in danger.
+    """
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
     # Whatever someone first sends ("hi", a key press), they are greeted and asked
     # for consent: nothing they say before that can count as an answer.
@@ -291,7 +298,7 @@ def advance(survey: Survey, progress: Progress, event: Event) -> Step:
         return _start(survey, progress)
     if progress.status == "review":
         return _in_review(survey, progress, event)
-    return _answering(survey, progress, event)
+    return _answering(survey, progress, event, safeguarding or Safeguarding())
 
 
 def _start(survey: Survey, progress: Progress) -> Step:
@@ -333,7 +340,8 @@ def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
     return Step(progress, (_review(survey, progress),))
 
 
-def _answering(survey: Survey, progress: Progress, event: Event) -> Step:
+def _answering(survey: Survey, progress: Progress, event: Event,
+               safeguarding: Safeguarding) -> Step:
     question = _question(survey, progress.current)
     kind = event.kind
     # On the web, back, skip and help are buttons: a typed "help" or "stop" in a text
@@ -376,7 +384,7 @@ def _answering(survey: Survey, progress: Progress, event: Event) -> Step:
         return _move_on(survey, progress, question,
                         Recorded(question.id, "answered", recording=event.value, label=shown),
                         None, shown)
-    return _answer(survey, progress, question, event)
+    return _answer(survey, progress, question, event, safeguarding)
 
 
 def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Step:
@@ -410,7 +418,8 @@ def _chosen(question: Question, event: Event) -> Option | None:
     return read_reply(question, event.value).option
 
 
-def _answer(survey: Survey, progress: Progress, question: Question, event: Event) -> Step:
+def _answer(survey: Survey, progress: Progress, question: Question, event: Event,
+            safeguarding: Safeguarding) -> Step:
     lang = progress.language
     if question.has_options:
         option = _chosen(question, event)
@@ -433,8 +442,13 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
         return _move_on(survey, progress, question, recorded, None, str(reading.number))
     if not reading.text:
         return _not_understood(survey, progress, question, empty=not event.value.strip())
-    recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value)
-    return _move_on(survey, progress, question, recorded, None, reading.text)
+    concerns = safeguarding.concerns(reading.text)
+    recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value,
+                        concerns=concerns)
+    note = (Prompt("say", survey.phrase("safeguarding", progress.language,
+                                        contact=safeguarding.contact).strip(),
+                   progress.language) if concerns else None)
+    return _move_on(survey, progress, question, recorded, note, reading.text)
 
 
 def _range(question: Question) -> dict[str, object]:

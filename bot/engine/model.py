@@ -34,6 +34,7 @@ REQUIRED_PHRASES = (
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
     "keys_voice", "open_voice", "number_voice", "old_question", "nothing_given",
+    "safeguarding", "card_web", "card_telegram", "card_link",
     # Words on the web pages (buttons, headings, link problems), so they are translated
     # and checked like every other phrase.
     *WEB_PHRASES,

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from storage.enrolment import EnrolmentError, add_participant, erase, import_csv
+from storage.enrolment import (
+    EnrolmentError,
+    add_participant,
+    delete_recordings,
+    erase,
+    import_csv,
+)
 from storage.models import Site
 from storage.staff import StaffError, add_staff
 
@@ -128,7 +134,5 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(f"there is no participant {code!r}")
             recordings = erase(uow.repo, person, "cli")
             uow.commit()
-        folder = Path(app.config["RECORDINGS_DIR"])
-        for name in recordings:
-            (folder / Path(name).name).unlink(missing_ok=True)
+        delete_recordings(app.config["RECORDINGS_DIR"], recordings)
         click.echo(f"erased {code.upper()}")

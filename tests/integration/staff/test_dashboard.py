@@ -1,0 +1,165 @@
+"""The dashboard's numbers, charts and safeguarding flags, from real conversations."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.text import messages
+from bot.engine import Event
+from storage.models import AuditEntry, Invitation, SafeguardingFlag
+from web_survey.bootstrap import Services
+
+from .conftest import Staff, table_rows
+
+BASELINE = ["yes", "1", "yes", "yes", "1", "yes", "no", "1", "yes", "2", "I like my flat"]
+EXIT = ["yes", "1", "yes", "no", "yes", "no", "2", "yes", "1", "1", "yes",
+        "They HURT me at the day centre!"]
+
+
+def _answer(nsw: Services, pid: int, replies: list[str]) -> list[str]:
+    said = messages(nsw.conversations.handle(pid, "sms", Event("start")).prompts)
+    for reply in replies:
+        said = messages(nsw.conversations.handle(pid, "sms", Event("text", reply)).prompts)
+    return said
+
+
+@pytest.fixture
+def survey_data(nsw: Services, sites: dict[str, int],
+                make_participant: Callable[..., int]) -> dict[str, list[str]]:
+    """Calderdale: 1 completed, 1 started, 1 declined, 1 opted out, 1 only invited.
+    Camden: 1 completed (never counted for Calderdale). CAL-0001 also answers the exit
+    wave, with a worrying answer at the end."""
+    people = {code: make_participant(code, kind, f"+4477009001{n:02d}", code[:3])
+              for n, (code, kind) in enumerate((
+                  ("CAL-0001", "individual"), ("CAL-0002", "individual"),
+                  ("CAL-0003", "individual"), ("CAL-F0004", "family"),
+                  ("CAL-P0005", "professional"), ("CAM-0001", "individual")))}
+    with nsw.uow() as uow:
+        for code in people:
+            channel = "web" if code[4] in "FP" else "sms"
+            uow.repo.add_invitation(uow.repo.participant(code), "baseline", channel)
+        uow.commit()
+    replies = {"baseline": _answer(nsw, people["CAL-0001"], BASELINE)}
+    _answer(nsw, people["CAL-0002"], ["yes", "1", "stop"])
+    _answer(nsw, people["CAL-0003"], ["no"])
+    nsw.conversations.opt_out(people["CAL-F0004"], True, "test")
+    _answer(nsw, people["CAM-0001"], BASELINE)
+    with nsw.uow() as uow:
+        uow.repo.participant("CAL-0001").current_wave = "exit"
+        uow.commit()
+    replies["exit"] = _answer(nsw, people["CAL-0001"], EXIT)
+    return replies
+
+
+def test_response_rates_per_respondent_and_channel(as_cal: Staff,
+                                                   survey_data: dict[str, list[str]]) -> None:
+    page = as_cal.get("/staff/sites/CAL/?wave=baseline").get_data(as_text=True)
+    assert table_rows(page, "rates") == [
+        ["Respondent", "Channel", "Invited", "Started", "Completed", "Declined", "Opted out"],
+        ["Family member or carer", "Web link", "1", "0", "0", "0", "1"],
+        ["Person with a learning disability", "Text message (SMS)", "3", "1", "1", "1", "0"],
+        ["Health professional", "Web link", "1", "0", "0", "0", "0"],
+        ["Total", "5", "1", "1", "1", "1"],
+    ]
+    only_web = as_cal.get("/staff/sites/CAL/?wave=baseline&channel=web").get_data(as_text=True)
+    assert table_rows(only_web, "rates")[-1] == ["Total", "2", "0", "0", "0", "1"]
+    exit_wave = as_cal.get("/staff/sites/CAL/?wave=exit").get_data(as_text=True)
+    # CAL-0001 answered the exit wave without an exit invitation: counted, not invited.
+    assert table_rows(exit_wave, "rates")[-1] == ["Total", "0", "0", "1", "0", "0"]
+
+
+def test_each_question_compares_baseline_and_exit_in_a_chart_and_a_table(
+        as_cal: Staff, survey_data: dict[str, list[str]]) -> None:
+    page = as_cal.get("/staff/sites/CAL/?type=individual").get_data(as_text=True)
+    assert table_rows(page, "answers-individual-know_sw") == [
+        ["Answer", "Baseline", "Exit"],
+        ["Yes", "1 (100%)", "0 (0%)"],
+        ["No", "0 (0%)", "1 (100%)"],
+        ["Not sure", "0 (0%)", "0 (0%)"],
+        ["Answers", "1", "1"],
+    ]
+    assert table_rows(page, "answers-individual-home")[1:4] == [
+        ["Happy", "0 (0%)", "1 (100%)"], ["OK", "1 (100%)", "0 (0%)"],
+        ["Unhappy", "0 (0%)", "0 (0%)"]]
+    chart = page.split('aria-labelledby="chart-individual-know_sw-title')[1].split("</svg>")[0]
+    assert ("Baseline, 1 answers: Yes 1 (100%), No 0 (0%), Not sure 0 (0%). "
+            "Exit, 1 answers: Yes 0 (0%), No 1 (100%), Not sure 0 (0%).") in chart
+    assert "Written or spoken answers: 1 at baseline, 1 at exit." in page
+    assert "style=" not in page  # the security policy blocks inline styles
+    by_family = as_cal.get("/staff/sites/CAL/?type=individual&who=family_carer")
+    assert table_rows(by_family.get_data(as_text=True),
+                      "answers-individual-know_sw")[-1] == ["Answers", "0", "0"]
+
+
+def test_a_worrying_answer_is_flagged_and_the_person_told_who_to_call(
+        nsw: Services, as_cal: Staff, survey_data: dict[str, list[str]]) -> None:
+    assert not any("999" in message for message in survey_data["baseline"])
+    assert survey_data["exit"][0] == ("Thank you for telling us. If you are in danger now, "
+                                      "call 999. Please call Calderdale social care on "
+                                      "0113 496 0000.")
+    page = as_cal.get("/staff/sites/CAL/").get_data(as_text=True)
+    assert "Worrying answers to review (1)" in page
+    assert "Named person who reviews these: <strong>Lead at Calderdale</strong>" in page
+    assert "They HURT me at the day centre!" in page
+    assert "Worrying words: hurt*." in page
+    with nsw.uow() as uow:
+        flag = uow.session.scalar(select(SafeguardingFlag))
+        assert flag is not None and (flag.wave, flag.question_id) == ("exit", "life_better")
+        flag_id = flag.id
+    handled = as_cal.post(f"/staff/sites/CAL/flags/{flag_id}/handled",
+                          data={"note": "Phoned the day centre manager."},
+                          form_page="/staff/sites/CAL/", follow_redirects=True)
+    text = html.unescape(handled.get_data(as_text=True))
+    assert "The flag for CAL-0001 is marked as handled." in text
+    assert "Worrying answers to review (0)" in text
+    assert ("CAL-0001: handled by lead@calderdale.example on" in text
+            and "Phoned the day centre manager." in text)
+    with nsw.uow() as uow:
+        entry = uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "flag_handled"))
+        assert entry is not None and entry.actor == "lead@calderdale.example"
+
+
+def test_a_site_edits_its_own_worrying_words(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
+    page = as_cal.get("/staff/sites/CAL/settings").get_data(as_text=True)
+    assert "abus*" in page  # a new site starts with the default list
+    saved = as_cal.post("/staff/sites/CAL/settings", data={
+        "contact_text": "Ring  Calderdale duty team on 01422 000000.",
+        "safeguarding_lead": "Jo Smith, safeguarding lead",
+        "worrying_words": "Lonely\n\nno friends\nlonely"}, form_page="/staff/sites/CAL/settings")
+    assert saved.status_code == 302
+    pid = make_participant("CAL-0001", site="CAL")
+    said = _answer(nsw, pid, [*BASELINE[:-1], "I am lonely and hurt"])
+    assert said[0] == ("Thank you for telling us. If you are in danger now, call 999. "
+                       "Ring Calderdale duty team on 01422 000000.")
+    with nsw.uow() as uow:
+        site = uow.repo.site("CAL")
+        assert site.worrying_words == "lonely\nno friends"
+        assert uow.session.scalar(select(SafeguardingFlag.matched)) == "lonely"
+    page = as_cal.get("/staff/sites/CAL/").get_data(as_text=True)
+    assert "Jo Smith, safeguarding lead" in page
+
+
+def test_settings_need_a_contact_and_a_named_person(nsw: Services, as_cal: Staff) -> None:
+    response = as_cal.post("/staff/sites/CAL/settings", data={
+        "contact_text": "", "safeguarding_lead": "", "worrying_words": "hurt"},
+        form_page="/staff/sites/CAL/settings")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert '<a href="#contact_text">Enter who a person in danger should call</a>' in text
+    assert '<a href="#safeguarding_lead">' in text
+    with nsw.uow() as uow:
+        assert uow.repo.site("CAL").safeguarding_lead == "Lead at Calderdale"
+
+
+def test_invitations_only_for_the_site_count(nsw: Services, as_cal: Staff,
+                                             survey_data: dict[str, list[str]]) -> None:
+    with nsw.uow() as uow:
+        assert len(list(uow.session.scalars(select(Invitation)))) == 6
+    page = as_cal.get("/staff/sites/CAL/").get_data(as_text=True)
+    assert "CAM-0001" not in page

@@ -1,0 +1,231 @@
+"""Sending a wave, the links and QR codes to hand out, and reminders."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.engine import Event
+from storage.invitations import due_reminders, reminder_due
+from storage.models import AuditEntry, Invitation, Participant, utcnow
+from web_survey.bootstrap import Services
+from web_survey.staff.invitations import qr_svg
+
+from .conftest import Staff
+
+PAGE = "/staff/sites/CAL/invitations"
+
+
+@pytest.fixture
+def people(make_participant: Callable[..., int], sites: dict[str, int]) -> dict[str, int]:
+    return {code: make_participant(code, site=code[:3], phone=f"+4477009000{n:02d}")
+            for n, code in enumerate(("CAL-0001", "CAL-0002", "CAM-0001"))}
+
+
+@pytest.fixture
+def sent(nsw: Services) -> list[tuple[str, int]]:
+    """A stand-in SMS sender, as the SMS channel registers its own: records each send."""
+    calls: list[tuple[str, int]] = []
+
+    def send(services: Services, invitation: Invitation) -> str:
+        calls.append((invitation.participant.code, invitation.reminders_sent))
+        return "queued"
+
+    nsw.senders["sms"] = send
+    return calls
+
+
+def _invitations(nsw: Services) -> list[tuple[str, str, str]]:
+    with nsw.uow() as uow:
+        return [(i.participant.code, i.channel, i.status) for i in uow.session.scalars(
+            select(Invitation).join(Participant).order_by(Participant.code))]
+
+
+def test_a_web_wave_lists_a_link_for_each_of_the_sites_people(
+        nsw: Services, as_cal: Staff, people: dict[str, int]) -> None:
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
+    assert response.status_code == 302
+    page = as_cal.get(response.headers["Location"]).get_data(as_text=True)
+    assert "2 baseline invitations made (Web link)." in page
+    assert _invitations(nsw) == [("CAL-0001", "web", "created"), ("CAL-0002", "web", "created")]
+    with nsw.uow() as uow:
+        for invitation in uow.session.scalars(select(Invitation)):
+            assert f"https://feedback.example.org/s/{invitation.token}" in page
+    assert page.count("Link ready") == 2
+
+
+def test_an_unconfigured_channel_is_explained_and_nothing_is_made(
+        nsw: Services, as_cal: Staff, people: dict[str, int]) -> None:
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": "sms"}, form_page=PAGE,
+                           follow_redirects=True)
+    text = html.unescape(response.get_data(as_text=True))
+    assert ("Text message (SMS) is not set up on this server yet, so nothing was sent and "
+            "no invitations were made.") in text
+    assert "TWILIO_ACCOUNT_SID" in text
+    assert _invitations(nsw) == []
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "invite")) == 0
+
+
+def test_a_sending_channel_delivers_each_and_shows_its_status(
+        nsw: Services, as_cal: Staff, people: dict[str, int], sent: list[tuple[str, int]],
+        make_participant: Callable[..., int]) -> None:
+    make_participant("CAL-0003", site="CAL", phone="+447700900099", opted_out=True)
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": "sms"}, form_page=PAGE,
+                           follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "2 baseline invitations sent (Text message (SMS))." in text
+    assert "CAL-0003 was not invited: opted out." in text
+    assert sent == [("CAL-0001", 0), ("CAL-0002", 0)]
+    assert _invitations(nsw) == [("CAL-0001", "sms", "queued"), ("CAL-0002", "sms", "queued")]
+    assert text.count("<td>Waiting to send</td>") == 2
+    with nsw.uow() as uow:
+        assert all(i.sent_at is not None for i in uow.session.scalars(select(Invitation)))
+        entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "invite"))
+        assert entry is not None and entry.detail == {"wave": "baseline", "channel": "sms",
+                                                      "count": 2}
+
+
+def test_the_print_page_has_a_qr_code_and_the_link_for_each_person(
+        nsw: Services, as_cal: Staff, people: dict[str, int]) -> None:
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
+    page = as_cal.get(f"{PAGE}/print?wave=baseline&channel=web").get_data(as_text=True)
+    with nsw.uow() as uow:
+        for invitation in uow.session.scalars(select(Invitation)):
+            link = f"https://feedback.example.org/s/{invitation.token}"
+            assert f'<p class="card-link">{link}</p>' in page
+            assert str(qr_svg(link, invitation.participant.code)) in page
+    assert page.count('role="img"') == 2
+    assert "<title>QR code for CAL-0001</title>" in page
+    assert "Scan this code with your phone camera. It opens your survey." in page
+    assert "<script" not in page
+
+
+def test_telegram_cards_hold_the_bots_deep_link(
+        app_config: dict[str, Any], nsw: Services, as_cal: Staff, people: dict[str, int],
+        app: Any) -> None:
+    nsw.senders["telegram"] = lambda services, invitation: "sent"
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "telegram"}, form_page=PAGE)
+    missing = as_cal.get(f"{PAGE}/print?channel=telegram").get_data(as_text=True)
+    assert "TELEGRAM_BOT_USERNAME" in missing
+    app.config["TELEGRAM_BOT_USERNAME"] = "@NswFeedbackBot"
+    page = as_cal.get(f"{PAGE}/print?channel=telegram").get_data(as_text=True)
+    tokens = re.findall(r"https://t\.me/NswFeedbackBot\?start=([\w-]+)", page)
+    with nsw.uow() as uow:
+        assert sorted(set(tokens)) == sorted(uow.session.scalars(select(Invitation.token)))
+    assert "It opens your survey in Telegram." in page
+
+
+# ---------------------------------------------------------------- reminder rules
+
+NOW = utcnow()
+
+
+def _invite(nsw: Services, code: str, channel: str = "sms", days_ago: float = 4,
+            **fields: Any) -> None:
+    status = fields.pop("status", "created" if channel == "web" else "sent")
+    with nsw.uow() as uow:
+        when = NOW - timedelta(days=days_ago)
+        uow.session.add(Invitation(
+            participant=uow.repo.participant(code), wave="baseline", channel=channel,
+            token=f"t-{code}-{channel}-{days_ago}", created_at=when, status=status,
+            sent_at=None if status == "created" else when, **fields))
+        uow.commit()
+
+
+def _due(nsw: Services, now: Any = NOW) -> list[str]:
+    with nsw.uow() as uow:
+        return [f"{i.participant.code}:{i.channel}"
+                for i in due_reminders(uow.repo, uow.repo.site("CAL"), now)]
+
+
+def test_reminders_wait_3_days_after_the_last_contact(nsw: Services,
+                                                      people: dict[str, int]) -> None:
+    _invite(nsw, "CAL-0001", days_ago=3.01)
+    _invite(nsw, "CAL-0002", days_ago=2.99)
+    _invite(nsw, "CAM-0001", days_ago=10)
+    assert _due(nsw) == ["CAL-0001:sms"]
+
+
+@pytest.mark.parametrize(("fields", "due"), [
+    ({"reminders_sent": 1, "reminded_at": NOW - timedelta(days=3, minutes=1)}, True),
+    ({"reminders_sent": 1, "reminded_at": NOW - timedelta(days=1)}, False),
+    ({"reminders_sent": 2, "reminded_at": NOW - timedelta(days=9)}, False),
+    ({"status": "failed"}, False),
+    ({"status": "undelivered"}, False),
+    ({"status": "delivered"}, True),
+])
+def test_at_most_2_reminders_and_none_to_an_unreachable_number(
+        nsw: Services, people: dict[str, int], fields: dict[str, Any], due: bool) -> None:
+    _invite(nsw, "CAL-0001", **fields)
+    assert _due(nsw) == (["CAL-0001:sms"] if due else [])
+
+
+@pytest.mark.parametrize(("events", "due"), [
+    ([], True),
+    ([Event("start")], True),
+    ([Event("start"), Event("text", "yes"), Event("text", "1")], True),
+    ([Event("start"), Event("text", "no")], False),
+])
+def test_only_people_who_have_not_finished_are_reminded(
+        nsw: Services, people: dict[str, int], events: list[Event], due: bool) -> None:
+    _invite(nsw, "CAL-0001")
+    for event in events:
+        nsw.conversations.handle(people["CAL-0001"], "sms", event)
+    assert _due(nsw) == (["CAL-0001:sms"] if due else [])
+
+
+def test_no_reminders_for_people_who_opted_out_or_moved_on(
+        nsw: Services, people: dict[str, int]) -> None:
+    _invite(nsw, "CAL-0001")
+    _invite(nsw, "CAL-0002")
+    nsw.conversations.opt_out(people["CAL-0001"], True, "test")
+    with nsw.uow() as uow:
+        uow.repo.participant("CAL-0002").current_wave = "exit"
+        uow.commit()
+    assert _due(nsw) == []
+
+
+def test_only_the_latest_invitation_of_a_wave_is_reminded(
+        nsw: Services, people: dict[str, int]) -> None:
+    _invite(nsw, "CAL-0001", channel="sms", days_ago=6)
+    _invite(nsw, "CAL-0001", channel="web", days_ago=5)
+    _invite(nsw, "CAL-0002", channel="sms", days_ago=6, status="created")  # never sent
+    assert _due(nsw) == ["CAL-0001:web"]
+
+
+def test_reminder_due_is_a_plain_rule(nsw: Services, people: dict[str, int]) -> None:
+    _invite(nsw, "CAL-0001")
+    with nsw.uow() as uow:
+        invitation = uow.session.scalar(select(Invitation))
+        assert reminder_due(invitation, None, NOW)
+        assert not reminder_due(invitation, "completed", NOW)
+        assert not reminder_due(invitation, None, NOW, after=timedelta(days=5))
+        assert not reminder_due(invitation, None, NOW, most=0)
+
+
+def test_the_remind_button_sends_reminders_and_counts_them(
+        nsw: Services, as_cal: Staff, people: dict[str, int],
+        sent: list[tuple[str, int]]) -> None:
+    _invite(nsw, "CAL-0001")
+    _invite(nsw, "CAL-0002", channel="web")
+    _invite(nsw, "CAM-0001")
+    response = as_cal.post(f"{PAGE}/remind", form_page=PAGE, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "1 reminders sent." in text
+    assert "Send these web links again yourself: CAL-0002 https://feedback.example.org/s/" in text
+    assert sent == [("CAL-0001", 1)]  # the sender sees it is a reminder
+    with nsw.uow() as uow:
+        counts = {i.participant.code: (i.reminders_sent, i.status)
+                  for i in uow.session.scalars(select(Invitation))}
+    assert counts == {"CAL-0001": (1, "queued"), "CAL-0002": (1, "created"),
+                      "CAM-0001": (0, "sent")}
+    assert _due(nsw) == []
+    assert _due(nsw, NOW + timedelta(days=3, minutes=1)) == ["CAL-0001:sms", "CAL-0002:web"]

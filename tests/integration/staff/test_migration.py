@@ -1,0 +1,30 @@
+"""Migration 0002 on a database that already has sites from 0001."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from storage.migrate import alembic_config
+
+
+def test_existing_sites_get_the_starting_word_list(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0001")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO sites (code, name, contact_text, is_tryout, created_at) "
+            "VALUES ('CAL', 'Calderdale', '', 0, '2026-01-01 00:00:00')"))
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        words, lead = connection.execute(
+            text("SELECT worrying_words, safeguarding_lead FROM sites")).one()
+    assert "abus*" in words.splitlines() and lead == ""
+    assert {"safeguarding_flags", "sign_in_attempts"} <= set(inspect(engine).get_table_names())
+    command.downgrade(config, "0001")
+    assert "safeguarding_flags" not in inspect(engine).get_table_names()
+    engine.dispose()

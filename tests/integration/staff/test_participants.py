@@ -1,0 +1,182 @@
+"""Participants in the staff area: add, import a CSV, change, erase."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.engine import Event
+from storage.models import AuditEntry, Participant, SafeguardingFlag
+from web_survey.bootstrap import Services
+
+from .conftest import Staff
+
+# A copy of shared/data/sample-participants.csv: 50 fictional people, drama-range numbers.
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample-participants.csv"
+
+
+def _sample_for(site: str) -> bytes:
+    """The shared sample file, only the rows of ``site``, as a site would export it."""
+    rows = list(csv.reader(io.StringIO(SAMPLE.read_text(encoding="utf-8"))))
+    kept = [rows[0]] + [row for row in rows[1:] if row[0].startswith(f"{site}-")]
+    out = io.StringIO()
+    csv.writer(out).writerows(kept)
+    return out.getvalue().encode()
+
+
+def _upload(staff: Staff, body: bytes) -> Any:
+    return staff.post("/staff/sites/CAL/participants/import",
+                      data={"file": (io.BytesIO(body), "participants.csv")},
+                      form_page="/staff/sites/CAL/participants/import")
+
+
+def _codes(nsw: Services) -> list[str]:
+    with nsw.uow() as uow:
+        return list(uow.session.scalars(select(Participant.code).order_by(Participant.code)))
+
+
+def test_import_the_sample_file_for_one_site(nsw: Services, as_cal: Staff) -> None:
+    body = _sample_for("CAL")
+    expected = [row.split(",")[0] for row in body.decode().splitlines()[1:]]
+    response = _upload(as_cal, body)
+    assert response.status_code == 302
+    page = as_cal.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"{len(expected)} participants are imported." in page
+    for code in expected:
+        assert f'<th scope="row">{code}</th>' in page
+    assert "+4477009" not in page  # phone numbers are never shown
+    assert _codes(nsw) == sorted(expected)
+    with nsw.uow() as uow:
+        entry = uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "participant_import"))
+        assert entry is not None and entry.actor == "lead@calderdale.example"
+        assert entry.detail == {"count": len(expected)}
+
+
+def test_bad_rows_are_reported_one_by_one_and_nothing_is_imported(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
+    make_participant("CAL-0900", site="CAL", phone="+447700900900")
+    body = (
+        b"code,respondent_type,cohort,language,phone,preferred_channel,needs\n"
+        b"CAL-0101,individual,at-risk,en,+447700900101,sms,easy-read\n"   # fine
+        b",family,,en,,web,\n"                                             # row 3
+        b"CAL-0103,carer,,en,,web,\n"                                      # row 4
+        b"CAL-0104,individual,,en,07700 900 1234567,sms,\n"               # row 5
+        b"CAL-0101,professional,,en,,web,\n"                               # row 6
+        b"CAL-0900,family,,en,,web,\n"                                     # row 7
+        b"CAL-0108,family,,en,07700 900101,sms,\n"                        # row 8
+    )
+    response = _upload(as_cal, body)
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert "There is a problem" in text
+    assert "Nothing was imported." in text
+    assert "row 3: the code is missing" in text
+    assert "row 4: the respondent type &#39;carer&#39; is not one of" in text
+    assert "row 5: the phone number &#39;07700 900 1234567&#39; is not valid" in text
+    assert "row 6: the code CAL-0101 is already used" in text
+    assert "row 7: the code CAL-0900 is already used" in text
+    assert "row 8: this phone number is on an earlier row too" in text
+    assert "row 2" not in text
+    assert _codes(nsw) == ["CAL-0900"]
+
+
+def test_a_file_that_is_not_csv_text_is_refused(nsw: Services, as_cal: Staff) -> None:
+    response = _upload(as_cal, b"\xff\xfe\x00binary")
+    assert response.status_code == 400
+    assert "not a CSV file saved as UTF-8" in response.get_data(as_text=True)
+    assert _codes(nsw) == []
+
+
+def test_add_one_participant_and_see_the_problem_when_the_details_are_wrong(
+        nsw: Services, as_cal: Staff) -> None:
+    page = "/staff/sites/CAL/participants/new"
+    wrong = as_cal.post(page, data={"code": "CAL-0001", "respondent_type": "individual",
+                                    "language": "en", "preferred_channel": "sms"},
+                        form_page=page)
+    assert wrong.status_code == 400
+    assert "a phone number is needed to use sms" in wrong.get_data(as_text=True)
+    assert _codes(nsw) == []
+    good = as_cal.post(page, data={"code": "cal-0001", "respondent_type": "family",
+                                   "language": "en", "preferred_channel": "sms",
+                                   "phone": "07700 900123", "needs": ["easy-read",
+                                                                      "audio-first"]},
+                       form_page=page)
+    assert good.status_code == 302
+    with nsw.uow() as uow:
+        person = uow.repo.participant("CAL-0001")
+        assert person is not None and person.site.code == "CAL"
+        assert person.need_list == ["easy-read", "audio-first"]
+        assert uow.repo.contact_value(person, "phone") == "+447700900123"
+
+
+def test_change_needs_language_channel_and_consent(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
+    pid = make_participant("CAL-0001", site="CAL", phone=None)
+    nsw.conversations.handle(pid, "web", Event("start"))
+    page = "/staff/sites/CAL/participants/CAL-0001"
+    no_phone = as_cal.post(page, data={"language": "pl", "preferred_channel": "voice",
+                                       "taking_part": "yes"}, form_page=page)
+    assert "a phone number is needed to use voice" in no_phone.get_data(as_text=True)
+    response = as_cal.post(page, data={
+        "language": "pl", "preferred_channel": "voice", "phone": "+447700900555",
+        "needs": ["slow-speech"], "cohort": "transition", "taking_part": "no"},
+        form_page=page)
+    assert response.status_code == 302
+    with nsw.uow() as uow:
+        person = uow.repo.participant("CAL-0001")
+        assert person is not None
+        assert (person.language, person.preferred_channel, person.needs, person.cohort,
+                person.opted_out) == ("pl", "voice", "slow-speech", "transition", True)
+        assert uow.repo.contact_value(person, "phone") == "+447700900555"
+        assert uow.repo.response(person, "baseline").status == "opted_out"
+        audit = {e.action: e for e in uow.session.scalars(select(AuditEntry))}
+        assert audit["opt_out"].actor == "lead@calderdale.example"
+        assert audit["participant_edit"].detail["fields"] == [
+            "language", "preferred_channel", "needs", "cohort", "phone"]
+        assert "+447700900555" not in str(audit["participant_edit"].detail)
+    listing = as_cal.get("/staff/sites/CAL/participants").get_data(as_text=True)
+    assert "Asked us to stop" in listing
+
+
+def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int],
+        app_config: dict[str, Any]) -> None:
+    pid = make_participant("CAL-0001", site="CAL", phone="+447700900001")
+    folder = Path(app_config["RECORDINGS_DIR"])
+    folder.mkdir(parents=True)
+    (folder / "cal-0001-life.wav").write_bytes(b"RIFF")
+    (folder / "someone-else.wav").write_bytes(b"RIFF")
+    conversation = nsw.conversations
+    for event in (Event("start"), Event("text", "yes"), Event("text", "1"),
+                  Event("text", "yes"), Event("skip"), Event("skip"), Event("skip"),
+                  Event("skip"), Event("skip"), Event("skip"),
+                  Event("recording", "cal-0001-life.wav")):
+        conversation.handle(pid, "voice", event)
+    conversation.handle(pid, "voice", Event("start"))
+    with nsw.uow() as uow:
+        uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id, participant_id=pid,
+                                         wave="baseline", question_id="life_better",
+                                         text="hurt", matched="hurt*"))
+        uow.commit()
+    confirm = as_cal.get("/staff/sites/CAL/participants/CAL-0001/erase")
+    assert "This cannot be undone." in confirm.get_data(as_text=True)
+    assert _codes(nsw) == ["CAL-0001"]  # asking changed nothing
+    response = as_cal.post("/staff/sites/CAL/participants/CAL-0001/erase",
+                           form_page="/staff/sites/CAL/participants/CAL-0001/erase")
+    assert response.status_code == 302
+    assert _codes(nsw) == []
+    assert not (folder / "cal-0001-life.wav").exists()
+    assert (folder / "someone-else.wav").exists()
+    with nsw.uow() as uow:
+        assert uow.repo.participant_by_contact("phone", "+447700900001") is None
+        assert uow.session.scalar(select(func.count()).select_from(SafeguardingFlag)) == 0
+        entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "erase"))
+        assert entry is not None
+        assert (entry.actor, entry.site_code, entry.detail) == (
+            "lead@calderdale.example", "CAL", {"participant": "CAL-0001"})

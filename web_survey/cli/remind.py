@@ -1,0 +1,39 @@
+"""``nsw-feedback remind``: remind people who were invited but have not finished."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+
+from storage.invitations import MAX_REMINDERS, REMIND_AFTER
+
+from ..delivery import invitation_link
+from ..sending import send_reminders
+from .common import make_app, services, site_or_fail
+
+
+def register(main: click.Group) -> None:
+    @main.command()
+    @click.option("--site", "site_code", required=True)
+    @click.option("--after-days", default=REMIND_AFTER.days, show_default=True, type=int,
+                  help="Days since we last contacted the person.")
+    @click.option("--most", default=MAX_REMINDERS, show_default=True, type=int,
+                  help="Reminders per invitation at most.")
+    @click.option("--dry-run", is_flag=True, help="Show who is due; send nothing.")
+    def remind(site_code: str, after_days: int, most: int, dry_run: bool) -> None:
+        """Remind a site's people who have not finished (web links are printed to send)."""
+        app = make_app()
+        nsw = services(app)
+        with nsw.uow() as uow:
+            site = site_or_fail(uow.repo, site_code)
+            report = send_reminders(nsw, uow, site, "cli", after=timedelta(days=after_days),
+                                    most=most, dry_run=dry_run)
+            for invitation in report.sent:
+                where = (invitation_link(app.config, invitation)
+                         if invitation.channel == "web" else invitation.status)
+                click.echo(f"{invitation.participant.code}\t{invitation.channel}\t{where}")
+            for code, reason in report.skipped:
+                click.echo(f"{code}\tnot reminded: {reason}", err=True)
+            verb = "due" if dry_run else "reminded"
+            click.echo(f"{len(report.sent)} {verb} at {site.code}", err=True)

@@ -1,0 +1,87 @@
+"""Sending a wave's invitations and the reminders after them, for staff pages and the CLI.
+
+Invitations are committed before any message naming their token goes out, and each
+send's status is committed as it happens: a crash half-way through a wave leaves every
+sent invitation marked sent and the rest waiting, never a message with an unknown token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from storage.invitations import MAX_REMINDERS, REMIND_AFTER, due_reminders, invite_wave
+from storage.models import Invitation, Site, utcnow
+from storage.uow import UnitOfWork
+
+from .bootstrap import Services
+from .delivery import ChannelUnavailable, check_channel, deliver
+
+
+@dataclass
+class SendReport:
+    """What a send did: invitations sent (or made, for web links) and people skipped."""
+
+    sent: list[Invitation] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _mark(invitation: Invitation, status: str, now: datetime) -> None:
+    invitation.status = status
+    invitation.status_at = now
+    if invitation.channel != "web" and status not in ("created", "failed"):
+        invitation.sent_at = invitation.sent_at or now
+
+
+def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channel: str,
+              actor: str, code: str | None = None) -> SendReport:
+    """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each.
+
+    Raises ChannelUnavailable before anything is made when the channel cannot send.
+    """
+    check_channel(services, channel)
+    outcome = invite_wave(uow.repo, site, wave, channel, code)
+    uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel,
+                   count=len(outcome.invitations))
+    uow.commit()
+    report = SendReport(skipped=outcome.skipped)
+    for invitation in outcome.invitations:
+        _mark(invitation, deliver(services, invitation), utcnow())
+        uow.commit()
+        report.sent.append(invitation)
+    return report
+
+
+def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
+                   now: datetime | None = None, after: timedelta = REMIND_AFTER,
+                   most: int = MAX_REMINDERS, dry_run: bool = False) -> SendReport:
+    """Remind the people at ``site`` who were invited but have not finished.
+
+    The reminder count goes up before the send, so a sender can word a reminder
+    differently from a first invitation. Web invitations have no sender: they are
+    listed for staff to send the link again themselves. A channel that cannot send is
+    reported in ``skipped`` and its people stay due.
+    """
+    now = now or utcnow()
+    report = SendReport()
+    unavailable: set[str] = set()
+    for invitation in due_reminders(uow.repo, site, now, after, most):
+        code = invitation.participant.code
+        try:
+            check_channel(services, invitation.channel)
+        except ChannelUnavailable as error:
+            unavailable.add(invitation.channel)
+            report.skipped.append((code, str(error)))
+            continue
+        report.sent.append(invitation)
+        if dry_run:
+            continue
+        invitation.reminders_sent += 1
+        invitation.reminded_at = now
+        _mark(invitation, deliver(services, invitation), now)
+        uow.commit()
+    if not dry_run:
+        uow.repo.audit(actor, "remind", site.code, count=len(report.sent),
+                       unavailable=sorted(unavailable))
+        uow.commit()
+    return report

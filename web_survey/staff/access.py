@@ -1,0 +1,107 @@
+"""Who is signed in, and the one check that they may see a site's data.
+
+A person who may not see a site gets 404, the same as for a site that does not exist,
+so staff cannot even learn which other sites have which participants. Administrator
+pages answer 403 to site staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import UserMixin, current_user, login_required
+from sqlalchemy import select
+
+from storage.models import Participant, SafeguardingFlag, Site, StaffUser
+from storage.uow import UnitOfWork
+
+from ..bootstrap import services
+
+
+@dataclass(frozen=True, eq=False)
+class StaffPrincipal(UserMixin):  # type: ignore[misc]
+    """The signed-in person, detached from the database session."""
+
+    id: int
+    email: str
+    site_code: str
+    is_admin: bool
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def may_see(self, site: Site) -> bool:
+        """Administrators see every site; staff see only their own."""
+        return self.is_admin or (bool(self.site_code) and self.site_code == site.code)
+
+    @classmethod
+    def of(cls, user: StaffUser) -> StaffPrincipal:
+        return cls(user.id, user.email, user.site.code if user.site else "", user.is_admin)
+
+
+def load_user(user_id: str) -> StaffPrincipal | None:
+    """Flask-Login's loader: the account behind a session, if it still exists."""
+    if not user_id.isdigit():
+        return None
+    with services().uow() as uow:
+        user = uow.session.get(StaffUser, int(user_id))
+        return StaffPrincipal.of(user) if user else None
+
+
+def me() -> StaffPrincipal:
+    """The signed-in person (only inside views that require sign-in)."""
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def site_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open a unit of work, find ``site_code``'s site and check the person may see it.
+
+    The view is called as ``view(uow, site, **rest)``. Every route under
+    ``/staff/<site_code>/`` uses this decorator; a route test walks them all.
+    """
+
+    @wraps(view)
+    @login_required
+    def wrapper(site_code: str, **kwargs: Any) -> Any:
+        with services().uow() as uow:
+            site = uow.repo.site(site_code.upper())
+            if site is None or site.is_tryout or not me().may_see(site):
+                abort(404)
+            return view(uow, site, **kwargs)
+
+    return wrapper
+
+
+def admin_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Administrators only (403 for site staff); the view is called as ``view(uow)``."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(**kwargs: Any) -> Any:
+        if not me().is_admin:
+            abort(403)
+        with services().uow() as uow:
+            return view(uow, **kwargs)
+
+    return wrapper
+
+
+def participant_of(uow: UnitOfWork, site: Site, code: str) -> Participant:
+    """``site``'s participant with ``code``; 404 when it belongs to no site or another."""
+    person = uow.repo.participant(code.upper())
+    if person is None or person.site_id != site.id:
+        abort(404)
+    return person
+
+
+def flag_of(uow: UnitOfWork, site: Site, flag_id: int) -> SafeguardingFlag:
+    """``site``'s safeguarding flag ``flag_id``; 404 when it is another site's."""
+    flag = uow.session.scalar(select(SafeguardingFlag).where(
+        SafeguardingFlag.id == flag_id, SafeguardingFlag.site_id == site.id))
+    if flag is None:
+        abort(404)
+    return flag

@@ -1,0 +1,148 @@
+"""The staff area's forms. Flask-WTF adds the CSRF token to each one."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from storage.enrolment import KNOWN_NEEDS
+from storage.staff import MIN_PASSWORD
+
+CHANNEL_NAMES = {"sms": "Text message (SMS)", "voice": "Phone call",
+                 "telegram": "Telegram", "web": "Web link"}
+TYPE_NAMES = {"individual": "Person with a learning disability",
+              "family": "Family member or carer", "professional": "Health professional"}
+WAVE_NAMES = {"baseline": "Baseline", "exit": "Exit"}
+
+
+def options(pairs: dict[str, str] | list[tuple[str, str]]) -> list[SelectChoice]:
+    """Choices for a radio, checkbox or select field from (value, label) pairs."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
+
+CHANNEL_CHOICES = options(CHANNEL_NAMES)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of checkboxes (the template draws them inside a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class StaffForm(FlaskForm):
+    """A form that can list its errors for the page's error summary."""
+
+    def summary(self, extra: list[str] | None = None) -> list[tuple[str, str]]:
+        """(anchor id, message) for every error, in the order the fields appear."""
+        found = []
+        for field in self:
+            if field.errors and field.name != "csrf_token":
+                choices = isinstance(field, RadioField | MultiCheckboxField)
+                anchor = f"{field.id}-0" if choices else field.id
+                found.extend((anchor, str(message)) for message in field.errors)
+        found.extend(("", message) for message in extra or [])
+        return found
+
+
+class SignInForm(StaffForm):
+    email = StringField("Email address", validators=[DataRequired("Enter your email address")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password")])
+
+
+class ParticipantFields(StaffForm):
+    """What every participant form asks: how to reach the person and what they need."""
+
+    cohort = StringField("Cohort (optional)", validators=[Optional(), Length(max=40)])
+    language = StringField("Language code", default="en",
+                           validators=[DataRequired("Enter a language code, such as en")])
+    phone = StringField("Mobile phone number (optional)", validators=[Optional()])
+    preferred_channel = RadioField("How should we contact them?", choices=CHANNEL_CHOICES,
+                                   default="web")
+    needs = MultiCheckboxField("Communication needs (optional)",
+                               choices=options([(n, n.replace("-", " ").capitalize())
+                                                for n in KNOWN_NEEDS]))
+
+
+class NewParticipantForm(ParticipantFields):
+    code = StringField("Participant code", validators=[DataRequired("Enter a participant code")])
+    respondent_type = RadioField("Who is this?", choices=options(TYPE_NAMES),
+                                 validators=[DataRequired("Choose who this is")])
+
+
+class EditParticipantForm(ParticipantFields):
+    phone = StringField("New mobile phone number (optional)", validators=[Optional()])
+    taking_part = RadioField(
+        "Taking part", choices=options([("yes", "Taking part"),
+                                        ("no", "Asked us to stop: send them nothing")]),
+        default="yes")
+
+
+class ImportForm(StaffForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import")])
+
+
+class InviteForm(StaffForm):
+    wave = RadioField("Wave", choices=options(WAVE_NAMES), default="baseline")
+    channel = RadioField("Send by", choices=CHANNEL_CHOICES, default="web")
+
+
+class ExportForm(StaffForm):
+    fmt = RadioField("Format", validators=[DataRequired("Choose a format")])
+    survey = RadioField("Survey", default="")
+    wave = RadioField("Wave", choices=options([("", "Both waves"), *WAVE_NAMES.items()]),
+                      default="")
+    drop_free_text = BooleanField("Leave out written and recorded answers")
+    shift_dates = BooleanField("Shift each participant's dates by a random number of days")
+
+
+class SettingsForm(StaffForm):
+    contact_text = TextAreaField(
+        "Who to call if someone is in danger",
+        validators=[DataRequired("Enter who a person in danger should call"),
+                    Length(max=300)])
+    safeguarding_lead = StringField(
+        "Named person who reviews worrying answers",
+        validators=[DataRequired("Enter the named person who reviews worrying answers"),
+                    Length(max=120)])
+    worrying_words = TextAreaField("Worrying words and phrases, one on each line",
+                                   validators=[Length(max=5000)])
+
+
+class FlagForm(StaffForm):
+    note = TextAreaField("What was done (optional)", validators=[Length(max=2000)])
+
+
+class SiteForm(StaffForm):
+    code = StringField("Site code", validators=[
+        DataRequired("Enter a site code"), Length(max=16)])
+    name = StringField("Site name", validators=[DataRequired("Enter the site name"),
+                                                Length(max=120)])
+    contact_text = TextAreaField("Who to call if someone is in danger",
+                                 validators=[Length(max=300)])
+
+
+class NewStaffForm(StaffForm):
+    email = StringField("Email address", validators=[DataRequired("Enter an email address")])
+    site = SelectField("Site", choices=[], validate_choice=True)
+    admin = BooleanField("Administrator: can manage every site and its staff")
+    password = PasswordField("Password", validators=[
+        DataRequired("Enter a password"),
+        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
+    confirm = PasswordField("Password again", validators=[
+        DataRequired("Enter the password again"),
+        EqualTo("password", "The two passwords are not the same")])
+

@@ -1,0 +1,126 @@
+"""Sending a wave's invitations, reminders, and links and QR codes to hand out."""
+
+from __future__ import annotations
+
+import segno
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from sqlalchemy import select
+
+from bot.engine import WAVES
+from storage.invitations import MAX_REMINDERS, REMIND_AFTER
+from storage.models import Invitation, Participant, Site
+from storage.uow import UnitOfWork
+
+from ..bootstrap import services
+from ..delivery import ChannelUnavailable, invitation_link, telegram_link
+from ..sending import send_reminders, send_wave
+from . import bp
+from .access import me, site_page
+from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm
+
+STATUS_NAMES = {"created": "Not sent yet", "queued": "Waiting to send", "sent": "Sent",
+                "delivered": "Delivered", "undelivered": "Not delivered",
+                "failed": "Failed", "read": "Read"}
+
+
+def _unavailable(channel: str, error: ChannelUnavailable) -> str:
+    return (f"{CHANNEL_NAMES[channel]} is not set up on this server yet, so nothing was "
+            f"sent and no invitations were made. Ask your administrator to set it up "
+            f"({error}). You can send web links now instead.")
+
+
+def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "") -> list[Invitation]:
+    query = (select(Invitation).join(Participant)
+             .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+                    Invitation.wave == wave)
+             .order_by(Participant.code, Invitation.id))
+    if channel:
+        query = query.where(Invitation.channel == channel)
+    return list(uow.session.scalars(query))
+
+
+def links(invitation: Invitation) -> tuple[str, str]:
+    """(What to show, the link): a Telegram deep link when the bot is named, else web."""
+    config = current_app.config
+    deep = telegram_link(config, invitation) if invitation.channel == "telegram" else None
+    return ("Telegram" if deep else "Web"), deep or invitation_link(config, invitation)
+
+
+def qr_svg(link: str, code: str) -> Markup:
+    """A QR code for ``link`` as inline SVG, named for screen readers."""
+    svg = segno.make(link, error="m").svg_inline(
+        scale=4, dark="#0b0c0c", light="#ffffff", title=f"QR code for {code}", svgclass="qr",
+        lineclass=None, omitsize=True)
+    return Markup(svg.replace("<svg ", '<svg role="img" ', 1))  # noqa: S704 - segno escapes
+
+
+@bp.route("/sites/<site_code>/invitations", methods=["GET", "POST"])
+@site_page
+def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """Send a wave on a channel; list each invitation with its status and link."""
+    form = InviteForm()
+    if form.validate_on_submit():
+        wave, channel = form.wave.data, form.channel.data
+        try:
+            report = send_wave(services(), uow, site, wave, channel, me().email)
+        except ChannelUnavailable as error:
+            flash(_unavailable(channel, error), "error")
+        else:
+            verb = "made" if channel == "web" else "sent"
+            flash(f"{len(report.sent)} {WAVE_NAMES[wave].lower()} invitations {verb} "
+                  f"({CHANNEL_NAMES[channel]}).", "success")
+            for code, reason in report.skipped:
+                flash(f"{code} was not invited: {reason}.", "info")
+        return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
+    wave = request.args.get("wave", "baseline")
+    wave = wave if wave in WAVES else "baseline"
+    return render_template(
+        "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
+        invitations=_invitations(uow, site, wave), links=links, wave_names=WAVE_NAMES,
+        channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES,
+        remind_days=REMIND_AFTER.days, remind_most=MAX_REMINDERS)
+
+
+@bp.post("/sites/<site_code>/invitations/remind")
+@site_page
+def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """Remind everyone due a reminder (invited 3 days ago or more, not finished)."""
+    form = StaffForm()
+    if form.validate_on_submit():
+        report = send_reminders(services(), uow, site, me().email)
+        web = [i for i in report.sent if i.channel == "web"]
+        flash(f"{len(report.sent) - len(web)} reminders sent.", "success")
+        if web:
+            flash("Send these web links again yourself: " + ", ".join(
+                f"{i.participant.code} {invitation_link(current_app.config, i)}"
+                for i in web), "info")
+        for code, reason in report.skipped:
+            flash(f"{code} was not reminded: {reason}.", "info")
+    return redirect(url_for("staff.invitations", site_code=site.code))
+
+
+@bp.get("/sites/<site_code>/invitations/print")
+@site_page
+def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """A page to print: one card per person with a QR code and the link written out."""
+    wave = request.args.get("wave", "baseline")
+    channel = request.args.get("channel", "web")
+    if wave not in WAVES or channel not in ("web", "telegram"):
+        return redirect(url_for("staff.invitations", site_code=site.code))
+    cards = []
+    for invitation in _invitations(uow, site, wave, channel):
+        kind, link = links(invitation)
+        survey = services().surveys.for_respondent(invitation.participant.respondent_type)
+        language = invitation.participant.language
+        cards.append({
+            "code": invitation.participant.code, "link": link,
+            "qr": qr_svg(link, invitation.participant.code), "language": language,
+            "lead": survey.phrase("card_telegram" if kind == "Telegram" else "card_web",
+                                  language),
+            "link_lead": survey.phrase("card_link", language),
+        })
+    missing_bot = channel == "telegram" and not current_app.config.get("TELEGRAM_BOT_USERNAME")
+    return render_template("staff/invitations_print.html", site=site, cards=cards, wave=wave,
+                           channel=channel, missing_bot=missing_bot, wave_names=WAVE_NAMES)

@@ -1,0 +1,154 @@
+"""A site's participants: list, add, import a CSV, edit, erase."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from storage.enrolment import (
+    EnrolmentError,
+    add_participant,
+    delete_recordings,
+    erase,
+    import_csv,
+    update_participant,
+)
+from storage.models import Participant, Response, Site
+from storage.uow import UnitOfWork
+
+from ..bootstrap import services
+from . import bp
+from .access import me, participant_of, site_page
+from .forms import (
+    CHANNEL_NAMES,
+    TYPE_NAMES,
+    EditParticipantForm,
+    ImportForm,
+    NewParticipantForm,
+    StaffForm,
+)
+
+
+@bp.get("/sites/<site_code>/participants")
+@site_page
+def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """Everyone at the site, with where each stands in each wave."""
+    people = list(uow.session.scalars(
+        select(Participant).where(Participant.site_id == site.id,
+                                  Participant.is_tryout.is_(False))
+        .order_by(Participant.code)))
+    statuses = {(pid, wave): status for pid, wave, status in uow.session.execute(
+        select(Response.participant_id, Response.wave, Response.status)
+        .where(Response.participant_id.in_([p.id for p in people])))}
+    return render_template("staff/participants.html", site=site, people=people,
+                           statuses=statuses, type_names=TYPE_NAMES,
+                           channel_names=CHANNEL_NAMES)
+
+
+@bp.route("/sites/<site_code>/participants/new", methods=["GET", "POST"])
+@site_page
+def participant_new(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """Add one participant."""
+    form = NewParticipantForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            person = add_participant(
+                uow.repo, site, code=form.code.data, respondent_type=form.respondent_type.data,
+                cohort=form.cohort.data or "", language=form.language.data,
+                phone=form.phone.data or "", preferred_channel=form.preferred_channel.data,
+                needs=";".join(form.needs.data or []))
+        except EnrolmentError as error:
+            problems.append(f"Check the details: {error}.")
+        else:
+            uow.repo.audit(me().email, "participant_add", site.code, participant=person.code)
+            uow.commit()
+            flash(f"{person.code} is added.", "success")
+            return redirect(url_for("staff.participants", site_code=site.code))
+    return _form_page("staff/participant_new.html", site, form, problems)
+
+
+def _form_page(template: str, site: Site, form: StaffForm, problems: list[str],
+               **context: object) -> ResponseReturnValue:
+    errors = form.summary(problems)
+    return render_template(template, site=site, form=form, errors=errors,
+                           **context), 400 if errors else 200
+
+
+@bp.route("/sites/<site_code>/participants/import", methods=["GET", "POST"])
+@site_page
+def participant_import(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """Import a CSV file: every row is checked, and any problem means none are added."""
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            text = form.file.data.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            problems.append("The file is not a CSV file saved as UTF-8 text.")
+        else:
+            result = import_csv(uow.repo, site, text)
+            if result.errors:
+                uow.rollback()
+                problems.append("Nothing was imported. Fix these rows and import the "
+                                "whole file again:")
+                problems.extend(result.errors)
+            else:
+                uow.repo.audit(me().email, "participant_import", site.code,
+                               count=len(result.added))
+                uow.commit()
+                flash(f"{len(result.added)} participants are imported.", "success")
+                return redirect(url_for("staff.participants", site_code=site.code))
+    return _form_page("staff/participant_import.html", site, form, problems)
+
+
+@bp.route("/sites/<site_code>/participants/<code>", methods=["GET", "POST"])
+@site_page
+def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
+    """Change a person's language, channel, needs, phone number or consent."""
+    person = participant_of(uow, site, code)
+    form = EditParticipantForm(
+        data={"cohort": person.cohort, "language": person.language,
+              "preferred_channel": person.preferred_channel, "needs": person.need_list,
+              "taking_part": "no" if person.opted_out else "yes"})
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            changed = update_participant(
+                uow.repo, person, language=form.language.data,
+                channel=form.preferred_channel.data, needs=form.needs.data or [],
+                cohort=form.cohort.data or "", phone=form.phone.data or "")
+        except EnrolmentError as error:
+            problems.append(f"Check the details: {error}.")
+        else:
+            if changed:
+                uow.repo.audit(me().email, "participant_edit", site.code,
+                               participant=person.code, fields=changed)
+            uow.commit()
+            opted_out = form.taking_part.data == "no"
+            if opted_out != person.opted_out:
+                # Consent changes go through the conversation service, which audits them
+                # and closes (or reopens) the person's current survey.
+                services().conversations.opt_out(person.id, opted_out, me().email)
+            flash(f"{person.code} is saved.", "success")
+            return redirect(url_for("staff.participants", site_code=site.code))
+    has_phone = any(c.kind == "phone" for c in person.contacts)
+    return _form_page("staff/participant_edit.html", site, form, problems, person=person,
+                      has_phone=has_phone, type_names=TYPE_NAMES)
+
+
+@bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])
+@site_page
+def participant_erase(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
+    """Ask to confirm, then erase the person: contacts, answers, recordings, flags."""
+    person = participant_of(uow, site, code)
+    form = StaffForm()
+    if form.validate_on_submit():
+        recordings = erase(uow.repo, person, me().email)
+        uow.commit()
+        delete_recordings(current_app.config["RECORDINGS_DIR"], recordings)
+        flash(f"{code.upper()} is erased. The audit log keeps only the code and the date.",
+              "success")
+        return redirect(url_for("staff.participants", site_code=site.code))
+    return render_template("staff/participant_erase.html", site=site, person=person, form=form)
