@@ -3,6 +3,7 @@
 from .flow import (
     CONSENT,
     FINISHED_STATUSES,
+    RESTART,
     Choice,
     Event,
     Progress,
@@ -29,7 +30,7 @@ from .model import (
 
 __all__ = [
     "CHANNELS", "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE",
-    "QUESTION_TYPES", "RESPONDENT_TYPES", "WAVES", "WHO_ANSWERED", "Choice", "Event",
+    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "Choice", "Event",
     "Option", "Progress", "Prompt", "Question", "Recorded", "ShowIf", "Step", "Survey",
     "advance", "begin", "localise",
 ]

@@ -17,7 +17,8 @@ QUESTION_TYPES = ("yes_no", "scale3", "agree5", "choice", "number", "open")
 WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
 CHANNELS = ("sms", "voice", "telegram", "web", "chat")
 
-# Every phrase the engine may say; the loader refuses a phrases file that lacks one.
+# Every phrase the engine or a channel may say; the loader refuses a phrases file that
+# lacks one.
 REQUIRED_PHRASES = (
     "greeting", "consent_thanks", "consent_help", "declined", "already_completed",
     "already_declined", "already_opted_out", "welcome_back_at", "welcome_back",
@@ -26,7 +27,11 @@ REQUIRED_PHRASES = (
     "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
-    "keys_voice", "open_voice", "number_voice", "old_question",
+    "keys_voice", "open_voice", "number_voice", "old_question", "restart_confirm",
+    "restart_cancelled", "restarted",
+    # Telegram: the buttons under a question, and what the bot says outside a survey.
+    "button_again", "button_skip", "button_back", "link_needed", "link_broken",
+    "choose_language", "language_name", "something_wrong",
 )
 
 # Code stored for "Not sure" on every standard scale: one value, declared missing in SPSS.
