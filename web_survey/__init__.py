@@ -27,7 +27,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 
-    from . import health
+    from . import health, telegram_routes
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(telegram_routes.bp)
     return app

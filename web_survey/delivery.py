@@ -22,6 +22,11 @@ def invitation_link(config: Mapping[str, Any], invitation: Invitation) -> str:
     return f"{config['PUBLIC_BASE_URL']}/s/{invitation.token}"
 
 
+def telegram_link(username: str, invitation: Invitation) -> str:
+    """The deep link that opens the bot and links the chat to the invitation's person."""
+    return f"https://t.me/{username}?start={invitation.token}"
+
+
 SETTINGS_NEEDED = {
     "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "voice": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",

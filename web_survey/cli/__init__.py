@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import chat, db, demo, export, invite, people
+from . import bot, chat, db, demo, export, invite, people
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,5 +12,5 @@ def main() -> None:
     """Accessible feedback surveys for the named social worker pilot."""
 
 
-for module in (chat, db, demo, export, invite, people):
+for module in (bot, chat, db, demo, export, invite, people):
     module.register(main)
