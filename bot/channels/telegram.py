@@ -62,7 +62,12 @@ def telegram_enabled(config: Mapping[str, Any]) -> bool:
 
 
 def _api_urls(config: Mapping[str, Any]) -> dict[str, str]:
-    """Bot API addresses for a self-hosted server (``TELEGRAM_API_BASE_URL``), if set."""
+    """Bot API addresses for a self-hosted server (``TELEGRAM_API_BASE_URL``), if set.
+
+    Also quietens httpx, which logs every request's URL at INFO: a Bot API URL holds
+    the bot's token. Everything that talks to Telegram gets its addresses here.
+    """
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     base = str(config.get("TELEGRAM_API_BASE_URL") or "").rstrip("/")
     return {"base_url": f"{base}/bot", "base_file_url": f"{base}/file/bot"} if base else {}
 
@@ -399,12 +404,11 @@ def build_application(services: Services, polling: bool = True) -> Application[
     """The bot's PTB application, on ``TELEGRAM_API_BASE_URL`` when set.
 
     ``polling=False`` builds it without an updater, for the web app's webhook route.
+    RuntimeError when no bot token is configured (check ``telegram_enabled`` first).
     """
     config = services.config
     if not telegram_enabled(config):
         raise RuntimeError(DISABLED)
-    # httpx logs every request's URL at INFO, and a Bot API URL holds the bot's token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     builder = Application.builder().token(config["TELEGRAM_BOT_TOKEN"])
     urls = _api_urls(config)
     if urls:

@@ -599,11 +599,13 @@ def cli(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator
         app.extensions["nsw"].engine.dispose()
 
 
-def test_invite_prints_a_deep_link_for_each_person(cli, api, nsw, make_participant):
+def test_invite_prints_a_deep_link_for_each_person(cli, api, nsw, make_participant, caplog):
     make_participant("CAL-0001", phone=None)
     make_participant("CAL-0002", phone=None)
-    result = cli("invite", "--site", "CAL", "--wave", "baseline", "--channel", "telegram")
+    with caplog.at_level(logging.INFO):
+        result = cli("invite", "--site", "CAL", "--wave", "baseline", "--channel", "telegram")
     assert result.exit_code == 0, result.output
+    assert TOKEN not in caplog.text
     lines = result.output.splitlines()
     with nsw.uow() as uow:
         tokens = {i.participant.code: i.token for i in
