@@ -22,16 +22,18 @@ def invitation_link(config: Mapping[str, Any], invitation: Invitation) -> str:
     return f"{config['PUBLIC_BASE_URL']}/s/{invitation.token}"
 
 
-def telegram_link(username: str, invitation: Invitation) -> str:
-    """The deep link that opens the bot and links the chat to the invitation's person."""
-    return f"https://t.me/{username}?start={invitation.token}"
-
-
 SETTINGS_NEEDED = {
     "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "voice": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "telegram": "TELEGRAM_BOT_TOKEN",
 }
+
+
+def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
+    """The Telegram deep link that starts the bot on this invitation, when the bot's
+    username is set (``TELEGRAM_BOT_USERNAME``)."""
+    username = str(config.get("TELEGRAM_BOT_USERNAME") or "").lstrip("@")
+    return f"https://t.me/{username}?start={invitation.token}" if username else None
 
 
 def deliver(services: Any, invitation: Invitation) -> str:

@@ -20,8 +20,9 @@ from .common import make_app, services, site_or_fail
 CHANNELS = ("web", "telegram")
 
 
-def _linker(config: Mapping[str, Any], channel: str) -> Callable[[Invitation], str]:
-    """How to print an invitation on ``channel``: a web link, or a Telegram deep link."""
+def _linker(config: Mapping[str, Any], channel: str) -> Callable[[Invitation], str | None]:
+    """How to print an invitation on ``channel``: a web link, or a Telegram deep link
+    (the bot's username from TELEGRAM_BOT_USERNAME, else asked of Telegram)."""
     if channel != "telegram":
         return partial(invitation_link, config)
     try:
@@ -31,7 +32,7 @@ def _linker(config: Mapping[str, Any], channel: str) -> Callable[[Invitation], s
     if not username:
         raise click.ClickException("set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN) "
                                    "to make Telegram links")
-    return partial(telegram_link, username)
+    return partial(telegram_link, {**config, "TELEGRAM_BOT_USERNAME": username})
 
 
 def register(main: click.Group) -> None:
