@@ -153,6 +153,13 @@ def render(prompt: Prompt, needs: Sequence[str], audio_dir: str | Path,
 # ---------------------------------------------------------------- the handlers
 
 
+def _app_language(update: Update) -> str:
+    """The language of the person's Telegram app ("pl" from "pl-PL"), for the few
+    things said before we know who they are; a phrase falls back to English."""
+    user = update.effective_user
+    return ((user.language_code if user else None) or "en").split("-")[0].lower()
+
+
 @dataclass(frozen=True)
 class Linked:
     """The participant a chat is linked to, as the handlers need them."""
@@ -275,7 +282,8 @@ class TelegramChannel:
         assert update.effective_chat is not None
         person = await self._db(self._linked, str(update.effective_chat.id))
         if person is None:
-            await self._say(context.bot, update.effective_chat.id, "link_needed")
+            await self._say(context.bot, update.effective_chat.id, "link_needed",
+                            _app_language(update))
         return person
 
     # -- commands
@@ -288,7 +296,7 @@ class TelegramChannel:
         if token:
             person = await self._db(self._link, token, str(chat_id))
             if person is None:
-                await self._say(context.bot, chat_id, "link_broken")
+                await self._say(context.bot, chat_id, "link_broken", _app_language(update))
                 return
         else:
             person = await self._person(update, context)
@@ -392,8 +400,9 @@ class TelegramChannel:
         log.error("Telegram update %s failed", update.update_id, exc_info=context.error)
         if update.effective_chat is not None:
             with suppress(TelegramError):
-                await context.bot.send_message(update.effective_chat.id,
-                                               self.phrase("something_wrong", "en"))
+                await context.bot.send_message(
+                    update.effective_chat.id,
+                    self.phrase("something_wrong", _app_language(update)))
 
 
 # ---------------------------------------------------------------- running the bot

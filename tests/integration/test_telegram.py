@@ -422,6 +422,11 @@ def test_someone_without_a_link_is_told_kindly_how_to_get_one(sam, api, nsw):
     assert count(nsw, Contact) == 0 and count(nsw, Response) == 0
     with nsw.uow() as uow:
         assert [a.action for a in uow.session.scalars(select(AuditEntry))] == ["unknown_link"]
+    # Said in the language of the person's Telegram app, where we have it.
+    sam.user["language_code"] = "pl-PL"
+    sam.type("dzień dobry")
+    assert sam.seen()[-1].text == ("Dzień dobry. Do odpowiedzi potrzebny jest link. "
+                                   "Poproś o link swój zespół opieki społecznej.")
 
 
 def test_the_chat_id_is_stored_encrypted_and_found_by_its_keyed_hash(
