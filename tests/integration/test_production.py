@@ -41,6 +41,20 @@ def test_a_forked_child_never_uses_its_parents_connection(nsw):
         assert connection.execute(text("SELECT 1")).scalar() == 1
 
 
+def test_every_procfile_command_exists():
+    from web_survey.cli import main
+
+    commands = {name: line.split()[1:] for name, line in procfile().items()
+                if line.startswith("nsw-feedback ")}
+    assert set(commands) == {"release", "bot", "worker"}
+    for name, words in commands.items():
+        found = main.commands.get(words[0])
+        for word in words[1:]:
+            assert found is not None, f"{name}: no command {' '.join(words)}"
+            found = found.commands.get(word)  # type: ignore[union-attr]
+        assert found is not None, f"{name}: no command {' '.join(words)}"
+
+
 def test_the_procfile_release_and_web_lines_serve_the_app(app_config, tmp_path: Path):
     processes = procfile()
     assert set(processes) == {"release", "web", "bot", "worker"}
