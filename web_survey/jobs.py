@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 
-from storage.models import Invitation
+from storage.models import Invitation, utcnow
 
 from .bootstrap import Services
-from .delivery import deliver
+from .delivery import LINK_CHANNELS, deliver
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,8 @@ def work(config: Mapping[str, Any], burst: bool = False) -> bool:
 
 
 def deliver_invitation(invitation_id: int) -> str:
-    """Send one invitation on its channel; return its new status (``missing`` if erased)."""
+    """Send one invitation on its channel and record its new status; return the status
+    (``missing`` if the person was erased after the send was queued)."""
     nsw = job_services()
     with nsw.uow() as uow:
         invitation = uow.session.get(Invitation, invitation_id)
@@ -144,6 +145,10 @@ def deliver_invitation(invitation_id: int) -> str:
             log.info("invitation %s no longer exists; not sent", invitation_id)
             return "missing"
         status = deliver(nsw, invitation)
+        now = utcnow()
+        invitation.status, invitation.status_at = status, now
+        if invitation.channel not in LINK_CHANNELS and status not in ("created", "failed"):
+            invitation.sent_at = invitation.sent_at or now
         uow.commit()
         log.info("invitation %s (%s): %s", invitation_id, invitation.channel, status)
         return status

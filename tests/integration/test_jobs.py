@@ -137,3 +137,22 @@ def test_the_worker_command_says_what_is_missing(cli, monkeypatch):
     result = cli("worker", "--burst", expect=1)
     assert "cannot reach Redis at redis://127.0.0.1:1/0" in result.output
     assert "s3cret" not in result.output
+
+
+def test_a_wave_sent_with_redis_is_delivered_by_the_worker(on_redis, app, nsw,
+                                                           make_participant, redis):
+    from web_survey.sending import send_wave
+
+    sent: list[int] = []
+    nsw.senders["sms"] = _text_sender(sent)
+    make_participant("CAL-0001")
+    make_participant("CAL-0002", phone="+447700900002")
+    with nsw.uow() as uow:
+        report = send_wave(nsw, uow, uow.repo.site("CAL"), "baseline", "sms", "lead")
+        assert [i.status for i in report.sent] == ["created", "created"]
+        ids = [i.id for i in report.sent]
+    assert sent == []
+    with app.app_context():
+        SimpleWorker([Queue(on_redis, connection=redis)], connection=redis).work(burst=True)
+    assert sorted(sent) == sorted(ids)
+    assert [_status(nsw, i)[0] for i in ids] == ["queued", "queued"]

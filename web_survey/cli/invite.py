@@ -64,7 +64,7 @@ def register(main: click.Group) -> None:
                 uow.rollback()
                 click.echo("(dry run: nothing was saved or sent)", err=True)
                 return
-        held = sum(invitation.status == "held" for invitation in made)
+            held = sum(invitation.status == "held" for invitation in made)
         if held:
             click.echo(f"{held} held: no texts or calls in quiet hours "
                        f"({app.config['QUIET_HOURS']}, {app.config['SITE_TIMEZONE']}). "
