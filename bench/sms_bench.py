@@ -1,0 +1,293 @@
+"""Benchmark (a): the inbound SMS webhook, full path, against a bare INSERT-and-commit route.
+
+For each database (a SQLite file; a private schema on PostgreSQL) it enrols
+``--participants`` people, then serves, one after the other, with gunicorn (the same
+sync workers, the same database):
+
+- the floor: ``bench.floor``, one INSERT and commit per request;
+- the product: ``web_survey:create_app()``, whose ``POST /twilio/sms`` checks the Twilio
+  signature with the real RequestValidator, finds the sender by the keyed hash of their
+  number, stores the answer and progress, and answers with TwiML.
+
+Every person first texts "Hello" (a warm-up, not measured). Then wrk posts their replies
+in a live survey, pre-signed, each text once, people taking turns, so each request is
+the next answer of someone part-way through (bench/sms_load.lua). It prints requests/s,
+p50 and p99 for both and the ratio product/floor (targets: ratio >= 0.5, p99 < 100 ms
+at 64 connections).
+
+    python -m bench.sms_bench                       # SQLite and PostgreSQL
+    python -m bench.sms_bench --db sqlite --duration 10 --connections 64
+    python -m bench.sms_bench --pg-url postgresql://postgres@127.0.0.1:5432/test
+
+Needs wrk (``apt-get install wrk``) and, for PostgreSQL, a server at ``--pg-url``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy import create_engine, func, select, text
+
+from content.loader import load_library
+from storage.crypto import Vault
+from storage.db import make_engine, make_session_factory, normalise_url
+from storage.migrate import upgrade
+from storage.models import InboundMessage
+from storage.uow import UnitOfWork
+
+from .floor import metadata as floor_metadata
+from .respondents import SMS_PATH, Respondent, deliver, enrol, respondents, signed_text
+from .served import FLOOR_APP, PRODUCT_APP, ROOT, gunicorn
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+PUBLIC_BASE_URL = "https://bench.example"
+AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
+DATA_KEY = "bench-data-key"
+LUA = ROOT / "bench" / "sms_load.lua"
+# The floor forgets nothing it is sent twice, so its texts are sent over again: it is
+# faster than the product and must not run out of requests before the time is up.
+FLOOR_REPEATS = 4
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 100.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """What wrk measured for one server."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    ran_out: bool
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Result:
+    """The floor and the product on one database."""
+
+    database: str
+    floor: Run
+    product: Run
+    stored: int  # texts the product recorded, warm-up included
+
+    @property
+    def ratio(self) -> float:
+        return self.product.rate / self.floor.rate
+
+
+# ---------------------------------------------------------------- databases
+
+
+@contextmanager
+def sqlite_database() -> Iterator[str]:
+    """A SQLite file in a temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="sms-bench-"))
+    try:
+        yield f"sqlite:///{folder / 'bench.db'}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_database(url: str) -> Iterator[str]:
+    """A private schema on the PostgreSQL server at ``url``, dropped afterwards."""
+    schema = f"sms_bench_{secrets.token_hex(4)}"
+    admin = create_engine(normalise_url(url))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    joiner = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def prepare(url: str, people: Sequence[Respondent]) -> None:
+    """Migrate, add the floor's table and enrol ``people`` with their phone numbers."""
+    engine = make_engine(url)
+    upgrade(engine)
+    floor_metadata.create_all(engine)
+    enrol(lambda: UnitOfWork(make_session_factory(engine), Vault(DATA_KEY)), people)
+    engine.dispose()
+
+
+def stored_texts(url: str) -> int:
+    """How many inbound texts the product recorded."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        count = connection.scalar(select(func.count()).select_from(InboundMessage))
+    engine.dispose()
+    return int(count or 0)
+
+
+# ---------------------------------------------------------------- load
+
+
+def request_lines(people: Sequence[Respondent], rounds: range) -> list[str]:
+    """Signed texts as wrk lines (path, signature, form), each round for everyone in turn.
+
+    Round by round, so a person's next text comes only after everyone else's: like a
+    survey going on at the same time for all of them, never two texts of one person
+    at once.
+    """
+    url = PUBLIC_BASE_URL + SMS_PATH
+    lines = []
+    for index in rounds:
+        for person in people:
+            if index < len(person.texts):
+                signed = signed_text(person, index, url, AUTH_TOKEN)
+                lines.append(f"{SMS_PATH}\t{signed.signature}\t{urlencode(signed.form)}")
+    return lines
+
+
+def warm_up(base_url: str, people: Sequence[Respondent], connections: int) -> None:
+    """Everyone texts "Hello": every worker has started, and every survey is live."""
+    url = PUBLIC_BASE_URL + SMS_PATH
+    texts = [signed_text(person, 0, url, AUTH_TOKEN) for person in people]
+    with ThreadPoolExecutor(connections) as pool:
+        statuses = list(pool.map(lambda signed: deliver(base_url, signed)[0], texts))
+    refused = [status for status in statuses if status != 200]
+    if refused:
+        raise SystemExit(f"warm-up: {len(refused)} texts got {sorted(set(refused))}")
+
+
+def wrk(base_url: str, lines_file: Path, connections: int, threads: int,
+        seconds: int) -> Run:
+    """Run wrk with the Lua script over ``lines_file`` and read its JSON line."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(LUA), base_url, "--", str(lines_file), str(threads)]
+    finished = subprocess.run(command, capture_output=True, text=True, check=True)
+    figures = json.loads(next(line for line in finished.stdout.splitlines()
+                              if line.startswith("{")))
+    errors = sum(figures[name] for name in ("connect_errors", "read_errors", "write_errors",
+                                            "status_errors", "timeouts"))
+    return Run(figures["requests"], figures["duration_us"] / 1e6, figures["p50_us"] / 1e3,
+               figures["p99_us"] / 1e3, errors, figures["ran_out"])
+
+
+def product_env(url: str, folder: Path) -> dict[str, str]:
+    """The product's whole configuration, as a deployment would set it."""
+    return {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key", "DATA_KEY": DATA_KEY,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM_NUMBER": "+447700900999",
+            "TWILIO_API_BASE_URL": "", "TELEGRAM_BOT_TOKEN": "", "REDIS_URL": "",
+            "AUDIO_DIR": str(folder / "audio"), "RECORDINGS_DIR": str(folder / "recordings")}
+
+
+def measure(app: str, env: dict[str, str], people: Sequence[Respondent], lines: Path,
+            options: argparse.Namespace, log: Path) -> Run:
+    """Serve ``app``, warm it up, then measure it with wrk."""
+    with gunicorn(app, env, options.workers, log) as server:
+        warm_up(server.url, people, options.connections)
+        return wrk(server.url, lines, options.connections, options.threads, options.duration)
+
+
+def bench_database(name: str, url: str, people: Sequence[Respondent],
+                   options: argparse.Namespace) -> Result:
+    """The floor, then the product, on one freshly prepared database."""
+    prepare(url, people)
+    longest = max(len(person.texts) for person in people)
+    lines = request_lines(people, range(1, longest))
+    with tempfile.TemporaryDirectory(prefix="sms-bench-") as temporary:
+        folder = Path(temporary)
+        product_lines, floor_lines = folder / "product.txt", folder / "floor.txt"
+        product_lines.write_text("\n".join(lines) + "\n")
+        floor_lines.write_text("\n".join(lines * FLOOR_REPEATS) + "\n")
+        log = options.log or folder / "gunicorn.log"
+        floor = measure(FLOOR_APP, {"DATABASE_URL": url}, people, floor_lines, options, log)
+        print(f"{name:<10} floor   {_row(floor)}", flush=True)
+        product = measure(PRODUCT_APP, product_env(url, folder), people, product_lines,
+                          options, log)
+        print(f"{name:<10} product {_row(product)}", flush=True)
+    if product.ran_out:
+        raise SystemExit(f"{name}: the product sent all {len(lines)} replies before the "
+                         "time was up; raise --participants or lower --duration")
+    return Result(name, floor, product, stored_texts(url))
+
+
+# ---------------------------------------------------------------- report
+
+
+def _row(run: Run) -> str:
+    return (f"{run.requests:>7} requests {run.rate:>8.0f} req/s  p50 {run.p50_ms:>6.1f} ms  "
+            f"p99 {run.p99_ms:>6.1f} ms  errors {run.errors}")
+
+
+def summary(results: Sequence[Result], connections: int) -> str:
+    """The figures as a table, with the targets met or missed."""
+    lines = ["| database   | floor req/s | product req/s | ratio | floor p50/p99 ms | "
+             "product p50/p99 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for result in results:
+        floor, product = result.floor, result.product
+        lines.append(f"| {result.database} | {floor.rate:.0f} | {product.rate:.0f} | "
+                     f"{result.ratio:.2f} | {floor.p50_ms:.1f} / {floor.p99_ms:.1f} | "
+                     f"{product.p50_ms:.1f} / {product.p99_ms:.1f} |")
+    lines.append("")
+    for result in results:
+        ratio_ok = "met" if result.ratio >= TARGET_RATIO else "MISSED"
+        p99_ok = "met" if result.product.p99_ms < TARGET_P99_MS else "MISSED"
+        lines.append(f"{result.database}: ratio {result.ratio:.2f} (target >= {TARGET_RATIO}: "
+                     f"{ratio_ok}); product p99 {result.product.p99_ms:.1f} ms at "
+                     f"{connections} connections (target < {TARGET_P99_MS:.0f} ms: {p99_ok}); "
+                     f"product errors {result.product.errors}; texts stored {result.stored}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print its table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.sms_bench",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("--db", choices=("sqlite", "postgres"), action="append",
+                        help="database to run on (repeatable; default: both)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
+                        help="PostgreSQL server; the benchmark works in a schema of its own")
+    parser.add_argument("--participants", type=int, default=2000,
+                        help="people enrolled, each part-way through a survey")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn sync workers, the same for both (default 2 x CPUs + 1)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds measured, each")
+    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
+    options = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    people = respondents(load_library(), options.participants)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.workers} "
+          f"gunicorn workers, {options.connections} connections, {options.participants} "
+          f"participants, {options.duration} s each", flush=True)
+    results = []
+    for name in options.db or ("sqlite", "postgres"):
+        database = sqlite_database() if name == "sqlite" else postgres_database(options.pg_url)
+        with database as url:
+            results.append(bench_database(name, url, people, options))
+    print()
+    print(summary(results, options.connections))
+
+
+if __name__ == "__main__":
+    main()
