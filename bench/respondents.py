@@ -58,8 +58,10 @@ def _reply(rng: random.Random, question: Prompt, code: str) -> str:
     return rng.choice([c for c in (choice.key, choice.label, choice.emoji) if c])
 
 
-def _conversation(survey: Survey, code: str, rng: random.Random) -> tuple[list[str], Answers]:
-    """Texts from "Hello" to the end of ``survey``, and the answers they record."""
+def _conversation(survey: Survey, code: str, rng: random.Random,
+                  max_texts: int | None) -> tuple[list[str], Answers]:
+    """Texts from "Hello" to the end of ``survey`` (or ``max_texts`` of them), and the
+    answers they record."""
     progress = begin(survey, WAVE, "en", CHANNEL)
     texts: list[str] = ["Hello"]
     answers: Answers = {}
@@ -71,7 +73,7 @@ def _conversation(survey: Survey, code: str, rng: random.Random) -> tuple[list[s
         for question_id in step.withdrawn:
             answers.pop(question_id, None)
         question = next((p for p in reversed(step.prompts) if p.kind == "ask"), None)
-        if question is None:
+        if question is None or len(texts) == max_texts:
             return texts, answers
         # Consent is given, so the conversation goes on to the questions.
         texts.append("yes" if question.question_id == CONSENT else
@@ -80,14 +82,17 @@ def _conversation(survey: Survey, code: str, rng: random.Random) -> tuple[list[s
 
 def respondents(surveys: SurveyLibrary, count: int, seed: int = 8,
                 types: Sequence[str] = ("individual", "family", "professional"),
+                max_texts: int | None = None,
                 first_phone: int = 447700900000) -> list[Respondent]:
-    """``count`` people of ``types`` in turn, each with a whole survey's conversation."""
+    """``count`` people of ``types`` in turn, each with a whole survey's conversation
+    (or its first ``max_texts`` texts)."""
     rng = random.Random(seed)
     people = []
     for n in range(count):
         respondent_type = types[n % len(types)]
         code = f"LOAD-{n:05d}"
-        texts, answers = _conversation(surveys.for_respondent(respondent_type), code, rng)
+        texts, answers = _conversation(surveys.for_respondent(respondent_type), code, rng,
+                                       max_texts)
         people.append(Respondent(code, respondent_type, f"+{first_phone + n}", tuple(texts),
                                  answers))
     return people
