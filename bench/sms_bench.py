@@ -1,8 +1,8 @@
 """Benchmark (a): the inbound SMS webhook, full path, against a bare INSERT-and-commit route.
 
 For each database (a SQLite file; a private schema on PostgreSQL) it enrols
-``--participants`` people, then serves, one after the other, with gunicorn (the same
-sync workers, the same database):
+``--participants`` people, then serves with gunicorn (the same sync workers, the same
+database) and loads in turn, ``--rounds`` times:
 
 - the floor: ``bench.floor``, one INSERT and commit per request;
 - the product: ``web_survey:create_app()``, whose ``POST /twilio/sms`` checks the Twilio
@@ -12,8 +12,8 @@ sync workers, the same database):
 Every person first texts "Hello" (a warm-up, not measured). Then wrk posts their replies
 in a live survey, pre-signed, each text once, people taking turns, so each request is
 the next answer of someone part-way through (bench/sms_load.lua). It prints requests/s,
-p50 and p99 for both and the ratio product/floor (targets: ratio >= 0.5, p99 < 100 ms
-at 64 connections).
+p50 and p99 for both and the ratio product/floor of each round, then their medians
+(targets: ratio >= 0.5, p99 < 100 ms at 64 connections).
 
     python -m bench.sms_bench                       # SQLite and PostgreSQL
     python -m bench.sms_bench --db sqlite --duration 10 --connections 64
@@ -29,10 +29,11 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,16 +83,21 @@ class Run:
 
 @dataclass(frozen=True)
 class Result:
-    """The floor and the product on one database."""
+    """The floor's and the product's runs on one database, round by round."""
 
     database: str
-    floor: Run
-    product: Run
+    floors: list[Run]
+    products: list[Run]
     stored: int  # texts the product recorded, warm-up included
 
     @property
-    def ratio(self) -> float:
-        return self.product.rate / self.floor.rate
+    def ratios(self) -> list[float]:
+        """Product/floor requests per second, each round on its own."""
+        return [p.rate / f.rate for f, p in zip(self.floors, self.products, strict=True)]
+
+
+def _median(values: Iterable[float]) -> float:
+    return statistics.median(values)
 
 
 # ---------------------------------------------------------------- databases
@@ -195,35 +201,47 @@ def product_env(url: str, folder: Path) -> dict[str, str]:
             "AUDIO_DIR": str(folder / "audio"), "RECORDINGS_DIR": str(folder / "recordings")}
 
 
-def measure(app: str, env: dict[str, str], people: Sequence[Respondent], lines: Path,
-            options: argparse.Namespace, log: Path) -> Run:
-    """Serve ``app``, warm it up, then measure it with wrk."""
-    with gunicorn(app, env, options.workers, log) as server:
-        warm_up(server.url, people, options.connections)
-        return wrk(server.url, lines, options.connections, options.threads, options.duration)
-
-
 def bench_database(name: str, url: str, people: Sequence[Respondent],
                    options: argparse.Namespace) -> Result:
-    """The floor, then the product, on one freshly prepared database."""
+    """The floor and the product, turn about, on one freshly prepared database.
+
+    Both servers stay up and take turns, so a passing change in the machine's load
+    touches both runs of a round alike; each round's ratio compares neighbours.
+    """
     prepare(url, people)
     longest = max(len(person.texts) for person in people)
     lines = request_lines(people, range(1, longest))
+    share = len(lines) // options.rounds
     with tempfile.TemporaryDirectory(prefix="sms-bench-") as temporary:
         folder = Path(temporary)
-        product_lines, floor_lines = folder / "product.txt", folder / "floor.txt"
-        product_lines.write_text("\n".join(lines) + "\n")
+        floor_lines = folder / "floor.txt"
         floor_lines.write_text("\n".join(lines * FLOOR_REPEATS) + "\n")
+        product_lines = []
+        for number in range(options.rounds):
+            product_lines.append(folder / f"product-{number}.txt")
+            product_lines[-1].write_text(
+                "\n".join(lines[number * share:(number + 1) * share]) + "\n")
         log = options.log or folder / "gunicorn.log"
-        floor = measure(FLOOR_APP, {"DATABASE_URL": url}, people, floor_lines, options, log)
-        print(f"{name:<10} floor   {_row(floor)}", flush=True)
-        product = measure(PRODUCT_APP, product_env(url, folder), people, product_lines,
-                          options, log)
-        print(f"{name:<10} product {_row(product)}", flush=True)
-    if product.ran_out:
-        raise SystemExit(f"{name}: the product sent all {len(lines)} replies before the "
-                         "time was up; raise --participants or lower --duration")
-    return Result(name, floor, product, stored_texts(url))
+        floors, products = [], []
+        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, options.workers, log) as floor,
+              gunicorn(PRODUCT_APP, product_env(url, folder), options.workers, log)
+              as product):
+            warm_up(floor.url, people, options.connections)
+            warm_up(product.url, people, options.connections)
+            for number, replies in enumerate(product_lines, 1):
+                floors.append(_load(floor.url, floor_lines, options))
+                print(f"{name:<9} {number} floor   {_row(floors[-1])}", flush=True)
+                products.append(_load(product.url, replies, options))
+                print(f"{name:<9} {number} product {_row(products[-1])}", flush=True)
+                if products[-1].ran_out:
+                    raise SystemExit(f"{name}: the product sent all {share} replies of a "
+                                     "round before the time was up; raise --participants "
+                                     "or lower --duration")
+    return Result(name, floors, products, stored_texts(url))
+
+
+def _load(base_url: str, lines: Path, options: argparse.Namespace) -> Run:
+    return wrk(base_url, lines, options.connections, options.threads, options.duration)
 
 
 # ---------------------------------------------------------------- report
@@ -235,23 +253,31 @@ def _row(run: Run) -> str:
 
 
 def summary(results: Sequence[Result], connections: int) -> str:
-    """The figures as a table, with the targets met or missed."""
-    lines = ["| database   | floor req/s | product req/s | ratio | floor p50/p99 ms | "
-             "product p50/p99 ms |",
+    """The medians over the rounds as a table, and the targets met or missed."""
+    lines = ["| database | floor req/s | product req/s | ratio (rounds) | floor p50 / p99 ms "
+             "| product p50 / p99 ms |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for result in results:
-        floor, product = result.floor, result.product
-        lines.append(f"| {result.database} | {floor.rate:.0f} | {product.rate:.0f} | "
-                     f"{result.ratio:.2f} | {floor.p50_ms:.1f} / {floor.p99_ms:.1f} | "
-                     f"{product.p50_ms:.1f} / {product.p99_ms:.1f} |")
+        floors, products = result.floors, result.products
+        rounds = ", ".join(f"{ratio:.2f}" for ratio in result.ratios)
+        lines.append(
+            f"| {result.database} | {_median(r.rate for r in floors):.0f} | "
+            f"{_median(r.rate for r in products):.0f} | {_median(result.ratios):.2f} "
+            f"({rounds}) | {_median(r.p50_ms for r in floors):.1f} / "
+            f"{_median(r.p99_ms for r in floors):.1f} | "
+            f"{_median(r.p50_ms for r in products):.1f} / "
+            f"{_median(r.p99_ms for r in products):.1f} |")
     lines.append("")
     for result in results:
-        ratio_ok = "met" if result.ratio >= TARGET_RATIO else "MISSED"
-        p99_ok = "met" if result.product.p99_ms < TARGET_P99_MS else "MISSED"
-        lines.append(f"{result.database}: ratio {result.ratio:.2f} (target >= {TARGET_RATIO}: "
-                     f"{ratio_ok}); product p99 {result.product.p99_ms:.1f} ms at "
-                     f"{connections} connections (target < {TARGET_P99_MS:.0f} ms: {p99_ok}); "
-                     f"product errors {result.product.errors}; texts stored {result.stored}")
+        ratio = _median(result.ratios)
+        p99 = _median(r.p99_ms for r in result.products)
+        errors = sum(r.errors for r in result.products)
+        lines.append(
+            f"{result.database}: ratio {ratio:.2f} (target >= {TARGET_RATIO}: "
+            f"{'met' if ratio >= TARGET_RATIO else 'MISSED'}); product p99 {p99:.1f} ms at "
+            f"{connections} connections (target < {TARGET_P99_MS:.0f} ms: "
+            f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}); product errors {errors}; "
+            f"texts stored {result.stored}")
     return "\n".join(lines)
 
 
@@ -271,7 +297,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
                         help="gunicorn sync workers, the same for both (default 2 x CPUs + 1)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds measured, each")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each, turn about; the table shows their medians")
     parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -279,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     people = respondents(load_library(), options.participants)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.workers} "
           f"gunicorn workers, {options.connections} connections, {options.participants} "
-          f"participants, {options.duration} s each", flush=True)
+          f"participants, {options.rounds} rounds of {options.duration} s", flush=True)
     results = []
     for name in options.db or ("sqlite", "postgres"):
         database = sqlite_database() if name == "sqlite" else postgres_database(options.pg_url)

@@ -125,6 +125,8 @@ class Conversations:
                 uow.session.add(InboundMessage(
                     provider=inbound[0], provider_id=inbound[1], participant_id=participant.id,
                     reply=[p.to_dict() for p in step.prompts]))
+            # One flush at commit writes the answer, the progress and the inbound id
+            # together, so the database is locked for writing as briefly as it can be.
             uow.commit()
             return Reply(step.prompts, response.status, needs=tuple(participant.need_list))
 
@@ -164,7 +166,6 @@ class Conversations:
         response.updated_at = now
         if progress.status == "completed" and response.completed_at is None:
             response.completed_at = now
-        uow.session.flush()
 
     def opt_out(self, participant_id: int, opted_out: bool, actor: str) -> None:
         """Record that a person asked us to stop (or to start again), and audit it."""
