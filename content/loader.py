@@ -198,6 +198,8 @@ def _question(data: Any, survey: dict[str, Any], scales: Mapping[str, tuple[Opti
     _check_keys(data, QUESTION_KEYS, "question", ctx)
     if qid == "consent":
         raise ctx.fail("the id 'consent' is reserved: write consent wording at the top")
+    if qid == "restart":
+        raise ctx.fail("the id 'restart' is reserved for the start-again question")
     if qid in earlier:
         raise ctx.fail("this id is used by an earlier question")
     qtype = data.get("type")

@@ -29,11 +29,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 
-    from . import audio_routes, health, staff, survey_views, twilio_routes
+    from . import audio_routes, health, staff, survey_views, telegram_routes, twilio_routes
 
     app.register_blueprint(health.bp)
     app.register_blueprint(audio_routes.bp)
     app.register_blueprint(survey_views.bp)
+    app.register_blueprint(telegram_routes.bp)
     twilio_routes.init_app(app)
     staff.init_app(app)
     return app

@@ -1,8 +1,9 @@
 """Delivering an invitation on its channel: one entry point for the CLI and staff pages.
 
-Each channel that can send (SMS and voice through Twilio, Telegram) registers a sender
-in ``Services.senders`` when it is configured; the web channel needs no sender, its
-invitation is a link staff paste into an email.
+Each channel that sends (SMS and voice through Twilio) registers a sender in
+``Services.senders`` when it is configured. Web and Telegram invitations are links —
+a web address, or a Telegram deep link that opens the bot — that staff paste into an
+email or print as a QR code; they are "delivered" by being made.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def invitation_link(config: Mapping[str, Any], invitation: Invitation) -> str:
 SETTINGS_NEEDED = {
     "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "voice": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
-    "telegram": "TELEGRAM_BOT_TOKEN",
+    "telegram": "TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)",
 }
+LINK_CHANNELS = ("web", "telegram")
 
 
 def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
@@ -36,12 +38,22 @@ def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | No
     return f"https://t.me/{username}?start={invitation.token}" if username else None
 
 
-def check_channel(services: Any, channel: str) -> None:
-    """Raise ChannelUnavailable, naming the settings needed, when ``channel`` cannot send.
+def link_for(config: Mapping[str, Any], invitation: Invitation) -> str | None:
+    """What to hand a person for a link invitation: its web or Telegram link."""
+    if invitation.channel == "telegram":
+        return telegram_link(config, invitation)
+    return invitation_link(config, invitation)
 
-    Callers check before making a wave's invitations, so nothing is half done.
-    """
-    if channel != "web" and channel not in services.senders:
+
+def check_channel(services: Any, channel: str) -> None:
+    """Raise ChannelUnavailable, naming the settings needed, when ``channel`` cannot be
+    used. Callers check before making a wave's invitations, so nothing is half done."""
+    config = services.config
+    usable = (channel == "web"
+              or (channel == "telegram" and bool(config.get("TELEGRAM_BOT_USERNAME")
+                                                 or config.get("TELEGRAM_BOT_TOKEN")))
+              or channel in services.senders)
+    if not usable:
         needed = SETTINGS_NEEDED.get(channel, "its settings")
         raise ChannelUnavailable(f"{channel} is not configured: set {needed}")
 
@@ -49,10 +61,10 @@ def check_channel(services: Any, channel: str) -> None:
 def deliver(services: Any, invitation: Invitation) -> str:
     """Send ``invitation`` on its channel and return its status.
 
-    Web invitations are links and are not sent. A channel with no sender raises
-    ChannelUnavailable naming the settings it needs.
+    Link invitations (web, Telegram) are not sent: staff hand the link on. A channel
+    that cannot be used raises ChannelUnavailable naming the settings it needs.
     """
     check_channel(services, invitation.channel)
-    if invitation.channel == "web":
+    if invitation.channel in LINK_CHANNELS:
         return invitation.status
     return services.senders[invitation.channel](services, invitation)

@@ -15,7 +15,8 @@ from storage.models import Invitation, Site, utcnow
 from storage.uow import UnitOfWork
 
 from .bootstrap import Services
-from .delivery import ChannelUnavailable, check_channel, deliver
+from .delivery import ChannelUnavailable, check_channel
+from .jobs import deliver_invitation, enqueue
 
 
 @dataclass
@@ -26,11 +27,14 @@ class SendReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _mark(invitation: Invitation, status: str, now: datetime) -> None:
-    invitation.status = status
-    invitation.status_at = now
-    if invitation.channel != "web" and status not in ("created", "failed"):
-        invitation.sent_at = invitation.sent_at or now
+def _send(services: Services, uow: UnitOfWork, invitation: Invitation) -> None:
+    """Hand one committed invitation to the background job that sends it.
+
+    With ``REDIS_URL`` the worker sends it later; without, it is sent now, and the
+    invitation is re-read so callers see its new status.
+    """
+    enqueue(services, deliver_invitation, invitation.id)
+    uow.session.refresh(invitation)
 
 
 def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channel: str,
@@ -46,8 +50,7 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channe
     uow.commit()
     report = SendReport(skipped=outcome.skipped)
     for invitation in outcome.invitations:
-        _mark(invitation, deliver(services, invitation), utcnow())
-        uow.commit()
+        _send(services, uow, invitation)
         report.sent.append(invitation)
     return report
 
@@ -78,8 +81,8 @@ def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
             continue
         invitation.reminders_sent += 1
         invitation.reminded_at = now
-        _mark(invitation, deliver(services, invitation), now)
         uow.commit()
+        _send(services, uow, invitation)
     if not dry_run:
         uow.repo.audit(actor, "remind", site.code, count=len(report.sent),
                        unavailable=sorted(unavailable))

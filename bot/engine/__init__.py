@@ -3,6 +3,7 @@
 from .flow import (
     CONSENT,
     FINISHED_STATUSES,
+    RESTART,
     Choice,
     Event,
     Progress,
@@ -31,7 +32,7 @@ from .safeguarding import Safeguarding
 
 __all__ = [
     "CHANNELS", "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE",
-    "QUESTION_TYPES", "RESPONDENT_TYPES", "WAVES", "WHO_ANSWERED", "Choice", "Event",
-    "Option", "Progress", "Prompt", "Question", "Recorded", "Safeguarding", "ShowIf", "Step",
-    "Survey", "advance", "begin", "every_prompt", "localise",
+    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "Choice",
+    "Event", "Option", "Progress", "Prompt", "Question", "Recorded", "Safeguarding", "ShowIf",
+    "Step", "Survey", "advance", "begin", "every_prompt", "localise",
 ]

@@ -17,6 +17,9 @@ from .parsing import command_in, printable, read_reply
 from .safeguarding import Safeguarding
 
 CONSENT = "consent"
+# The id a channel tags the "start again?" confirmation with (never a survey question id:
+# the loader keeps ids to lower-case letters, and reserves this one as it does consent).
+RESTART = "restart"
 MAX_REASKS = 2
 # Statuses a response can be in. "stopped" means paused: the person can carry on.
 OPEN_STATUSES = ("consent", "in_progress", "review", "stopped")
@@ -24,7 +27,7 @@ FINISHED_STATUSES = ("completed", "declined", "opted_out")
 
 EVENT_KINDS = (
     "start", "text", "key", "button", "again", "back", "skip", "help", "stop",
-    "silence", "recording", "change", "submit",
+    "silence", "recording", "change", "submit", "restart",
 )
 
 
@@ -125,6 +128,8 @@ class Progress:
     who_answered: str = ""
     review: bool = False
     returning_to_review: bool = False
+    # True between "start again?" and the person's reply to it.
+    restarting: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -157,8 +162,20 @@ def consent_question(survey: Survey) -> Question:
     return Question(id=CONSENT, type="yes_no", text=survey.consent, options=survey.yes_no)
 
 
+def restart_question(survey: Survey) -> Question:
+    """"Start again?" asked as a yes/no question. No "Not sure": only a clear yes wipes
+    the answers, and anything else carries on."""
+    yes_no = next((q.options for q in survey.questions if q.type == "yes_no"), ())
+    return Question(id=RESTART, type="yes_no", text=survey.phrases["restart_confirm"],
+                    options=tuple(o for o in yes_no if not o.not_sure))
+
+
 def _question(survey: Survey, question_id: str) -> Question:
-    return consent_question(survey) if question_id == CONSENT else survey.question(question_id)
+    if question_id == CONSENT:
+        return consent_question(survey)
+    if question_id == RESTART:
+        return restart_question(survey)
+    return survey.question(question_id)
 
 
 def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
@@ -202,7 +219,8 @@ def ask(survey: Survey, progress: Progress, question_id: str | None = None,
     """The prompt that asks the current (or given) question in this channel's terms."""
     question = _question(survey, question_id or progress.current)
     lang = progress.language
-    number, total = (0, 0) if question.id == CONSENT else _position(survey, progress, question)
+    number, total = ((0, 0) if question.id in (CONSENT, RESTART)
+                     else _position(survey, progress, question))
     return Prompt(
         kind="ask",
         text=localise(question.text, lang),
@@ -290,6 +308,10 @@ def advance(survey: Survey, progress: Progress, event: Event,
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
     # What arrives is kept as typed (``raw``), but never with invisible control bytes.
     event = replace(event, value=printable(event.value))
+    if event.kind == "restart":
+        return _ask_restart(survey, progress)
+    if progress.restarting:
+        return _confirm_restart(survey, progress, event)
     # Whatever someone first sends ("hi", a key press), they are greeted and asked
     # for consent: nothing they say before that can count as an answer.
     if event.kind == "start" or not progress.asked:
@@ -321,6 +343,37 @@ def _start(survey: Survey, progress: Progress) -> Step:
     where = (say(survey, progress, "welcome_back_at", number=number, total=total)
              if number else say(survey, progress, "welcome_back"))
     return Step(progress, (where, ask(survey, progress)))
+
+
+def _ask_restart(survey: Survey, progress: Progress) -> Step:
+    # A finished survey's answers are the evaluation's data; a person who said no may
+    # change their mind and start again.
+    if progress.status in ("completed", "opted_out"):
+        return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
+    progress.restarting = True
+    return Step(progress, (ask(survey, progress, RESTART),))
+
+
+def _confirm_restart(survey: Survey, progress: Progress, event: Event) -> Step:
+    """The reply to "start again?": a clear yes starts the wave afresh; any other answer
+    to it carries on. Anything that is not a reply to it (a button on a survey question)
+    cancels the question and is handled as usual."""
+    if event.kind == "again" and event.question in ("", RESTART):
+        return Step(progress, (ask(survey, progress, RESTART),))
+    progress.restarting = False
+    if event.kind not in ("text", "key", "button") or event.question not in ("", RESTART):
+        return advance(survey, progress, event)
+    option = _chosen(restart_question(survey), event)
+    if option is None or option.code != 1:
+        if progress.status in ("consent", "in_progress"):
+            resume: tuple[Prompt, ...] = (ask(survey, progress),)
+        else:
+            resume = _start(survey, progress).prompts
+        return Step(progress, (say(survey, progress, "restart_cancelled"), *resume))
+    fresh = begin(survey, progress.wave, progress.language, progress.channel, progress.review)
+    fresh.asked.append(CONSENT)
+    return Step(fresh, (say(survey, fresh, "restarted"), ask(survey, fresh)),
+                withdrawn=tuple(progress.answers))
 
 
 def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
@@ -381,7 +434,11 @@ def _answering(survey: Survey, progress: Progress, event: Event,
             return Step(progress, (say(survey, progress, "silence"), ask(survey, progress)))
         return _move_on(survey, progress, question, Recorded(question.id, "no_answer"),
                         say(survey, progress, "moving_on"))
-    if kind == "recording" and question.type == "open":
+    if kind == "recording":
+        # Only an open question takes a voice message; elsewhere a recording's file
+        # name must never be read as words that happen to match an answer.
+        if question.type != "open":
+            return _not_understood(survey, progress, question)
         shown = survey.phrase("recorded", progress.language)
         return _move_on(survey, progress, question,
                         Recorded(question.id, "answered", recording=event.value, label=shown),

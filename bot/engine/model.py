@@ -24,7 +24,8 @@ WEB_PHRASES = (
     "web_link_old_help", "web_try_again",
 )
 
-# Every phrase the engine may say; the loader refuses a phrases file that lacks one.
+# Every phrase the engine or a channel may say; the loader refuses a phrases file that
+# lacks one.
 REQUIRED_PHRASES = (
     "greeting", "consent_thanks", "consent_help", "declined", "already_completed",
     "already_declined", "already_opted_out", "welcome_back_at", "welcome_back",
@@ -34,7 +35,11 @@ REQUIRED_PHRASES = (
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
     "keys_voice", "open_voice", "number_voice", "old_question", "nothing_given",
-    "safeguarding", "card_web", "card_telegram", "card_link",
+    "safeguarding", "card_web", "card_telegram", "card_link", "restart_confirm",
+    "restart_cancelled", "restarted",
+    # Telegram: the buttons under a question, and what the bot says outside a survey.
+    "button_again", "button_skip", "button_back", "link_needed", "link_broken",
+    "choose_language", "language_name", "something_wrong",
     # Words on the web pages (buttons, headings, link problems), so they are translated
     # and checked like every other phrase.
     *WEB_PHRASES,

@@ -9,23 +9,25 @@ and can be assembled without holding anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from bot.engine import WAVES
 
 from ..models import Answer, Participant, Response, Site
 from .variables import PAIRED_CONTEXT, PER_WAVE, Variable, paired_name
 
-BATCH = 1000
+BATCH = 5000
 PHONE_REMOVED = "[phone number removed]"
 # A phone number or chat id has at least 7 digits; shorter runs are ages, years, counts.
 _MIN_DIGITS = 7
@@ -99,20 +101,92 @@ def long_columns(drop_free_text: bool = False) -> tuple[str, ...]:
     return tuple(c for c in LONG_COLUMNS if not (drop_free_text and c in FREE_TEXT_COLUMNS))
 
 
+class utc_text(FunctionElement[str]):
+    """A timestamp as UTC text in ``DATE_FORMAT``, written by the database itself.
+
+    The long export has a timestamp on every row; parsing each into a datetime and
+    formatting it again took a quarter of the export's time.
+    """
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(utc_text, "sqlite")
+def _utc_text_sqlite(element: utc_text, compiler: Any, **kw: Any) -> str:
+    # SQLite holds SQLAlchemy's datetimes as naive UTC text with microseconds.
+    return f"strftime('%Y-%m-%d %H:%M:%S', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_text, "postgresql")
+def _utc_text_postgresql(element: utc_text, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+
+
+def _batches(session: Session, query: Select[Any], batch: int
+             ) -> Iterator[Sequence[Sequence[Any]]]:
+    """``query``'s rows, ``batch`` at a time, never holding more than a batch.
+
+    When no selected column needs SQLAlchemy to convert its values, the rows come
+    straight from the driver, skipping SQLAlchemy's row objects: psycopg streams them
+    (the server sends rows while the file is written, instead of waiting to be asked
+    for each batch as a server-side cursor does), sqlite3 reads them as asked. That
+    made the long export two to three times as fast. Otherwise a Core query streams.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if any(column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+           for column in query.selected_columns):
+        # Such as a timestamp on SQLite, which keeps it as text.
+        streaming = connection.execution_options(stream_results=True, yield_per=batch)
+        yield from streaming.execute(query).partitions()
+        return
+    compiled = query.compile(dialect=dialect)
+    params = ([compiled.params[name] for name in compiled.positiontup or ()]
+              if compiled.positional else compiled.params)
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if dialect.driver == "psycopg":
+            from psycopg import capabilities
+
+            # Chunks need libpq 17 (psycopg's binary wheel has it); row by row before.
+            size = batch if capabilities.has_stream_chunked() else 1
+            rows = cursor.stream(str(compiled), params, size=size)
+            try:
+                while chunk := list(islice(rows, batch)):
+                    yield chunk
+            finally:
+                # An export abandoned half-way (a dropped download) cancels the query
+                # here, leaving the connection ready for the next one.
+                rows.close()
+        else:
+            cursor.execute(str(compiled), params)
+            while chunk := cursor.fetchmany(batch):
+                yield chunk
+    finally:
+        cursor.close()
+
+
 def long_rows(session: Session, scope: Scope, batch: int = BATCH) -> Iterator[tuple[object, ...]]:
-    """One tuple per answer (columns ``long_columns``), fetched in batches."""
+    """One tuple per answer (columns ``long_columns``), fetched in batches.
+
+    The biggest export there is: rows come in batches straight from the driver
+    (``_batches``), only non-empty free text is searched for phone numbers, and unless
+    dates are shifted the database writes them as text.
+    """
+    answered = Answer.answered_at if scope.shift else utc_text(Answer.answered_at)
     query = _scoped(
         select(Site.code, Participant.code, Participant.respondent_type, Participant.cohort,
                Response.survey_id, Response.wave, Answer.who_answered, Answer.channel,
                Response.status, Answer.question_id, Answer.status, Answer.value_code,
-               Answer.value_label, Answer.text, Answer.recording, Answer.answered_at)
+               Answer.value_label, Answer.text, Answer.recording, answered)
         .select_from(Answer).join(Response, Answer.response_id == Response.id), scope,
     ).order_by(Participant.code, Response.wave, Answer.id)
-    for row in session.execute(query.execution_options(yield_per=batch)):
-        *values, text, recording, answered_at = row
-        code = values[1]
-        free = () if scope.drop_free_text else (redact(text), recording)
-        yield (*values, *free, scope.moment(code, answered_at))
+    for rows in _batches(session, query, batch):
+        for *values, text, recording, when in rows:
+            free = () if scope.drop_free_text else (redact(text) if text else text, recording)
+            yield (*values, *free, scope.moment(values[1], when) if scope.shift else when)
 
 
 _RESPONSE_COLUMNS = (

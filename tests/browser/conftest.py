@@ -22,9 +22,13 @@ PHONE = {"width": 360, "height": 740}
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session (skips when Chromium is not installed)."""
+    """One Chromium per test module (skips when Chromium is not installed).
+
+    Not per session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, which would break later tests that call asyncio.run().
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install the Debian package 'chromium'")
     sync_api = pytest.importorskip("playwright.sync_api",

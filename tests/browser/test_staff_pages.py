@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page
 
 from bot.engine import Event
 from storage.models import SafeguardingFlag, Site
 from storage.staff import add_staff
 from web_survey.bootstrap import Services
 
+from .conftest import AXE_TAGS
+
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture
-def live(app: Flask, nsw: Services, make_participant: Callable[..., int]) -> Iterator[str]:
+def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> str:
     """The app on a loopback port, with a site, its lead, people, answers and a flag."""
     with nsw.uow() as uow:
         site = Site(code="CAL", name="Calderdale", safeguarding_lead="Jo Smith",
@@ -42,20 +39,7 @@ def live(app: Flask, nsw: Services, make_participant: Callable[..., int]) -> Ite
                                          wave="baseline", question_id="life_better",
                                          text="I feel scared at night", matched="scared"))
         uow.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        yield chromium
-        chromium.close()
+    return server
 
 
 def sign_in(page: Page, live: str, email: str = "lead@calderdale.example") -> None:
@@ -65,17 +49,17 @@ def sign_in(page: Page, live: str, email: str = "lead@calderdale.example") -> No
     page.get_by_role("button", name="Sign in").click()
 
 
-def _violations(page: Page) -> list[str]:
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+def _violations(axe: Any, page: Page) -> list[str]:
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     return [f"{v['id']}: {[n['target'] for n in v['nodes']]}"
             for v in results.response["violations"]]
 
 
-def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser) -> None:
+def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: Any) -> None:
     page = browser.new_page()
     page.goto(f"{live}/staff/sign-in")
     page.get_by_role("button", name="Sign in").click()  # the error state, too
-    found = {"sign-in errors": _violations(page)}
+    found = {"sign-in errors": _violations(axe, page)}
     sign_in(page, live)
     page.goto(f"{live}/staff/sites/CAL/invitations")
     page.get_by_label("Web link").check()
@@ -85,15 +69,15 @@ def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser) -> None:
              "/invitations/print?channel=web", "/exports", "/settings"]
     for path in paths:
         page.goto(f"{live}/staff/sites/CAL{path}")
-        found[path] = _violations(page)
+        found[path] = _violations(axe, page)
     page.goto(f"{live}/staff/sites/CAL/participants/new")
     page.get_by_role("button", name="Add participant").click()
-    found["add errors"] = _violations(page)
+    found["add errors"] = _violations(axe, page)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live, "admin@example.org")
     for path in ("/staff/", "/staff/admin/sites", "/staff/admin/staff"):
         page.goto(f"{live}{path}")
-        found[path] = _violations(page)
+        found[path] = _violations(axe, page)
     assert {where: problems for where, problems in found.items() if problems} == {}
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from storage.exports import LONG_COLUMNS
 from storage.models import Answer, AuditEntry, Participant, Response, StaffUser
-from web_survey.cli.demo import seed_demo
+from storage.staff import check_password
+from web_survey.cli.demo import DEMO_STAFF, demo_staff_password, seed_demo
 
 DIGITS = "1\n1\n1\n1\n1\n1\n1\n1\n1\n1\nA bigger flat\n"
 WORDS = "yes\nme on my own\nyes\nyes\nhappy\nyes\nno\nme and others\nyes\nok\nMore trips\n"
@@ -142,7 +143,15 @@ def test_invite_web_prints_links_and_exit_opens_the_wave(cli, nsw, make_particip
 def test_demo_seed_is_idempotent_and_health_answers(nsw, client):
     with nsw.uow() as uow:
         first = seed_demo(uow.repo)
+        password = demo_staff_password(uow.repo)
         uow.commit()
+    with nsw.uow() as uow:
+        second = demo_staff_password(uow.repo)
+        uow.commit()
+    with nsw.uow() as uow:
+        lead = uow.session.scalar(select(StaffUser).where(StaffUser.email == DEMO_STAFF))
+        assert lead.site.code == "DEMO"
+        assert check_password(lead, second) and not check_password(lead, password)
     with nsw.uow() as uow:
         assert seed_demo(uow.repo) == first
     assert {kind for _, kind, _ in first} == {"individual", "family", "professional"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import chat, content, db, demo, export, invite, people, remind
+from . import bot, chat, content, db, demo, export, invite, people, remind, worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,5 +12,5 @@ def main() -> None:
     """Accessible feedback surveys for the named social worker pilot."""
 
 
-for module in (chat, content, db, demo, export, invite, people, remind):
+for module in (bot, chat, content, db, demo, export, invite, people, remind, worker):
     module.register(main)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 
 import click
 from flask import Flask
@@ -10,12 +11,14 @@ from sqlalchemy import select
 
 from content.audio import audio_status
 from storage.enrolment import add_participant
-from storage.models import Invitation, Participant, Site
+from storage.models import Invitation, Participant, Site, StaffUser
+from storage.staff import add_staff, hash_password
 from storage.uow import Repository
 
 from .common import make_app, services
 
 DEMO_SITE = ("DEMO", "Demo council (not real data)")
+DEMO_STAFF = "lead@demo.example"
 DEMO_PEOPLE = (
     {"code": "DEMO-0001", "respondent_type": "individual", "cohort": "transition",
      "phone": "+447700900101", "preferred_channel": "sms", "needs": "easy-read;audio-first"},
@@ -43,6 +46,17 @@ def seed_demo(repo: Repository) -> list[tuple[str, str, str]]:
     return links
 
 
+def demo_staff_password(repo: Repository) -> str:
+    """Give the demo site lead a fresh random password (printed, never stored in clear)."""
+    password = secrets.token_urlsafe(12)
+    user = repo.session.scalar(select(StaffUser).where(StaffUser.email == DEMO_STAFF))
+    if user is None:
+        add_staff(repo, DEMO_STAFF, password, repo.site(DEMO_SITE[0]), actor="demo")
+    else:
+        user.password_hash = hash_password(password)
+    return password
+
+
 def _web_token(repo: Repository, person: Participant) -> str:
     """The person's web invitation for their current wave, made on the first run."""
     existing = repo.session.scalar(select(Invitation).where(
@@ -63,10 +77,14 @@ def register(main: click.Group) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     def demo(host: str, port: int) -> None:
         """Seed a demo site in a local SQLite database and start the app."""
+        if not os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite"):
+            raise click.ClickException("the demo adds made-up people: unset DATABASE_URL "
+                                       "(or point it at a SQLite file) to run it")
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
         app = make_app()
         with services(app).uow() as uow:
             links = seed_demo(uow.repo)
+            password = demo_staff_password(uow.repo)
             uow.commit()
         base = app.config["PUBLIC_BASE_URL"]
         click.echo(f"Demo database: {app.config['DATABASE_URL']}")
@@ -74,6 +92,8 @@ def register(main: click.Group) -> None:
         click.echo(audio_status(app.config["AUDIO_DIR"], services(app).surveys))
         for code, kind, token in links:
             click.echo(f"Web survey for {code} ({kind}): {base}/s/{token}")
+        click.echo(f"Staff area:    {base}/staff  (sign in as {DEMO_STAFF}, "
+                   f"password {password} — new each run)")
         click.echo("Try a survey in the terminal:  nsw-feedback chat --survey individual")
         click.echo("As a demo participant:         nsw-feedback chat --participant DEMO-0001")
         _run(app, host, port)
@@ -83,7 +103,9 @@ def register(main: click.Group) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     @click.option("--workers", default=int(os.environ.get("WEB_CONCURRENCY", 2)),
                   show_default=True, type=int)
-    def serve(host: str, port: int, workers: int) -> None:
+    @click.option("--threads", default=int(os.environ.get("WEB_THREADS", 4)),
+                  show_default=True, type=int, help="Requests each worker serves at once.")
+    def serve(host: str, port: int, workers: int, threads: int) -> None:
         """Run the production web app under gunicorn (migrations run in the release step)."""
         from gunicorn.app.base import BaseApplication
 
@@ -91,6 +113,7 @@ def register(main: click.Group) -> None:
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)
+                self.cfg.set("threads", threads)
 
             def load(self) -> Flask:
                 return make_app(migrate=False)

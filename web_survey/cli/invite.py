@@ -1,17 +1,19 @@
-"""``nsw-feedback invite``: create invitations for a wave, then print or send each one."""
+"""``nsw-feedback invite``: invite a wave, then print each link or send each message."""
 
 from __future__ import annotations
 
 import click
+from telegram.error import TelegramError
 
+from bot.channels.telegram import bot_username
 from bot.engine import WAVES
 from storage.invitations import invite_wave
-from web_survey.bootstrap import Services
-from web_survey.delivery import SETTINGS_NEEDED, deliver
+from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, check_channel, link_for
+from web_survey.sending import send_wave
 
 from .common import make_app, services, site_or_fail
 
-CHANNELS = ("web", "sms", "voice")
+CHANNELS = ("web", "telegram", "sms", "voice")
 
 
 def register(main: click.Group) -> None:
@@ -24,47 +26,46 @@ def register(main: click.Group) -> None:
     def invite(site_code: str, wave: str, channel: str, code: str, dry_run: bool) -> None:
         """Invite a site's participants to answer a wave.
 
-        Web invitations are printed as links; sms and voice ones are sent at once
-        (a text, or a phone call), each printed with how the send went.
+        Web and Telegram invitations are printed as links (paste them into an email, or
+        print them as QR codes from the staff pages); sms and voice ones are sent at
+        once (a text, or a phone call), each printed with how the send went.
         """
         app = make_app()
         nsw = services(app)
-        base = app.config["PUBLIC_BASE_URL"]
-        if channel != "web" and channel not in nsw.senders:
-            raise click.ClickException(
-                f"{channel} is not configured: set {SETTINGS_NEEDED[channel]}")
+        config = dict(app.config)
+        if channel == "telegram":
+            try:
+                config["TELEGRAM_BOT_USERNAME"] = bot_username(config) or ""
+            except TelegramError as error:
+                raise click.ClickException(f"cannot ask Telegram for the bot's name: "
+                                           f"{error}") from error
+        try:
+            check_channel(nsw, channel)
+        except ChannelUnavailable as error:
+            raise click.ClickException(str(error)) from error
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
-            outcome = invite_wave(uow.repo, site, wave, channel, code or None)
-            for person, reason in outcome.skipped:
+            if dry_run:
+                outcome = invite_wave(uow.repo, site, wave, channel, code or None)
+                skipped, made = outcome.skipped, outcome.invitations
+            else:
+                report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)
+                skipped, made = report.skipped, report.sent
+            for person, reason in skipped:
                 click.echo(f"{person}\tskipped: {reason}", err=True)
-            tokens = [invitation.token for invitation in outcome.invitations]
-            for invitation in outcome.invitations:
-                if channel == "web":
-                    click.echo(f"{invitation.participant.code}\t{base}/s/{invitation.token}")
-                elif dry_run:
-                    click.echo(f"{invitation.participant.code}\twould be sent by {channel}")
+            for invitation in made:
+                if channel in LINK_CHANNELS:
+                    shown = link_for(config, invitation)
+                else:
+                    shown = (f"would be sent by {channel}" if dry_run
+                             else f"{channel}: {invitation.status}")
+                click.echo(f"{invitation.participant.code}\t{shown}")
             if dry_run:
                 uow.rollback()
                 click.echo("(dry run: nothing was saved or sent)", err=True)
                 return
-            uow.repo.audit("cli", "invite", site.code, wave=wave, channel=channel,
-                           count=len(outcome.invitations))
-            uow.commit()
-        if channel != "web":
-            _send(nsw, tokens, app.config["QUIET_HOURS"], app.config["SITE_TIMEZONE"])
-
-
-def _send(nsw: Services, tokens: list[str], quiet: str, zone: str) -> None:
-    """Send each invitation in its own transaction, so one failure spoils no other."""
-    held = 0
-    for token in tokens:
-        with nsw.uow() as uow:
-            invitation = uow.repo.invitation(token)
-            status = deliver(nsw, invitation)
-            uow.commit()
-            click.echo(f"{invitation.participant.code}\t{invitation.channel}: {status}")
-            held += status == "held"
-    if held:
-        click.echo(f"{held} held: no texts or calls in quiet hours ({quiet}, {zone}). "
-                   "Run the command again later.", err=True)
+            held = sum(invitation.status == "held" for invitation in made)
+        if held:
+            click.echo(f"{held} held: no texts or calls in quiet hours "
+                       f"({app.config['QUIET_HOURS']}, {app.config['SITE_TIMEZONE']}). "
+                       "Run the command again later.", err=True)

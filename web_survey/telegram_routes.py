@@ -1,0 +1,51 @@
+"""``POST /telegram/webhook``: Telegram updates for the bot, in webhook mode.
+
+The route checks Telegram's secret header in constant time (403 otherwise), decodes
+nothing itself and hands the update to the bot (``bot.channels.telegram.WebhookBot``).
+Set the webhook with ``nsw-feedback bot --webhook``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Blueprint, abort, current_app, request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+
+from bot.channels.telegram import DISABLED, WebhookBot, telegram_enabled
+
+from .security import csrf
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+bp = Blueprint("telegram", __name__)
+csrf.exempt(bp)
+
+
+@bp.record_once
+def _set_up(state: BlueprintSetupState) -> None:
+    if not telegram_enabled(state.app.config):
+        log.warning(DISABLED)
+    state.app.extensions["telegram"] = WebhookBot(state.app.extensions["nsw"])
+
+
+@bp.post("/telegram/webhook")
+def webhook() -> ResponseReturnValue:
+    """Handle one update; 403 without the right secret, 400 for a malformed body."""
+    secret = str(current_app.config.get("TELEGRAM_WEBHOOK_SECRET") or "")
+    given = request.headers.get(SECRET_HEADER, "")
+    if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        abort(403)
+    if not telegram_enabled(current_app.config):
+        abort(503)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400)
+    try:
+        current_app.extensions["telegram"].process(data)
+    except ValueError:
+        abort(400)
+    return "", 200
