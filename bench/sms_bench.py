@@ -1,8 +1,8 @@
 """Benchmark (a): the inbound SMS webhook, full path, against a bare INSERT-and-commit route.
 
 For each database (a SQLite file; a private schema on PostgreSQL) it enrols
-``--participants`` people, then serves with gunicorn (the same sync workers, the same
-database) and loads in turn, ``--rounds`` times:
+``--participants`` people, then serves with gunicorn as the Procfile does (the same
+workers and threads for both, the same database) and loads in turn, ``--rounds`` times:
 
 - the floor: ``bench.floor``, one INSERT and commit per request;
 - the product: ``web_survey:create_app()``, whose ``POST /twilio/sms`` checks the Twilio
@@ -48,12 +48,14 @@ from storage.db import make_engine, make_session_factory, normalise_url
 from storage.migrate import upgrade
 from storage.models import InboundMessage
 from storage.uow import UnitOfWork
+from tests.servers import ROOT, gunicorn
 
 from .floor import metadata as floor_metadata
 from .respondents import SMS_PATH, Respondent, deliver, enrol, respondents, signed_text
-from .served import FLOOR_APP, PRODUCT_APP, ROOT, gunicorn
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+PRODUCT_APP = "web_survey:create_app()"
+FLOOR_APP = "bench.floor:create_app()"
 PUBLIC_BASE_URL = "https://bench.example"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 DATA_KEY = "bench-data-key"
@@ -223,9 +225,9 @@ def bench_database(name: str, url: str, people: Sequence[Respondent],
                 "\n".join(lines[number * share:(number + 1) * share]) + "\n")
         log = options.log or folder / "gunicorn.log"
         floors, products = [], []
-        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, options.workers, log) as floor,
-              gunicorn(PRODUCT_APP, product_env(url, folder), options.workers, log)
-              as product):
+        workers = options.workers, options.threads
+        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, *workers, log) as floor,
+              gunicorn(PRODUCT_APP, product_env(url, folder), *workers, log) as product):
             warm_up(floor.url, people, options.connections)
             warm_up(product.url, people, options.connections)
             for number, replies in enumerate(product_lines, 1):
@@ -241,7 +243,7 @@ def bench_database(name: str, url: str, people: Sequence[Respondent],
 
 
 def _load(base_url: str, lines: Path, options: argparse.Namespace) -> Run:
-    return wrk(base_url, lines, options.connections, options.threads, options.duration)
+    return wrk(base_url, lines, options.connections, options.wrk_threads, options.duration)
 
 
 # ---------------------------------------------------------------- report
@@ -294,9 +296,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=2000,
                         help="people enrolled, each part-way through a survey")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn sync workers, the same for both (default 2 x CPUs + 1)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn workers for each, as WEB_CONCURRENCY in the Procfile")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads in each worker, as WEB_THREADS in the Procfile")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each run")
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each, turn about; the table shows their medians")
@@ -305,8 +309,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     people = respondents(load_library(), options.participants)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {options.workers} "
-          f"gunicorn workers, {options.connections} connections, {options.participants} "
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
+          f"{options.workers} workers x {options.threads} threads, {options.connections} "
+          f"connections, {options.participants} "
           f"participants, {options.rounds} rounds of {options.duration} s", flush=True)
     results = []
     for name in options.db or ("sqlite", "postgres"):

@@ -97,8 +97,10 @@ class Repository:
     def participant_by_contact(self, kind: str, value: str) -> Participant | None:
         """Find a sender by phone number or chat id, through the keyed hash."""
         lookup = self.vault.lookup(kind, value)
-        return self.session.scalar(select(Participant).join(Participant.contacts).where(
-            Contact.kind == kind, Contact.lookup == lookup))
+        return self.session.scalar(
+            select(Participant).join(Participant.contacts)
+            .where(Contact.kind == kind, Contact.lookup == lookup)
+            .options(joinedload(Participant.site)))
 
     # responses and inbound ids
     def response(self, participant: Participant, wave: str, lock: bool = False) -> Response | None:

@@ -32,17 +32,19 @@ from bench.respondents import (
     respondents,
     signed_text,
 )
-from bench.served import PRODUCT_APP, Server, gunicorn
 from storage.models import Answer, InboundMessage, Participant, Response
 from tests.conftest import PUBLIC_BASE_URL
+from tests.servers import Gunicorn, gunicorn
 from web_survey.config import ENV_SETTINGS
 
 from .twilio_fakes import AUTH_TOKEN, twilio_settings
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
-WORKERS = 3
-# Client threads: more than the workers, so every worker always has a request waiting.
+PRODUCT_APP = "web_survey:create_app()"
+# Gunicorn as the Procfile runs it by default: 2 workers of 4 threads.
+WORKERS, THREADS = 2, 4
+# Client threads: more than the workers' threads, so every thread always has work.
 CLIENTS = 24
 # A dropped connection is tried again this often, as Twilio retries a failed webhook.
 ATTEMPTS = 5
@@ -55,11 +57,11 @@ def app_config(app_config):
 
 
 @pytest.fixture
-def served(app, app_config, tmp_path) -> Iterator[Server]:
+def served(app, app_config, tmp_path) -> Iterator[Gunicorn]:
     """The test app under gunicorn, on the test database, configured as ``app`` is."""
     env = {name: str(app_config.get(name, "")) for name in ENV_SETTINGS}
     env["QUIET_HOURS"] = "none"  # the environment cannot say "no quiet hours" with ""
-    with gunicorn(PRODUCT_APP, env, WORKERS, tmp_path / "gunicorn.log") as server:
+    with gunicorn(PRODUCT_APP, env, WORKERS, THREADS, tmp_path / "gunicorn.log") as server:
         yield server
 
 
