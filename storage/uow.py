@@ -104,11 +104,13 @@ class Repository:
 
     # responses and inbound ids
     def response(self, participant: Participant, wave: str, lock: bool = False) -> Response | None:
+        """``participant``'s response in ``wave``. With ``lock`` (to change it), it is
+        locked until commit and comes with its answers, in one query."""
         query = select(Response).where(Response.participant_id == participant.id,
                                        Response.wave == wave)
         if lock:
-            query = query.with_for_update()
-        return self.session.scalar(query)
+            query = query.options(joinedload(Response.answers)).with_for_update(of=Response)
+        return self.session.scalars(query).unique().first()
 
     def inbound(self, provider: str, provider_id: str) -> InboundMessage | None:
         return self.session.scalar(select(InboundMessage).where(

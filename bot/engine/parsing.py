@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import Option, Question
 
@@ -83,11 +84,16 @@ def _pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(keyword) + r"(?!\w)")
 
 
+# Survey wording (labels, keywords, emoji) is folded on every reply; it is a small,
+# fixed set, so each is folded once.
+_folded = lru_cache(maxsize=4096)(normalise)
+
+
 def _keywords(option: Option) -> set[str]:
-    words = {normalise(k) for k in option.keywords}
-    words.update(normalise(label) for label in option.label.values())
+    words = {_folded(k) for k in option.keywords}
+    words.update(_folded(label) for label in option.label.values())
     if option.emoji:
-        words.add(normalise(option.emoji))
+        words.add(_folded(option.emoji))
     words.add(option.key)
     words.update(word for word, value in NUMBER_WORDS.items() if str(value) == option.key)
     words.discard("")
