@@ -114,7 +114,7 @@ def test_every_text_delivered_twice_is_recorded_exactly_once(served, nsw):
     """200 people text at once and Twilio delivers every text twice: one after the
     other, both at once, or again after the person's next text. Both deliveries get
     the same reply and each person's answers are exactly what they sent."""
-    people = respondents(nsw.surveys, 200, max_texts=6)
+    people = respondents(nsw.surveys, 200)
     enrol(nsw.uow, people)
     mismatched: list[str] = []
 
