@@ -13,7 +13,7 @@ import html
 import itertools
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote_from_bytes, urlencode
 
@@ -29,7 +29,9 @@ from bot.engine import RESPONDENT_TYPES, every_prompt
 from content.loader import CHANNEL_PHRASES
 from tests.conftest import PUBLIC_BASE_URL
 from tests.inbound import INBOUND, NOT_UTF8, ONWARD, REPLIES
+from web_survey.telegram_routes import SECRET_HEADER
 
+from .telegram_standin import SECRET, TOKEN, BotApiStandIn, Person, post_update
 from .twilio_fakes import Call, sid, sign, snapshot, spoken, twilio_settings
 
 pytestmark = pytest.mark.fault
@@ -40,10 +42,25 @@ CONTACT = "Please call the social care team on 0113 496 0000."
 # question after consent, the open ones at the end included.
 BEFORE = st.one_of(st.lists(REPLIES, max_size=4), ONWARD)
 
+
 @pytest.fixture
-def app_config(app_config):
-    app_config.update(twilio_settings())
+def api() -> Iterator[BotApiStandIn]:
+    """The stand-in Telegram Bot API the bot sends its replies to."""
+    with BotApiStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def app_config(app_config, api):
+    app_config.update(twilio_settings(), TELEGRAM_BOT_TOKEN=TOKEN,
+                      TELEGRAM_API_BASE_URL=api.url, TELEGRAM_WEBHOOK_SECRET=SECRET)
     return app_config
+
+
+@pytest.fixture(autouse=True)
+def _close_the_bot(app) -> Iterator[None]:
+    yield
+    app.extensions["telegram"].close()
 
 
 KINDS = st.sampled_from(RESPONDENT_TYPES)
@@ -70,10 +87,12 @@ def easy_read(nsw) -> set[str]:
     for survey in nsw.surveys:
         texts.add(survey.phrase("safeguarding", "en", contact=CONTACT).strip())
         texts.update(q.help["en"] for q in survey.questions if q.help)
-        for channel in ("sms", "voice", "web"):
+        for channel in ("sms", "voice", "web", "telegram"):
             for prompt in every_prompt(survey, "en", channel):
                 texts.update({prompt.text, prompt.instruction, prompt_text(prompt)})
     texts.discard("")
+    # The apology for a failure is the product's wording too, but never a good reply.
+    texts.discard(nsw.surveys.phrase("something_wrong", "en"))
     return texts
 
 
@@ -261,3 +280,55 @@ def test_web_form_bytes_that_are_not_utf8_get_an_easy_read_page(web_page, easy_r
     page.post(page.form(choice="1", action="continue"))
     raw = quote_from_bytes(message).encode() if encoded else message
     assert_page(page.post(page.form(action="continue") + b"&text=" + raw), easy_read)
+
+
+# ---------------------------------------------------------------- Telegram
+
+
+@pytest.fixture
+def chat(client, nsw, person, api) -> Callable[[str], Person]:
+    """A new participant of a kind, linked to a new chat by their invitation link."""
+    chats = itertools.count(700_001)
+
+    def deliver(update: dict[str, Any]) -> None:
+        response = post_update(client, update)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+
+    def open_chat(kind: str) -> Person:
+        participant_id, _ = person(kind)
+        with nsw.uow() as uow:
+            token = uow.repo.add_invitation(uow.repo.participant_by_id(participant_id),
+                                            "baseline", "telegram").token
+            uow.commit()
+        someone = Person(api, deliver, next(chats))
+        someone.type(f"/start {token}")
+        return someone
+
+    return open_chat
+
+
+@given(kind=KINDS, before=BEFORE, message=INBOUND)
+def test_any_telegram_message_gets_an_easy_read_reply(chat, easy_read, kind, before,
+                                                      message):
+    someone = chat(kind)
+    for earlier in before:
+        someone.type(earlier)
+    seen = len(someone.seen())
+    someone.type(message)
+    replies = [sent.text for sent in someone.seen()[seen:]]
+    assert replies, "the bot said nothing"
+    unknown = set(replies) - easy_read
+    assert not unknown, unknown
+
+
+@given(message=NOT_UTF8)
+def test_a_telegram_update_that_is_not_utf8_is_refused_and_changes_nothing(
+        client, nsw, chat, message):
+    chat("individual")
+    before = snapshot(nsw)
+    body = b'{"update_id": 9, "message": {"message_id": 1, "date": 0, "text": "' + message
+    response = client.post("/telegram/webhook", data=body + b'", "chat": {"id": 1}}}',
+                           content_type="application/json",
+                           headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400
+    assert snapshot(nsw) == before
