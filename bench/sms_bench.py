@@ -29,15 +29,15 @@ import json
 import os
 import secrets
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func, select, text
@@ -96,10 +96,6 @@ class Result:
     def ratios(self) -> list[float]:
         """Product/floor requests per second, each round on its own."""
         return [p.rate / f.rate for f, p in zip(self.floors, self.products, strict=True)]
-
-
-def _median(values: Iterable[float]) -> float:
-    return statistics.median(values)
 
 
 # ---------------------------------------------------------------- databases
@@ -263,16 +259,16 @@ def summary(results: Sequence[Result], connections: int) -> str:
         floors, products = result.floors, result.products
         rounds = ", ".join(f"{ratio:.2f}" for ratio in result.ratios)
         lines.append(
-            f"| {result.database} | {_median(r.rate for r in floors):.0f} | "
-            f"{_median(r.rate for r in products):.0f} | {_median(result.ratios):.2f} "
-            f"({rounds}) | {_median(r.p50_ms for r in floors):.1f} / "
-            f"{_median(r.p99_ms for r in floors):.1f} | "
-            f"{_median(r.p50_ms for r in products):.1f} / "
-            f"{_median(r.p99_ms for r in products):.1f} |")
+            f"| {result.database} | {median(r.rate for r in floors):.0f} | "
+            f"{median(r.rate for r in products):.0f} | {median(result.ratios):.2f} "
+            f"({rounds}) | {median(r.p50_ms for r in floors):.1f} / "
+            f"{median(r.p99_ms for r in floors):.1f} | "
+            f"{median(r.p50_ms for r in products):.1f} / "
+            f"{median(r.p99_ms for r in products):.1f} |")
     lines.append("")
     for result in results:
-        ratio = _median(result.ratios)
-        p99 = _median(r.p99_ms for r in result.products)
+        ratio = median(result.ratios)
+        p99 = median(r.p99_ms for r in result.products)
         errors = sum(r.errors for r in result.products)
         lines.append(
             f"{result.database}: ratio {ratio:.2f} (target >= {TARGET_RATIO}: "
