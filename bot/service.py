@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +24,7 @@ from storage.models import (
     SafeguardingFlag,
     utcnow,
 )
-from storage.uow import UnitOfWork
+from storage.uow import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,30 @@ class UnknownParticipant(LookupError):
     """No participant with that code or contact."""
 
 
+@dataclass(frozen=True)
+class Sender:
+    """A participant as a channel knows them: by a contact (a phone number, a chat id).
+
+    Given a ``Sender``, ``Conversations`` finds the person in the same transaction that
+    stores their answer, rather than in a query and a transaction of its own.
+    """
+
+    kind: str
+    value: str = field(repr=False)  # a phone number or chat id: never in logs
+
+
+# Who an event comes from: a participant id, or their contact.
+Who = int | Sender
+
+
+def _find(repo: Repository, who: Who) -> Participant:
+    found = (repo.participant_by_contact(who.kind, who.value) if isinstance(who, Sender)
+             else repo.participant_by_id(who))
+    if found is None:
+        raise UnknownParticipant(who)
+    return found
+
+
 class Conversations:
     """Runs conversations for every channel over one survey library and database."""
 
@@ -65,10 +89,11 @@ class Conversations:
         self.uow_factory = uow_factory
         self.surveys = surveys
 
-    def handle(self, participant_id: int, channel: str, event: Event,
+    def handle(self, who: Who, channel: str, event: Event,
                inbound: tuple[str, str] | None = None,
                resume_after: timedelta | None = None) -> Reply:
-        """Move ``participant_id``'s current-wave survey on by ``event``.
+        """Move the current-wave survey of ``who`` (a participant id or a ``Sender``) on
+        by ``event``; UnknownParticipant when there is no such person.
 
         ``inbound`` is (provider, message id): the same pair twice records nothing more
         and returns the first reply. A race between two deliveries of one message is
@@ -80,14 +105,14 @@ class Conversations:
         """
         for attempt in range(3):
             try:
-                return self._handle(participant_id, channel, event, inbound, resume_after)
+                return self._handle(who, channel, event, inbound, resume_after)
             except IntegrityError:
                 if attempt == 2:
                     raise
-                log.info("concurrent delivery for participant %s; retrying", participant_id)
+                log.info("concurrent delivery for %r; retrying", who)
         raise AssertionError("unreachable")
 
-    def _handle(self, participant_id: int, channel: str, event: Event,
+    def _handle(self, who: Who, channel: str, event: Event,
                 inbound: tuple[str, str] | None, resume_after: timedelta | None) -> Reply:
         with self.uow_factory() as uow:
             repo = uow.repo
@@ -95,9 +120,7 @@ class Conversations:
                 seen = repo.inbound(*inbound)
                 if seen is not None:
                     return Reply(tuple(Prompt.from_dict(p) for p in seen.reply), duplicate=True)
-            participant = repo.participant_by_id(participant_id)
-            if participant is None:
-                raise UnknownParticipant(participant_id)
+            participant = _find(repo, who)
             survey = self.surveys.for_respondent(participant.respondent_type)
             response = repo.response(participant, participant.current_wave, lock=True)
             if response is None:
@@ -125,6 +148,8 @@ class Conversations:
                 uow.session.add(InboundMessage(
                     provider=inbound[0], provider_id=inbound[1], participant_id=participant.id,
                     reply=[p.to_dict() for p in step.prompts]))
+            # One flush at commit writes the answer, the progress and the inbound id
+            # together, so the database is locked for writing as briefly as it can be.
             uow.commit()
             return Reply(step.prompts, response.status, needs=tuple(participant.need_list))
 
@@ -164,16 +189,17 @@ class Conversations:
         response.updated_at = now
         if progress.status == "completed" and response.completed_at is None:
             response.completed_at = now
-        uow.session.flush()
 
-    def opt_out(self, participant_id: int, opted_out: bool, actor: str) -> None:
-        """Record that a person asked us to stop (or to start again), and audit it."""
+    def opt_out(self, who: Who, opted_out: bool, actor: str) -> str:
+        """Record that a person asked us to stop (or to start again), and audit it.
+
+        Returns the person's language, for the words that confirm it.
+        """
         with self.uow_factory() as uow:
-            participant = uow.repo.participant_by_id(participant_id)
-            if participant is None:
-                raise UnknownParticipant(participant_id)
+            participant = _find(uow.repo, who)
             if participant.opted_out == opted_out:
-                return  # a provider's retry, or a second STOP: nothing changes, nothing audited
+                # A provider's retry, or a second STOP: nothing changes, nothing audited.
+                return participant.language
             participant.opted_out = opted_out
             response = uow.repo.response(participant, participant.current_wave)
             if response is not None:
@@ -187,6 +213,7 @@ class Conversations:
             uow.repo.audit(actor, "opt_out" if opted_out else "opt_in",
                            participant.site.code, participant=participant.code)
             uow.commit()
+            return participant.language
 
     def tryout(self, survey_id: str, wave: str, language: str = "en") -> int:
         """A fresh try-out participant for ``survey_id``; their answers are never exported."""

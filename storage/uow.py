@@ -13,7 +13,7 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from .crypto import Vault
 from .models import (
@@ -65,7 +65,9 @@ class Repository:
         return self.session.scalar(select(Participant).where(Participant.code == code))
 
     def participant_by_id(self, participant_id: int) -> Participant | None:
-        return self.session.get(Participant, participant_id)
+        """The participant, with their site (every conversation reads it) in one query."""
+        return self.session.get(Participant, participant_id,
+                                options=[joinedload(Participant.site)])
 
     def tryout_site(self) -> Site:
         """The hidden site that holds try-out answers, kept out of every export."""
@@ -95,17 +97,20 @@ class Repository:
     def participant_by_contact(self, kind: str, value: str) -> Participant | None:
         """Find a sender by phone number or chat id, through the keyed hash."""
         lookup = self.vault.lookup(kind, value)
-        contact = self.session.scalar(
-            select(Contact).where(Contact.kind == kind, Contact.lookup == lookup))
-        return contact.participant if contact else None
+        return self.session.scalar(
+            select(Participant).join(Participant.contacts)
+            .where(Contact.kind == kind, Contact.lookup == lookup)
+            .options(joinedload(Participant.site)))
 
     # responses and inbound ids
     def response(self, participant: Participant, wave: str, lock: bool = False) -> Response | None:
+        """``participant``'s response in ``wave``. With ``lock`` (to change it), it is
+        locked until commit and comes with its answers, in one query."""
         query = select(Response).where(Response.participant_id == participant.id,
                                        Response.wave == wave)
         if lock:
-            query = query.with_for_update()
-        return self.session.scalar(query)
+            query = query.options(joinedload(Response.answers)).with_for_update(of=Response)
+        return self.session.scalars(query).unique().first()
 
     def inbound(self, provider: str, provider_id: str) -> InboundMessage | None:
         return self.session.scalar(select(InboundMessage).where(

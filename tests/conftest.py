@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from storage.db import normalise_url
@@ -25,6 +26,15 @@ from web_survey.bootstrap import Services
 from web_survey.config import ENV_SETTINGS
 
 PUBLIC_BASE_URL = "https://feedback.example.org"
+
+# Fuzzing (hypothesis): by default a few fixed examples, so every run is quick and gives
+# the same result; HYPOTHESIS_PROFILE=deep searches far wider, with new examples each run.
+# Fuzz tests reuse function fixtures on purpose: each example makes its own participant.
+_FUZZ = {"deadline": None, "suppress_health_check": [
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("default", max_examples=25, derandomize=True, **_FUZZ)
+settings.register_profile("deep", max_examples=500, **_FUZZ)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(scope="session")

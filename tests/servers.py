@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from glob import glob
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,56 @@ def wait_until(check: Callable[[], bool], what: str, limit: float = 30.0) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Gunicorn:
+    """A running gunicorn: its address and its master process."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def worker_pids(self) -> list[int]:
+        """The master's workers now (a killed worker's replacement included)."""
+        pid = self.process.pid
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@contextmanager
+def gunicorn(app: str, env: Mapping[str, str], workers: int = 2, threads: int = 4,
+             log: Path | None = None) -> Iterator[Gunicorn]:
+    """Serve ``app`` as the Procfile's web line does (``workers`` x ``threads``), on a
+    free loopback port, with ``env`` on top of this environment; stopped on exit.
+
+    Gunicorn's and the app's log go to ``log`` (or nowhere).
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads",
+               str(threads), "--bind", f"127.0.0.1:{port}", app]
+    with open(log or os.devnull, "ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
+                                   stdout=out, stderr=out)
+        server = Gunicorn(f"http://127.0.0.1:{port}", process)
+
+        def answering() -> bool:
+            assert process.poll() is None, f"gunicorn exited with {process.returncode}"
+            try:
+                with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as answer:
+                    return answer.status == 200
+            except OSError:
+                return False
+
+        try:
+            wait_until(answering, f"gunicorn to serve {app}", limit=60)
+            yield server
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def procfile() -> dict[str, str]:

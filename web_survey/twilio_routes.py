@@ -21,6 +21,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels import sms, twilio_outbound, voice
 from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
 from bot.engine import DEFAULT_LANGUAGE, Event, Prompt
+from bot.service import Sender, UnknownParticipant
 from storage.uow import InvalidPhone, normalise_phone
 
 from .bootstrap import services
@@ -95,37 +96,48 @@ class _Caller:
     needs: tuple[str, ...]
 
 
-def _caller(number: str, channel: str) -> _Caller | None:
-    """The participant with this phone number; an unknown one leaves one audit line."""
-    nsw = services()
+def _phone(number: str) -> str:
+    """``number`` in E.164, or "" when it cannot be a phone number."""
     try:
-        phone = normalise_phone(number)
+        return normalise_phone(number)
     except InvalidPhone:
-        phone = ""
-    with nsw.uow() as uow:
+        return ""
+
+
+def _caller(number: str) -> _Caller | None:
+    """The participant with this phone number, if there is one."""
+    phone = _phone(number)
+    with services().uow() as uow:
         person = uow.repo.participant_by_contact("phone", phone) if phone else None
-        if person is None:
-            uow.repo.audit("twilio", "unknown_sender", channel=channel)
-            uow.commit()
-            return None
-        return _Caller(person.id, person.language, tuple(person.need_list))
+        return _Caller(person.id, person.language, tuple(person.need_list)) if person else None
 
 
-def _unknown() -> str:
-    return services().surveys.phrase("unknown_sender", DEFAULT_LANGUAGE)
+def _unknown(channel: str) -> str:
+    """What to tell someone whose number we do not know; it leaves one audit line."""
+    nsw = services()
+    with nsw.uow() as uow:
+        uow.repo.audit("twilio", "unknown_sender", channel=channel)
+        uow.commit()
+    return nsw.surveys.phrase("unknown_sender", DEFAULT_LANGUAGE)
 
 
 @bp.post("/sms")
 def sms_in() -> ResponseReturnValue:
-    """An inbound text: answer it with the next prompts as TwiML messages."""
+    """An inbound text: answer it with the next prompts as TwiML messages.
+
+    The sender is found by their number in the transaction that stores the answer.
+    """
     message_sid = request.form.get("MessageSid", "")
     if not message_sid:
         abort(400)
-    caller = _caller(request.form.get("From", ""), "sms")
-    if caller is None:
-        return _twiml(sms.twiml([_unknown()]))
-    reply = sms.receive(services().conversations, caller.id, caller.language,
-                        request.form.get("Body", ""), (SMS_PROVIDER, message_sid))
+    phone = _phone(request.form.get("From", ""))
+    try:
+        if not phone:
+            raise UnknownParticipant("not a phone number")
+        reply = sms.receive(services().conversations, Sender("phone", phone),
+                            request.form.get("Body", ""), (SMS_PROVIDER, message_sid))
+    except UnknownParticipant:
+        return _twiml(sms.twiml([_unknown("sms")]))
     return _twiml(sms.twiml(reply.texts))
 
 
@@ -135,7 +147,7 @@ def _call() -> tuple[str, _Caller | None]:
     if not call_sid:
         abort(400)
     outbound = request.form.get("Direction", "").startswith("outbound")
-    return call_sid, _caller(request.form.get("To" if outbound else "From", ""), "voice")
+    return call_sid, _caller(request.form.get("To" if outbound else "From", ""))
 
 
 def _speaker(caller: _Caller | None) -> voice.Speaker:
@@ -155,7 +167,7 @@ def _voice_reply(caller: _Caller, prompts: Sequence[Prompt], turn: int) -> Respo
 
 
 def _hang_up() -> Response:
-    return _twiml(voice.hang_up(_unknown(), DEFAULT_LANGUAGE, _speaker(None)))
+    return _twiml(voice.hang_up(_unknown("voice"), DEFAULT_LANGUAGE, _speaker(None)))
 
 
 @bp.post("/voice")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.engine import FINISHED_STATUSES, Event
-from bot.service import Conversations
+from bot.service import Conversations, Who
 
 from .text import messages
 
@@ -49,9 +49,10 @@ class SmsReply:
     finished: bool = False
 
 
-def receive(conversations: Conversations, participant_id: int, language: str, body: str,
+def receive(conversations: Conversations, who: Who, body: str,
             inbound: tuple[str, str] | None, channel: str = "sms") -> SmsReply:
-    """Act on one text from a known participant and return the texts to send back.
+    """Act on one text from ``who`` (a participant id or ``Sender``) and return the texts
+    to send back; UnknownParticipant when nobody has that number.
 
     ``inbound`` (provider, MessageSid) makes a provider's retry record nothing twice and
     get the same reply.
@@ -59,16 +60,15 @@ def receive(conversations: Conversations, participant_id: int, language: str, bo
     action = keyword(body)
     actor = f"participant by {channel}"
     if action == "opt_out":
-        conversations.opt_out(participant_id, True, actor)
+        language = conversations.opt_out(who, True, actor)
         return SmsReply([conversations.surveys.phrase("sms_opted_out", language)], True)
     if action == "opt_in":
-        conversations.opt_out(participant_id, False, actor)
-        reply = conversations.handle(participant_id, channel, Event("start"), inbound)
+        language = conversations.opt_out(who, False, actor)
+        reply = conversations.handle(who, channel, Event("start"), inbound)
         return SmsReply([conversations.surveys.phrase("sms_opted_in", language),
                          *messages(reply.prompts)], reply.status in FINISHED_STATUSES)
     event = Event("help") if action == "help" else Event("text", body)
-    reply = conversations.handle(participant_id, channel, event, inbound,
-                                 resume_after=RESUME_AFTER)
+    reply = conversations.handle(who, channel, event, inbound, resume_after=RESUME_AFTER)
     return SmsReply(messages(reply.prompts), reply.status in FINISHED_STATUSES)
 
 

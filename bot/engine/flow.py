@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 
 from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
-from .parsing import command_in, read_reply
+from .parsing import command_in, printable, read_reply
 from .safeguarding import Safeguarding
 
 CONSENT = "consent"
@@ -306,6 +306,8 @@ def advance(survey: Survey, progress: Progress, event: Event,
     its ``concerns`` and the person is told who to call if they are in danger.
     """
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
+    # What arrives is kept as typed (``raw``), but never with invisible control bytes.
+    event = replace(event, value=printable(event.value))
     if event.kind == "restart":
         return _ask_restart(survey, progress)
     if progress.restarting:

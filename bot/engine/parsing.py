@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import Option, Question
 
@@ -34,8 +35,18 @@ COMMANDS = {
     "stop": ("stop", "quit", "exit", "pause", "later", "🛑", "koniec", "بند"),
 }
 
+# Control characters (but tab and line breaks) and lone surrogates: invisible, never part
+# of an answer, and not storable everywhere (PostgreSQL refuses NUL in text; a lone
+# surrogate cannot be written as UTF-8).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
 # Emoji modifiers that should not change what an emoji means.
 _MODIFIERS = re.compile("[\ufe0e\ufe0f\u200d\U0001f3fb-\U0001f3ff]")
+
+
+def printable(raw: str) -> str:
+    """``raw`` as the person meant it: without control characters or lone surrogates."""
+    return _UNPRINTABLE.sub("", raw)
 
 
 def normalise(raw: str) -> str:
@@ -73,11 +84,16 @@ def _pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(keyword) + r"(?!\w)")
 
 
+# Survey wording (labels, keywords, emoji) is folded on every reply; it is a small,
+# fixed set, so each is folded once.
+_folded = lru_cache(maxsize=4096)(normalise)
+
+
 def _keywords(option: Option) -> set[str]:
-    words = {normalise(k) for k in option.keywords}
-    words.update(normalise(label) for label in option.label.values())
+    words = {_folded(k) for k in option.keywords}
+    words.update(_folded(label) for label in option.label.values())
     if option.emoji:
-        words.add(normalise(option.emoji))
+        words.add(_folded(option.emoji))
     words.add(option.key)
     words.update(word for word, value in NUMBER_WORDS.items() if str(value) == option.key)
     words.discard("")
@@ -114,7 +130,10 @@ def parse_number(raw: str) -> int | None:
     text = normalise(raw)
     digits = re.findall(r"\d+", text)
     if len(digits) == 1:
-        return int(digits[0])
+        try:
+            return int(digits[0])
+        except ValueError:  # longer than Python will read (4,300 digits): no real answer
+            return None
     if digits:
         return None
     words = text.replace("-", " ").split()

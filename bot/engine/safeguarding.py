@@ -10,6 +10,7 @@ is told who to call. Matching folds case and punctuation like reply parsing does
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .parsing import normalise
 
@@ -22,6 +23,8 @@ DEFAULT_WORDS = (
 )
 
 
+# Every event reads its site's list; a few sites' lists are folded once each.
+@lru_cache(maxsize=64)
 def word_list(text: str) -> tuple[str, ...]:
     """A site's list as typed (one word or phrase a line), folded and without repeats."""
     words: dict[str, None] = {}

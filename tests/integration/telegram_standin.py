@@ -19,7 +19,10 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from web_survey.telegram_routes import SECRET_HEADER
+
 TOKEN = "123456:test-token-for-the-stand-in"
+SECRET = "webhook-secret_for-tests"
 BOT = {"id": 123456, "is_bot": True, "first_name": "Feedback", "username": "nsw_feedback_test_bot",
        "can_join_groups": False, "can_read_all_group_messages": False,
        "supports_inline_queries": False}
@@ -40,6 +43,12 @@ class Sent:
     @property
     def buttons(self) -> list[str]:
         return [button["text"] for row in self.keyboard for button in row]
+
+
+def post_update(client: Any, update: dict[str, Any], secret: str | None = SECRET) -> Any:
+    """POST ``update`` to the webhook route as Telegram does, with the secret header."""
+    headers = {SECRET_HEADER: secret} if secret is not None else {}
+    return client.post("/telegram/webhook", json=update, headers=headers)
 
 
 class _QuietHandler(WSGIRequestHandler):

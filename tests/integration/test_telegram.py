@@ -34,9 +34,8 @@ from web_survey.cli import common, main
 from web_survey.config import ENV_SETTINGS
 from web_survey.telegram_routes import SECRET_HEADER
 
-from .telegram_standin import BOT, TOKEN, BotApiStandIn, Person
+from .telegram_standin import BOT, SECRET, TOKEN, BotApiStandIn, Person, post_update
 
-SECRET = "webhook-secret_for-tests"
 CHAT = 555001
 
 # The individual baseline survey, one row a question: the button pressed, the word
@@ -124,11 +123,6 @@ def app_config(app_config: dict[str, Any], api: BotApiStandIn) -> dict[str, Any]
     app_config.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=api.url,
                       TELEGRAM_WEBHOOK_SECRET=SECRET)
     return app_config
-
-
-def post_update(client: Any, update: dict[str, Any], secret: str | None = SECRET) -> Any:
-    headers = {SECRET_HEADER: secret} if secret is not None else {}
-    return client.post("/telegram/webhook", json=update, headers=headers)
 
 
 @pytest.fixture

@@ -127,9 +127,10 @@ def test_the_url_a_proxy_forwarded_is_the_one_checked(client, nsw, make_particip
     assert without_headers.status_code == 403
 
 
-def test_an_unknown_number_gets_one_kind_reply_and_only_an_audit_line(client, nsw):
+@pytest.mark.parametrize("body", ["Hello", "STOP", "START"])
+def test_an_unknown_number_gets_one_kind_reply_and_only_an_audit_line(client, nsw, body):
     before = snapshot(nsw)
-    reply = messages(twiml(text(client, "Hello", phone="+447700900555")))
+    reply = messages(twiml(text(client, body, phone="+447700900555")))
 
     assert reply == [phrase(nsw, "unknown_sender")]
     after = snapshot(nsw)

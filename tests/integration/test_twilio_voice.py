@@ -14,17 +14,14 @@ from storage.models import Answer, InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
 
 from .twilio_fakes import (
-    FROM_NUMBER,
     MP3,
-    PHONE,
+    Call,
     StandIn,
-    post_signed,
     sid,
     sign,
     snapshot,
     spoken,
     twilio_settings,
-    twiml,
 )
 
 KEYS = ["1", "1", "1", "1", "1", "1", "2", "0", "1", "2"]
@@ -47,47 +44,6 @@ def stand_in():
 def app_config(app_config, stand_in):
     app_config.update(twilio_settings(stand_in.url))
     return app_config
-
-
-class Call:
-    """One phone call, as Twilio would make its requests."""
-
-    def __init__(self, client, phone=PHONE, outbound=False):
-        self.client = client
-        self.sid = sid("CA")
-        self.base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32,
-                     "From": FROM_NUMBER if outbound else phone,
-                     "To": phone if outbound else FROM_NUMBER,
-                     "Direction": "outbound-api" if outbound else "inbound"}
-        self.root = None
-
-    def start(self):
-        self.root = twiml(post_signed(self.client, "/twilio/voice", dict(self.base)))
-        return self.root
-
-    def next_url(self):
-        """Where Twilio posts what the caller does: the Gather's or Record's action."""
-        waiting = self.root.find("Gather")
-        if waiting is None:
-            waiting = self.root.find("Record")
-        assert waiting is not None, "no question is waiting"
-        return waiting.get("action")
-
-    def post(self, url, **form):
-        assert url.startswith(PUBLIC_BASE_URL)
-        return post_signed(self.client, url[len(PUBLIC_BASE_URL):], {**self.base, **form})
-
-    def act(self, **form):
-        """Press keys, speak (SpeechResult) or send a recording."""
-        self.root = twiml(self.post(self.next_url(), **form))
-        return self.root
-
-    def wait(self):
-        """Say nothing: Twilio falls through the Gather to the Redirect."""
-        redirect = self.root.find("Redirect")
-        assert redirect is not None
-        self.root = twiml(self.post(redirect.text))
-        return self.root
 
 
 def stored(nsw):

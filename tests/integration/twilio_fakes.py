@@ -83,6 +83,47 @@ def spoken(root: ET.Element) -> list[str]:
     return ["".join(say.itertext()) for say in root.iter("Say")]
 
 
+class Call:
+    """One phone call, as Twilio would make its requests."""
+
+    def __init__(self, client, phone=PHONE, outbound=False):
+        self.client = client
+        self.sid = sid("CA")
+        self.base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32,
+                     "From": FROM_NUMBER if outbound else phone,
+                     "To": phone if outbound else FROM_NUMBER,
+                     "Direction": "outbound-api" if outbound else "inbound"}
+        self.root = None
+
+    def start(self):
+        self.root = twiml(post_signed(self.client, "/twilio/voice", dict(self.base)))
+        return self.root
+
+    def next_url(self):
+        """Where Twilio posts what the caller does: the Gather's or Record's action."""
+        waiting = self.root.find("Gather")
+        if waiting is None:
+            waiting = self.root.find("Record")
+        assert waiting is not None, "no question is waiting"
+        return waiting.get("action")
+
+    def post(self, url, **form):
+        assert url.startswith(PUBLIC_BASE_URL)
+        return post_signed(self.client, url[len(PUBLIC_BASE_URL):], {**self.base, **form})
+
+    def act(self, **form):
+        """Press keys, speak (SpeechResult) or send a recording."""
+        self.root = twiml(self.post(self.next_url(), **form))
+        return self.root
+
+    def wait(self):
+        """Say nothing: Twilio falls through the Gather to the Redirect."""
+        redirect = self.root.find("Redirect")
+        assert redirect is not None
+        self.root = twiml(self.post(redirect.text))
+        return self.root
+
+
 _sids = itertools.count(1)
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.engine import NOT_SURE_CODE, Event, Progress, Step, advance, begin
+from bot.engine import CHANNELS, NOT_SURE_CODE, Event, Progress, Step, advance, begin
+from bot.engine.flow import EVENT_KINDS
 from content.loader import load_library
+from tests.inbound import INBOUND
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -262,6 +268,36 @@ def test_number_question_and_range():
     assert talk2.recorded["visits"].code == 4
 
 
+def test_a_number_too_long_to_read_is_asked_again():
+    survey = _survey_with("""
+      - id: visits
+        type: number
+        min: 0
+        max: 30
+        label: Visits
+        text: {en: "How many times did you see your social worker?"}
+    """)
+    talk = consented(survey)
+    step = talk.say("7" * 10_240)  # Python refuses to read more than 4,300 digits
+    assert step.prompts[0].text == survey.phrase("not_understood", "en")
+    assert talk.asking == "visits" and talk.recorded == {}
+
+
+def test_control_characters_never_reach_what_is_stored(library):
+    """NUL and other control bytes (which PostgreSQL cannot store) are dropped from
+    what a person sends; what is left is read and kept as usual."""
+    talk = consented(library.get("family"))
+    talk.say("\x00ye\x07s\ud800")
+    assert (talk.recorded["know_sw"].code, talk.recorded["know_sw"].raw) == (1, "yes")
+    while talk.asking != "life_better":
+        talk.say("1")
+    step = talk.say("\x00\x1b\x7f")
+    assert step.prompts[0].text == talk.survey.phrase("nothing_given", "en")
+    talk.say("More\x00 help\x9b at weekends\nplease")
+    assert talk.recorded["life_better"].text == "More help at weekends please"
+    assert talk.recorded["life_better"].raw == "More help at weekends\nplease"
+
+
 def test_open_answer_typed_or_recorded(library):
     talk = consented(library.get("family"))
     while talk.asking != "life_better":
@@ -341,8 +377,6 @@ def test_finished_survey_stays_finished(library):
 
 
 def test_progress_round_trips_through_json(library):
-    import json
-
     talk = consented(library.get("individual"))
     talk.say("me")
     restored = Progress.from_dict(json.loads(json.dumps(talk.progress.to_dict())))
@@ -393,3 +427,56 @@ def test_a_first_message_of_any_kind_greets_and_asks_consent(library):
     assert step.prompts[0].text.startswith("Hello. We are the social care team.")
     assert step.prompts[1].question_id == "consent"
     assert step.recorded == ()
+
+
+def printable(text: str) -> bool:
+    """No control characters (but tab and line breaks) and no lone surrogates."""
+    return all(char in "\t\n\r" or unicodedata.category(char) not in ("Cc", "Cs")
+               for char in text)
+
+
+ANY_VALUE = st.one_of(INBOUND, st.sampled_from(["who", "know_sw", "visits", "consent", ""]))
+
+
+@pytest.fixture(scope="module")
+def surveys(library):
+    """The shipped surveys, and one with a number question (none of those has one)."""
+    numbers = _survey_with("""
+      - id: visits
+        type: number
+        min: 0
+        max: 30
+        label: Visits
+        text: {en: "How many times did you see your social worker?"}
+      - id: comments
+        type: open
+        label: Comments
+        text: {en: "Tell us more."}
+    """)
+    return {**{survey.id: survey for survey in library}, "numbers": numbers}
+
+
+# Mostly answers (typed, keyed, tapped), with every other event mixed in; the question
+# the person saw is unknown (""), the one now asked (None), or anything at all.
+ANY_KIND = st.one_of(st.sampled_from(["text", "key", "button"]), st.sampled_from(EVENT_KINDS))
+SEEN = st.one_of(st.just(""), st.none(), ANY_VALUE)
+
+
+@pytest.mark.fault
+# The engine is fast, so it is fuzzed harder than the channels.
+@settings(max_examples=max(300, settings.default.max_examples))
+@given(survey_id=st.sampled_from(["individual", "family", "professional", "numbers"]),
+       channel=st.sampled_from(CHANNELS), review=st.booleans(), consent=st.booleans(),
+       events=st.lists(st.tuples(ANY_KIND, ANY_VALUE, SEEN), max_size=25))
+def test_any_events_get_a_reply_and_keep_only_printable_text(surveys, survey_id, channel,
+                                                             review, consent, events):
+    """Fuzzing: whatever happens, in any order, the engine answers, and what it would
+    store is printable text in progress that survives the trip through JSON."""
+    talk = Talk(surveys[survey_id], channel=channel, review=review)
+    opening = [("start", "", ""), *([("text", "yes", "")] if consent else [])]
+    for kind, value, question in [*opening, *events]:
+        step = talk.send(kind, value, talk.asking if question is None else question)
+        assert step.prompts and all(p.text for p in step.prompts)
+        for recorded in step.recorded:
+            assert printable(recorded.raw) and printable(recorded.text), recorded
+    assert Progress.from_dict(json.loads(json.dumps(talk.progress.to_dict()))) == talk.progress

@@ -22,11 +22,10 @@ from .common import make_app, services
 class _Terminal:
     """One terminal conversation, told apart from a real one only by its transport."""
 
-    def __init__(self, conversations: Conversations, participant_id: int, language: str,
+    def __init__(self, conversations: Conversations, participant_id: int,
                  channel: str) -> None:
         self.conversations = conversations
         self.participant_id = participant_id
-        self.language = language
         self.channel = channel
         self.question = ""
 
@@ -43,8 +42,7 @@ class _Terminal:
             keys = bool(line) and set(line) <= voice.KEYPAD
             return self._voiced(voice.event_for(self.question, line if keys else "",
                                                 "" if keys else line))
-        reply = sms.receive(self.conversations, self.participant_id, self.language, line,
-                            None, "chat")
+        reply = sms.receive(self.conversations, self.participant_id, line, None, "chat")
         return reply.texts, reply.finished
 
     def _voiced(self, event: Event) -> tuple[list[str], bool]:
@@ -87,7 +85,7 @@ def register(main: click.Group) -> None:
         else:
             participant_id = nsw.conversations.tryout(survey.id, wave, language)
             click.echo("(Try-out: these answers are kept apart and never exported.)", err=True)
-        terminal = _Terminal(nsw.conversations, participant_id, language, channel)
+        terminal = _Terminal(nsw.conversations, participant_id, channel)
         texts, over = terminal.begin()
         interactive = sys.stdin.isatty()
         while True:
