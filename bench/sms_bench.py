@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="database to run on (repeatable; default: both)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
                         help="PostgreSQL server; the benchmark works in a schema of its own")
-    parser.add_argument("--participants", type=int, default=2000,
+    parser.add_argument("--participants", type=int, default=5000,
                         help="people enrolled, each part-way through a survey")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2,

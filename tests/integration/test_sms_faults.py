@@ -32,6 +32,7 @@ from bench.respondents import (
     respondents,
     signed_text,
 )
+from bench.sms_bench import PRODUCT_APP
 from storage.models import Answer, InboundMessage, Participant, Response
 from tests.conftest import PUBLIC_BASE_URL
 from tests.servers import Gunicorn, gunicorn
@@ -41,7 +42,6 @@ from .twilio_fakes import AUTH_TOKEN, twilio_settings
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
-PRODUCT_APP = "web_survey:create_app()"
 # Gunicorn as the Procfile runs it by default: 2 workers of 4 threads.
 WORKERS, THREADS = 2, 4
 # Client threads: more than the workers' threads, so every thread always has work.
