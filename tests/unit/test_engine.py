@@ -249,8 +249,10 @@ def test_silence_reasks_once_then_moves_on(library):
     assert second.prompts[-1].question_id == "practice"
 
 
-def test_number_question_and_range():
-    survey = _survey_with("""
+@pytest.fixture
+def visits_survey():
+    """A survey with one number question, 0 to 30."""
+    return _survey_with("""
       - id: visits
         type: number
         min: 0
@@ -258,6 +260,10 @@ def test_number_question_and_range():
         label: Visits
         text: {en: "How many times did you see your social worker?"}
     """)
+
+
+def test_number_question_and_range(visits_survey):
+    survey = visits_survey
     talk = consented(survey)
     step = talk.say("a hundred")
     assert step.prompts[0].text == "Please use a number from 0 to 30."
@@ -268,15 +274,8 @@ def test_number_question_and_range():
     assert talk2.recorded["visits"].code == 4
 
 
-def test_a_number_too_long_to_read_is_asked_again():
-    survey = _survey_with("""
-      - id: visits
-        type: number
-        min: 0
-        max: 30
-        label: Visits
-        text: {en: "How many times did you see your social worker?"}
-    """)
+def test_a_number_too_long_to_read_is_asked_again(visits_survey):
+    survey = visits_survey
     talk = consented(survey)
     step = talk.say("7" * 10_240)  # Python refuses to read more than 4,300 digits
     assert step.prompts[0].text == survey.phrase("not_understood", "en")
