@@ -14,6 +14,9 @@ REMIND_AFTER = timedelta(days=3)
 MAX_REMINDERS = 2
 # Statuses after which another message would fail the same way (a wrong number).
 UNREACHABLE = ("failed", "undelivered")
+# Invitations that are links staff hand on (a web address, a Telegram deep link), not
+# messages this app sends: they reach the person once made.
+LINK_CHANNELS = ("web", "telegram")
 
 
 @dataclass
@@ -66,11 +69,11 @@ def reminder_due(invitation: Invitation, response_status: str | None, now: datet
     """Whether a person should be reminded about ``invitation`` now.
 
     Only people who have not finished, who have not opted out, whose wave is still open,
-    who were reached (a web link counts once made) and who have had fewer than ``most``
+    who were reached (a link counts once made) and who have had fewer than ``most``
     reminders, the last contact at least ``after`` ago.
     """
     person = invitation.participant
-    reached = invitation.channel == "web" or invitation.sent_at is not None
+    reached = invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
     return (response_status in (None, "started") and not person.opted_out
             and person.current_wave == invitation.wave and reached
             and invitation.status not in UNREACHABLE and invitation.reminders_sent < most

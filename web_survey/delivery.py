@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from storage.invitations import LINK_CHANNELS
 from storage.models import Invitation
 
 
@@ -28,7 +29,6 @@ SETTINGS_NEEDED = {
     "voice": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "telegram": "TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)",
 }
-LINK_CHANNELS = ("web", "telegram")
 
 
 def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
@@ -38,11 +38,11 @@ def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | No
     return f"https://t.me/{username}?start={invitation.token}" if username else None
 
 
-def link_for(config: Mapping[str, Any], invitation: Invitation) -> str | None:
-    """What to hand a person for a link invitation: its web or Telegram link."""
-    if invitation.channel == "telegram":
-        return telegram_link(config, invitation)
-    return invitation_link(config, invitation)
+def link_for(config: Mapping[str, Any], invitation: Invitation) -> str:
+    """What to hand a person for a link invitation: its Telegram deep link when the bot
+    is named, else its web link (the web survey opens any invitation's token)."""
+    deep = telegram_link(config, invitation) if invitation.channel == "telegram" else None
+    return deep or invitation_link(config, invitation)
 
 
 def check_channel(services: Any, channel: str) -> None:

@@ -8,7 +8,7 @@ import click
 
 from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 
-from ..delivery import invitation_link
+from ..delivery import LINK_CHANNELS, link_for
 from ..sending import send_reminders
 from .common import make_app, services, site_or_fail
 
@@ -30,8 +30,8 @@ def register(main: click.Group) -> None:
             report = send_reminders(nsw, uow, site, "cli", after=timedelta(days=after_days),
                                     most=most, dry_run=dry_run)
             for invitation in report.sent:
-                where = (invitation_link(app.config, invitation)
-                         if invitation.channel == "web" else invitation.status)
+                where = (link_for(app.config, invitation)
+                         if invitation.channel in LINK_CHANNELS else invitation.status)
                 click.echo(f"{invitation.participant.code}\t{invitation.channel}\t{where}")
             for code, reason in report.skipped:
                 click.echo(f"{code}\tnot reminded: {reason}", err=True)

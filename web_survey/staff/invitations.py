@@ -14,7 +14,7 @@ from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
-from ..delivery import ChannelUnavailable, invitation_link, telegram_link
+from ..delivery import LINK_CHANNELS, ChannelUnavailable, link_for
 from ..sending import send_reminders, send_wave
 from . import bp
 from .access import me, site_page
@@ -43,9 +43,8 @@ def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "") -> l
 
 def links(invitation: Invitation) -> tuple[str, str]:
     """(What to show, the link): a Telegram deep link when the bot is named, else web."""
-    config = current_app.config
-    deep = telegram_link(config, invitation) if invitation.channel == "telegram" else None
-    return ("Telegram" if deep else "Web"), deep or invitation_link(config, invitation)
+    link = link_for(current_app.config, invitation)
+    return ("Telegram" if link.startswith("https://t.me/") else "Web"), link
 
 
 def qr_svg(link: str, code: str) -> Markup:
@@ -90,11 +89,12 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     form = StaffForm()
     if form.validate_on_submit():
         report = send_reminders(services(), uow, site, me().email)
-        web = [i for i in report.sent if i.channel == "web"]
+        # Link invitations (web, Telegram) are not sent by us: staff send them again.
+        web = [i for i in report.sent if i.channel in LINK_CHANNELS]
         flash(f"{len(report.sent) - len(web)} reminders sent.", "success")
         if web:
             flash("Send these web links again yourself: " + ", ".join(
-                f"{i.participant.code} {invitation_link(current_app.config, i)}"
+                f"{i.participant.code} {link_for(current_app.config, i)}"
                 for i in web), "info")
         for code, reason in report.skipped:
             flash(f"{code} was not reminded: {reason}.", "info")

@@ -231,3 +231,21 @@ def test_the_remind_button_sends_reminders_and_counts_them(
     # The button stamps reminders with the real clock, not this module's NOW.
     later = utcnow() + timedelta(days=3, minutes=1)
     assert _due(nsw, later) == ["CAL-0001:sms", "CAL-0002:web"]
+
+
+@pytest.fixture
+def named_bot(app_config: dict[str, Any]) -> str:
+    """Telegram links on (ask for this before the app): the bot's username is set."""
+    app_config["TELEGRAM_BOT_USERNAME"] = "nsw_test_bot"
+    return "nsw_test_bot"
+
+
+def test_a_telegram_reminder_is_a_link_for_staff_not_a_send(
+        named_bot: str, nsw: Services, as_cal: Staff, people: dict[str, int],
+        sent: list[tuple[str, int]]) -> None:
+    _invite(nsw, "CAL-0001", channel="telegram", status="created")
+    response = as_cal.post(f"{PAGE}/remind", form_page=PAGE, follow_redirects=True)
+    text = response.get_data(as_text=True)
+    assert "0 reminders sent." in text
+    assert f"CAL-0001 https://t.me/{named_bot}?start=" in text
+    assert sent == []
