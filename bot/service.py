@@ -10,20 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.engine import Event, Progress, Prompt, Safeguarding, Step, advance, begin
 from content.loader import SurveyLibrary
-from storage.models import (
-    Answer,
-    InboundMessage,
-    Participant,
-    Response,
-    SafeguardingFlag,
-    utcnow,
-)
+from storage.models import Participant, Response, utcnow
+from storage.turns import TurnWrite
 from storage.uow import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,11 +41,6 @@ class Reply:
     def question(self) -> Prompt | None:
         """The question now waiting for an answer, if any."""
         return next((p for p in reversed(self.prompts) if p.kind == "ask"), None)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class UnknownParticipant(LookupError):
@@ -116,79 +105,56 @@ class Conversations:
                 inbound: tuple[str, str] | None, resume_after: timedelta | None) -> Reply:
         with self.uow_factory() as uow:
             repo = uow.repo
-            if inbound:
-                seen = repo.inbound(*inbound)
-                if seen is not None:
-                    return Reply(tuple(Prompt.from_dict(p) for p in seen.reply), duplicate=True)
-            participant = _find(repo, who)
-            survey = self.surveys.for_respondent(participant.respondent_type)
-            response = repo.response(participant, participant.current_wave, lock=True)
-            if response is None:
-                response = Response(participant=participant, wave=participant.current_wave,
-                                    survey_id=survey.id, channel=channel)
-                uow.session.add(response)
-                progress = begin(survey, participant.current_wave, participant.language,
-                                 channel)
+            person = (repo.turn_person(contact=(who.kind, who.value), inbound=inbound)
+                      if isinstance(who, Sender) else
+                      repo.turn_person(participant_id=who, inbound=inbound))
+            if person is None:
+                raise UnknownParticipant(who)
+            if person.seen_reply is not None:
+                return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
+                             duplicate=True)
+            stored = repo.turn_response(person)
+            now = utcnow()
+            if stored is None:
+                survey = self.surveys.for_respondent(person.respondent_type)
+                progress = begin(survey, person.current_wave, person.language, channel)
             else:
-                survey = self.surveys.get(response.survey_id)
-                progress = Progress.from_dict(dict(response.progress))
+                survey = self.surveys.get(stored.survey_id)
+                progress = Progress.from_dict(stored.progress)
                 if (resume_after is not None and event.kind in ("text", "key")
-                        and _aware(response.updated_at) < utcnow() - resume_after):
+                        and stored.updated_at < now - resume_after):
                     event = Event("start")
-            if participant.opted_out and progress.status != "opted_out":
+            if person.opted_out and progress.status != "opted_out":
                 progress.status = "opted_out"
             progress.channel = channel
-            progress.language = participant.language
+            progress.language = person.language
             progress.review = channel == "web"
-            site = participant.site
             step = advance(survey, progress, event,
-                           Safeguarding.for_site(site.worrying_words, site.contact_text))
-            self._store(uow, response, step, channel)
-            if inbound:
-                uow.session.add(InboundMessage(
-                    provider=inbound[0], provider_id=inbound[1], participant_id=participant.id,
-                    reply=[p.to_dict() for p in step.prompts]))
-            # One flush at commit writes the answer, the progress and the inbound id
-            # together, so the database is locked for writing as briefly as it can be.
+                           Safeguarding.for_site(person.worrying_words, person.contact_text))
+            write = self._write(step, channel, inbound, now)
+            repo.save_turn(person, survey.id, stored, write, now)
             uow.commit()
-            return Reply(step.prompts, response.status, needs=tuple(participant.need_list))
+            return Reply(step.prompts, write.status, needs=person.needs)
 
     @staticmethod
-    def _store(uow: UnitOfWork, response: Response, step: Step, channel: str) -> None:
+    def _write(step: Step, channel: str, inbound: tuple[str, str] | None,
+               now: datetime) -> TurnWrite:
+        """What ``step`` stores: the answers as the person gave them, and the progress."""
         progress = step.progress
-        now = utcnow()
-        existing = {a.question_id: a for a in response.answers}
-        for recorded in step.recorded:
-            answer = existing.get(recorded.question_id)
-            if answer is None:
-                answer = Answer(question_id=recorded.question_id, channel=channel)
-                response.answers.append(answer)
-            answer.status = recorded.status
-            answer.value_code = recorded.code
-            answer.value_label = recorded.label
-            answer.text = recorded.text
-            answer.recording = recorded.recording
-            answer.raw = recorded.raw
-            answer.channel = channel
-            answer.who_answered = progress.who_answered
-            answer.answered_at = now
-            if recorded.concerns:
-                uow.session.add(SafeguardingFlag(
-                    site_id=response.participant.site_id, participant=response.participant,
-                    wave=response.wave, question_id=recorded.question_id, text=recorded.text,
-                    matched=", ".join(recorded.concerns)[:200], flagged_at=now))
-        for question_id in step.withdrawn:
-            if question_id in existing:
-                response.answers.remove(existing[question_id])
-        if step.consent_given is not None:
-            response.consent_given = step.consent_given
-        response.progress = progress.to_dict()
-        response.status = RESPONSE_STATUS[progress.status]
-        response.who_answered = progress.who_answered
-        response.channel = channel
-        response.updated_at = now
-        if progress.status == "completed" and response.completed_at is None:
-            response.completed_at = now
+        who = progress.who_answered
+        return TurnWrite(
+            progress=progress.to_dict(), status=RESPONSE_STATUS[progress.status],
+            who_answered=who, channel=channel, consent_given=step.consent_given,
+            completed=progress.status == "completed",
+            answers=[{"question_id": r.question_id, "status": r.status,
+                      "value_code": r.code, "value_label": r.label, "text": r.text,
+                      "recording": r.recording, "raw": r.raw, "channel": channel,
+                      "who_answered": who, "answered_at": now} for r in step.recorded],
+            withdrawn=step.withdrawn,
+            flags=[{"question_id": r.question_id, "text": r.text,
+                    "matched": ", ".join(r.concerns)[:200]}
+                   for r in step.recorded if r.concerns],
+            reply=[p.to_dict() for p in step.prompts], inbound=inbound)
 
     def opt_out(self, who: Who, opted_out: bool, actor: str) -> str:
         """Record that a person asked us to stop (or to start again), and audit it.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import product
 
 from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
@@ -86,8 +86,15 @@ class Prompt:
     phrase: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        """Plain data, for storing a reply so a provider's retry gets the same one."""
-        return asdict(self)
+        """Plain data, for storing a reply so a provider's retry gets the same one.
+
+        Fields left at their defaults are left out (``from_dict`` puts them back): every
+        inbound message stores its reply, so the stored JSON is kept small.
+        """
+        data = _changed(self)
+        if self.choices:
+            data["choices"] = [_changed(choice) for choice in self.choices]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Prompt:
@@ -95,6 +102,18 @@ class Prompt:
         values["choices"] = tuple(Choice(**c) for c in values.get("choices", ()))  # type: ignore[arg-type]
         values["review"] = tuple(tuple(r) for r in values.get("review", ()))  # type: ignore[union-attr]
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _changed(item: Prompt | Choice) -> dict[str, object]:
+    """The fields of ``item`` that differ from their defaults."""
+    defaults = _DEFAULTS[type(item)]
+    return {name: value for name, value in vars(item).items()
+            if name not in defaults or value != defaults[name]}
+
+
+_DEFAULTS: dict[type, dict[str, object]] = {
+    cls: {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+    for cls in (Prompt, Choice)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +151,12 @@ class Progress:
     restarting: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """Plain data for JSON. The containers are copied so that later steps cannot
+        change what was stored; the engine replaces answer entries, never edits them."""
+        data = dict(vars(self))
+        data["answers"] = dict(self.answers)
+        data["asked"] = list(self.asked)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Progress:

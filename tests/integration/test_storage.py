@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.engine import Event
-from bot.service import Conversations
 from storage.models import Answer, Contact, InboundMessage, Response
+from storage.uow import Repository
 
 PHONE = "+447700900001"
 
@@ -71,7 +71,7 @@ def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant
     def crash(*_args, **_kwargs):
         raise RuntimeError("power cut between answer and progress")
 
-    monkeypatch.setattr(Conversations, "_store", staticmethod(_store_then(crash)))
+    monkeypatch.setattr(Repository, "save_turn", _save_then(crash))
     with pytest.raises(RuntimeError):
         conv.handle(pid, "sms", Event("text", "1"))
     monkeypatch.undo()
@@ -84,14 +84,14 @@ def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant
     assert answers(nsw, pid) == {"who": 1}
 
 
-def _store_then(crash):
-    original = Conversations._store
+def _save_then(crash):
+    original = Repository.save_turn
 
-    def store(uow, response, step, channel):
-        original(uow, response, step, channel)
+    def save(self, *args):
+        original(self, *args)
         crash()
 
-    return store
+    return save
 
 
 def test_contacts_are_encrypted_and_found_by_keyed_hash(nsw, make_participant):

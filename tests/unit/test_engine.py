@@ -13,7 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine import CHANNELS, NOT_SURE_CODE, Event, Progress, Step, advance, begin
+from bot.engine import (
+    CHANNELS,
+    NOT_SURE_CODE,
+    Event,
+    Progress,
+    Prompt,
+    Step,
+    advance,
+    begin,
+)
 from bot.engine.flow import EVENT_KINDS
 from content.loader import load_library
 from tests.inbound import INBOUND
@@ -380,6 +389,18 @@ def test_progress_round_trips_through_json(library):
     talk.say("me")
     restored = Progress.from_dict(json.loads(json.dumps(talk.progress.to_dict())))
     assert restored == talk.progress
+
+
+def test_prompts_round_trip_through_json_without_their_defaults(library):
+    talk = Talk(library.get("individual"), channel="web", review=True)
+    prompts = [*talk.send("start").prompts, *talk.say("yes").prompts, *talk.say("1").prompts]
+    while talk.progress.status == "in_progress":
+        prompts.extend(talk.say("1").prompts)
+    assert any(p.choices for p in prompts) and any(p.review for p in prompts)
+    for prompt in prompts:
+        stored = json.loads(json.dumps(prompt.to_dict()))
+        assert Prompt.from_dict(stored) == prompt
+        assert "" not in stored.values() and "error" not in stored
 
 
 def test_unknown_event_kind_is_refused():
