@@ -17,10 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.engine import Event, Progress, Prompt, Safeguarding, Step, advance, begin
 from content.loader import SurveyLibrary
 from storage.models import Participant, Response, utcnow
-from storage.turns import TurnWrite
+from storage.turns import StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
+# Each attempt that loses a race lets another message through, so this many messages
+# from one person can arrive together before one of them fails.
+ATTEMPTS = 5
 
 # Response statuses as exports and the dashboard count them.
 RESPONSE_STATUS = {"consent": "started", "in_progress": "started", "review": "started",
@@ -85,20 +88,22 @@ class Conversations:
         by ``event``; UnknownParticipant when there is no such person.
 
         ``inbound`` is (provider, message id): the same pair twice records nothing more
-        and returns the first reply. A race between two deliveries of one message is
-        settled by the database's unique constraint.
+        and returns the first reply. Two messages from one person at once are settled by
+        the database: the one that commits second finds it read an old version of the
+        response (or a second delivery of one message meets the unique constraint) and
+        runs again on what the first stored.
 
         ``resume_after`` is for channels with no sessions (SMS): a reply that comes longer
         than this after the last one starts the conversation again, so the person is told
         where they are instead of having an old question answered by accident.
         """
-        for attempt in range(3):
+        for attempt in range(1, ATTEMPTS + 1):
             try:
                 return self._handle(who, channel, event, inbound, resume_after)
-            except IntegrityError:
-                if attempt == 2:
+            except (IntegrityError, StaleTurn):
+                if attempt == ATTEMPTS:
                     raise
-                log.info("concurrent delivery for %r; retrying", who)
+                log.info("another message from %r was stored first; running again", who)
         raise AssertionError("unreachable")
 
     def _handle(self, who: Who, channel: str, event: Event,
@@ -113,7 +118,7 @@ class Conversations:
             if person.seen_reply is not None:
                 return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
                              duplicate=True)
-            stored = repo.turn_response(person)
+            stored = person.response
             now = utcnow()
             if stored is None:
                 survey = self.surveys.for_respondent(person.respondent_type)
@@ -132,7 +137,7 @@ class Conversations:
             step = advance(survey, progress, event,
                            Safeguarding.for_site(person.worrying_words, person.contact_text))
             write = self._write(step, channel, inbound, now)
-            repo.save_turn(person, survey.id, stored, write, now)
+            repo.save_turn(person, survey.id, write, now)
             uow.commit()
             return Reply(step.prompts, write.status, needs=person.needs)
 

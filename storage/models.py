@@ -142,9 +142,13 @@ class Response(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Raised by every change (the ORM counts it too): a conversation turn that read an
+    # older version writes nothing and runs again (see storage.turns).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     participant: Mapped[Participant] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan")
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Answer(Base):

@@ -117,24 +117,19 @@ class Repository:
     # one conversation turn, in SQLAlchemy Core (see storage.turns)
     def turn_person(self, participant_id: int | None = None, contact: tuple[str, str] = ("", ""),
                     inbound: tuple[str, str] | None = None) -> turns.Person | None:
-        """The person by id or by ``contact`` (kind, value), with the reply already sent
-        for ``inbound`` if that provider message was seen before."""
+        """The person by id or by ``contact`` (kind, value), with their current-wave
+        response and the reply already sent for ``inbound`` if that provider message was
+        seen before."""
         kind, value = contact
         return turns.find_person(self.session.connection(), participant_id=participant_id,
                                  kind=kind, lookup=self.vault.lookup(kind, value) if kind
                                  else "", inbound=inbound)
 
-    def turn_response(self, person: turns.Person) -> turns.StoredResponse | None:
-        """The person's current-wave response, locked until commit."""
-        return turns.locked_response(self.session.connection(), person.id,
-                                     person.current_wave)
-
-    def save_turn(self, person: turns.Person, survey_id: str,
-                  stored: turns.StoredResponse | None, write: turns.TurnWrite,
+    def save_turn(self, person: turns.Person, survey_id: str, write: turns.TurnWrite,
                   now: datetime) -> None:
-        """Write one turn's response, answers, flags and inbound id (uncommitted)."""
-        turns.save_turn(self.session.connection(), person, person.current_wave, survey_id,
-                        stored, write, now)
+        """Write one turn's response, answers, flags and inbound id (uncommitted);
+        ``turns.StaleTurn`` when the response changed since ``person`` was read."""
+        turns.save_turn(self.session.connection(), person, survey_id, write, now)
 
     def inbound(self, provider: str, provider_id: str) -> InboundMessage | None:
         return self.session.scalar(select(InboundMessage).where(

@@ -62,6 +62,31 @@ def test_concurrent_deliveries_of_one_message_record_once(nsw, make_participant)
         assert count == 1
 
 
+def test_a_message_that_read_an_old_response_runs_again_on_the_new_one(
+        nsw, make_participant, monkeypatch):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"))
+    conv.handle(pid, "sms", Event("text", "yes"))
+    original = Repository.save_turn
+    overtaken = []
+
+    def overtaken_once(self, *args):
+        # Another text from the same person is stored while this one is being handled.
+        if not overtaken:
+            overtaken.append("who=2")
+            overtaken.append(conv.handle(pid, "sms", Event("text", "2")))
+        original(self, *args)
+
+    monkeypatch.setattr(Repository, "save_turn", overtaken_once)
+    late = conv.handle(pid, "sms", Event("text", "1"))
+    assert overtaken[1].question.question_id == "practice"
+    # The late text answered the question it found on its second run, the practice one,
+    # and left the first text's answer alone.
+    assert late.question.question_id not in ("who", "practice")
+    assert answers(nsw, pid) == {"who": 2}
+
+
 def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant, monkeypatch):
     pid = make_participant()
     conv = nsw.conversations
