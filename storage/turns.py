@@ -18,10 +18,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import Base, as_utc
@@ -158,6 +171,39 @@ def _upsert_answers(dialect: ModuleType) -> Insert:
 
 _UPSERT_ANSWERS = {"postgresql": _upsert_answers(postgresql),
                    "sqlite": _upsert_answers(sqlite)}
+INBOUND_FIELDS = ("provider", "provider_id", "participant_id", "reply", "received_at")
+
+
+@cache
+def _postgresql_turn(columns: tuple[str, ...], answered: int, inbound: bool) -> Select[Any]:
+    """PostgreSQL: the response's UPDATE, ``answered`` answers and the inbound id as one
+    statement (data-modifying CTEs), returning 1 when the version read still matched and
+    0 when it did not (then nothing is written: every part selects from the UPDATE).
+
+    One statement instead of three is two fewer round trips to the server for every
+    message, the costliest part of a turn on PostgreSQL.
+    """
+    changed = (update(responses)
+               .where(responses.c.id == bindparam("response"),
+                      responses.c.version == bindparam("seen"))
+               .values({name: bindparam(f"set_{name}", type_=responses.c[name].type)
+                        for name in columns})
+               .returning(responses.c.id).cte("changed"))
+    parts = []
+    for number in range(answered):
+        given = postgresql.insert(answers).from_select(
+            ["response_id", "question_id", *ANSWER_FIELDS],
+            select(changed.c.id, *(bindparam(f"a{number}_{name}", type_=answers.c[name].type)
+                                   for name in ("question_id", *ANSWER_FIELDS))))
+        parts.append(given.on_conflict_do_update(
+            index_elements=["response_id", "question_id"],
+            set_={name: given.excluded[name] for name in ANSWER_FIELDS}).cte(f"answer{number}"))
+    if inbound:
+        parts.append(insert(inbound_messages).from_select(
+            list(INBOUND_FIELDS),
+            select(*(bindparam(f"in_{name}", type_=inbound_messages.c[name].type)
+                     for name in INBOUND_FIELDS)).select_from(changed)).cte("seen_id"))
+    return select(func.count()).select_from(changed).add_cte(*parts)
 
 
 def save_turn(connection: Connection, person: Person, survey_id: str, write: TurnWrite,
@@ -167,7 +213,7 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
 
     ``StaleTurn`` when the response is no longer the version ``person`` holds.
     """
-    stored, wave = person.response, person.current_wave
+    stored = person.response
     values: dict[str, Any] = {"progress": write.progress, "status": write.status,
                               "who_answered": write.who_answered, "channel": write.channel,
                               "updated_at": now}
@@ -175,9 +221,12 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
         values["consent_given"] = write.consent_given
     if write.completed and (stored is None or stored.completed_at is None):
         values["completed_at"] = now
+    if stored is not None and connection.dialect.name == "postgresql":
+        _save_postgresql(connection, person, stored, write, values, now)
+        return
     if stored is None:
         response_id = connection.execute(_INSERT_RESPONSE, {
-            "participant_id": person.id, "wave": wave, "survey_id": survey_id,
+            "participant_id": person.id, "wave": person.current_wave, "survey_id": survey_id,
             "started_at": now, "version": 1, **values}).scalar_one()
     else:
         response_id = stored.id
@@ -190,15 +239,38 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
         connection.execute(_UPSERT_ANSWERS[connection.dialect.name],
                            [{"response_id": response_id, **answer}
                             for answer in write.answers])
+    if write.inbound:
+        connection.execute(_INSERT_INBOUND, {
+            "provider": write.inbound[0], "provider_id": write.inbound[1],
+            "participant_id": person.id, "reply": write.reply, "received_at": now})
+    _write_rarer(connection, person, response_id, write, now)
+
+
+def _write_rarer(connection: Connection, person: Person, response_id: int,
+                 write: TurnWrite, now: datetime) -> None:
+    """The writes few turns make: answers withdrawn by a changed answer, and flags."""
     if write.withdrawn:
         connection.execute(_DELETE_ANSWERS, {"response_id": response_id,
                                              "question_ids": list(write.withdrawn)})
     if write.flags:
         connection.execute(_INSERT_FLAG, [
-            {"site_id": person.site_id, "participant_id": person.id, "wave": wave,
-             "flagged_at": now, **flag}
+            {"site_id": person.site_id, "participant_id": person.id,
+             "wave": person.current_wave, "flagged_at": now, **flag}
             for flag in write.flags])
+
+
+def _save_postgresql(connection: Connection, person: Person, stored: StoredResponse,
+                     write: TurnWrite, values: dict[str, Any], now: datetime) -> None:
+    """``save_turn`` for a response that exists, on PostgreSQL: see ``_postgresql_turn``."""
+    values = {**values, "version": stored.version + 1}
+    statement = _postgresql_turn(tuple(values), len(write.answers), write.inbound is not None)
+    params: dict[str, Any] = {"response": stored.id, "seen": stored.version}
+    params.update((f"set_{name}", value) for name, value in values.items())
+    for number, answer in enumerate(write.answers):
+        params.update((f"a{number}_{name}", value) for name, value in answer.items())
     if write.inbound:
-        connection.execute(_INSERT_INBOUND, {
-            "provider": write.inbound[0], "provider_id": write.inbound[1],
-            "participant_id": person.id, "reply": write.reply, "received_at": now})
+        params.update(in_provider=write.inbound[0], in_provider_id=write.inbound[1],
+                      in_participant_id=person.id, in_reply=write.reply, in_received_at=now)
+    if connection.execute(statement, params).scalar_one() != 1:
+        raise StaleTurn(stored.id)
+    _write_rarer(connection, person, stored.id, write, now)
