@@ -114,8 +114,10 @@ class utc_text(FunctionElement[str]):
 
 @compiles(utc_text, "sqlite")
 def _utc_text_sqlite(element: utc_text, compiler: Any, **kw: Any) -> str:
-    # SQLite holds SQLAlchemy's datetimes as naive UTC text with microseconds.
-    return f"strftime('%Y-%m-%d %H:%M:%S', {compiler.process(element.clauses, **kw)})"
+    # SQLite holds SQLAlchemy's datetimes as naive UTC text, "YYYY-MM-DD HH:MM:SS.ffffff",
+    # so the seconds are its first 19 characters: cutting them off costs nothing, where
+    # strftime parsed and formatted every row again (a tenth of the export's time).
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 19)"
 
 
 @compiles(utc_text, "postgresql")
