@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -73,12 +73,14 @@ def _csv_column(values: tuple[object, ...]) -> Sequence[object]:
     return [_csv_cell(value) for value in values]
 
 
-def csv_chunks(header: Sequence[str],
-               rows: Iterable[Sequence[object]]) -> Generator[bytes, None, int]:
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
+               numeric: Collection[int] = ()) -> Generator[bytes, None, int]:
     """A CSV file (UTF-8 with a byte-order mark, so Excel reads accents and emoji).
 
     Rows are made ready column by column, ``CSV_BATCH`` rows at a time, and written with
-    ``writerows``: per-cell Python calls were most of an export's time.
+    ``writerows``: per-cell Python calls were most of an export's time. The columns
+    numbered in ``numeric`` hold numbers the database wrote as text: written as they
+    are, never taken for a formula (a code of "-1" is a number).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -86,7 +88,8 @@ def csv_chunks(header: Sequence[str],
     prefix, count = codecs.BOM_UTF8, 0
     rows = iter(rows)
     while batch := list(islice(rows, CSV_BATCH)):
-        columns = (_csv_column(column) for column in zip(*batch, strict=True))
+        columns = (column if at in numeric else _csv_column(column)
+                   for at, column in enumerate(zip(*batch, strict=True)))
         writer.writerows(zip(*columns, strict=True))
         count += len(batch)
         if buffer.tell() >= CHUNK:
