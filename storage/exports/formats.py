@@ -15,10 +15,12 @@ import csv
 import io
 import re
 import tempfile
+from bisect import bisect_left
 from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from itertools import accumulate, compress, islice, repeat
+from operator import add, ne
 from pathlib import Path
 from typing import IO
 
@@ -73,14 +75,86 @@ def _csv_column(values: tuple[object, ...]) -> Sequence[object]:
     return [_csv_cell(value) for value in values]
 
 
+def _lines_at(block: str, token: str, ends: list[int], shift: int = 0) -> Iterator[int]:
+    """The line holding each place ``token`` is found in ``block`` (``shift`` places on).
+
+    ``ends`` holds the place just after each line, in order.
+    """
+    place = block.find(token)
+    while place >= 0:
+        yield bisect_left(ends, place + shift)
+        place = block.find(token, place + 1)
+
+
+def _lines_needing_care(lines: list[str], width: int) -> set[int]:
+    """Which ``lines`` (``width`` text cells joined with commas) hold a cell to change.
+
+    The csv module quotes a cell holding a comma, a quote or a line break; ``_csv_cell``
+    guards one that starts like a formula. Rather than look at every cell, this scans
+    the batch joined into one string, in which every cell starts the string or follows
+    a comma, once for each such character (str.find runs in C), and maps each place
+    found back to its line; a comma inside a cell gives its line too many commas. A
+    false alarm, such as one cell holding "a,=b", only costs that row's speed.
+    """
+    block = ",".join(lines)
+    ends = list(map(add, accumulate(map(len, lines)), range(len(lines))))
+    care: set[int] = set()
+    for mark in '"\r\n':
+        care.update(_lines_at(block, mark, ends))
+    for start in _FORMULA_STARTS:
+        if start in block:
+            care.update(_lines_at(block, "," + start, ends, shift=1))
+    if block[:1] in _FORMULA_STARTS:
+        care.add(0)
+    if block.count(",") != len(lines) * width - 1:
+        commas = map(str.count, lines, repeat(","))
+        care.update(compress(range(len(lines)), map(ne, commas, repeat(width - 1))))
+    if width == 1:
+        # A row's only cell, when it is empty, is quoted so that the row is not lost.
+        care.update(at for at, line in enumerate(lines) if not line)
+    return care
+
+
+def _careful_lines(rows: Iterable[Sequence[str]], numeric: Collection[int]) -> Iterator[str]:
+    """Each row of text as the column path writes it: every cell guarded, then csv."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([value if at in numeric else spreadsheet_safe(value)
+                         for at, value in enumerate(row)])
+        yield buffer.getvalue().removesuffix("\r\n")
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _text_lines(batch: list[Sequence[object]], width: int,
+                numeric: Collection[int]) -> list[str] | None:
+    """The batch's CSV lines when every cell is text (None when one is not).
+
+    Each row is joined with commas in one C call, and only the rows holding a cell that
+    must be quoted or guarded (``_lines_needing_care``) are written cell by cell.
+    """
+    try:
+        lines = list(map(",".join, batch))  # type: ignore[arg-type]
+    except TypeError:  # a number, a date or a gap: the column path converts each
+        return None
+    care = sorted(_lines_needing_care(lines, width))
+    careful = _careful_lines(map(batch.__getitem__, care), numeric)  # type: ignore[arg-type]
+    for at, line in zip(care, careful, strict=True):
+        lines[at] = line
+    return lines
+
+
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
                numeric: Collection[int] = ()) -> Generator[bytes, None, int]:
     """A CSV file (UTF-8 with a byte-order mark, so Excel reads accents and emoji).
 
-    Rows are made ready column by column, ``CSV_BATCH`` rows at a time, and written with
-    ``writerows``: per-cell Python calls were most of an export's time. The columns
-    numbered in ``numeric`` hold numbers the database wrote as text: written as they
-    are, never taken for a formula (a code of "-1" is a number).
+    Rows go ``CSV_BATCH`` at a time: per-cell Python calls were most of an export's
+    time. A batch of text alone (the long export's) is joined row by row and only the
+    rows that need it are written cell by cell (``_text_lines``); any other batch is
+    made ready column by column and written with ``writerows``. The columns numbered
+    in ``numeric`` hold numbers the database wrote as text: written as they are, never
+    taken for a formula (a code of "-1" is a number).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -88,9 +162,14 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
     prefix, count = codecs.BOM_UTF8, 0
     rows = iter(rows)
     while batch := list(islice(rows, CSV_BATCH)):
-        columns = (column if at in numeric else _csv_column(column)
-                   for at, column in enumerate(zip(*batch, strict=True)))
-        writer.writerows(zip(*columns, strict=True))
+        lines = _text_lines(batch, len(header), numeric)
+        if lines is None:
+            columns = (column if at in numeric else _csv_column(column)
+                       for at, column in enumerate(zip(*batch, strict=True)))
+            writer.writerows(zip(*columns, strict=True))
+        else:
+            lines.append("")  # the csv module ends every line, the last one too
+            buffer.write("\r\n".join(lines))
         count += len(batch)
         if buffer.tell() >= CHUNK:
             yield prefix + buffer.getvalue().encode("utf-8")
