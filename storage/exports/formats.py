@@ -19,10 +19,11 @@ from bisect import bisect_left
 from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from itertools import accumulate, compress, islice, repeat
 from operator import add, ne
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas
 import pyreadstat
@@ -75,14 +76,11 @@ def _csv_column(values: tuple[object, ...]) -> Sequence[object]:
     return [_csv_cell(value) for value in values]
 
 
-def _lines_at(block: str, token: str, ends: list[int], shift: int = 0) -> Iterator[int]:
-    """The line holding each place ``token`` is found in ``block`` (``shift`` places on).
-
-    ``ends`` holds the place just after each line, in order.
-    """
+def _places(block: str, token: str) -> Iterator[int]:
+    """Every place ``token`` starts in ``block``."""
     place = block.find(token)
     while place >= 0:
-        yield bisect_left(ends, place + shift)
+        yield place
         place = block.find(token, place + 1)
 
 
@@ -97,13 +95,15 @@ def _lines_needing_care(lines: list[str], width: int) -> set[int]:
     false alarm, such as one cell holding "a,=b", only costs that row's speed.
     """
     block = ",".join(lines)
-    ends = list(map(add, accumulate(map(len, lines)), range(len(lines))))
+    places = [place for mark in '"\r\n' for place in _places(block, mark)]
+    places += [place + 1 for start in _FORMULA_STARTS if start in block
+               for place in _places(block, "," + start)]
     care: set[int] = set()
-    for mark in '"\r\n':
-        care.update(_lines_at(block, mark, ends))
-    for start in _FORMULA_STARTS:
-        if start in block:
-            care.update(_lines_at(block, "," + start, ends, shift=1))
+    if places:
+        # The place of the comma after each line: a place belongs to the first line
+        # whose end is not before it.
+        ends = list(map(add, accumulate(map(len, lines)), range(len(lines))))
+        care.update(map(partial(bisect_left, ends), places))
     if block[:1] in _FORMULA_STARTS:
         care.add(0)
     if block.count(",") != len(lines) * width - 1:
@@ -115,34 +115,31 @@ def _lines_needing_care(lines: list[str], width: int) -> set[int]:
     return care
 
 
-def _careful_lines(rows: Iterable[Sequence[str]], numeric: Collection[int]) -> Iterator[str]:
-    """Each row of text as the column path writes it: every cell guarded, then csv."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([value if at in numeric else spreadsheet_safe(value)
-                         for at, value in enumerate(row)])
-        yield buffer.getvalue().removesuffix("\r\n")
-        buffer.seek(0)
-        buffer.truncate()
-
-
-def _text_lines(batch: list[Sequence[object]], width: int,
-                numeric: Collection[int]) -> list[str] | None:
-    """The batch's CSV lines when every cell is text (None when one is not).
+def _write_text(batch: list[Sequence[object]], width: int, numeric: Collection[int],
+                buffer: IO[str], writer: Any) -> bool:
+    """Write a batch of text alone to ``buffer``; False, writing nothing, if it is not.
 
     Each row is joined with commas in one C call, and only the rows holding a cell that
-    must be quoted or guarded (``_lines_needing_care``) are written cell by cell.
+    must be quoted or guarded (``_lines_needing_care``) go through the column path's
+    guard and the csv ``writer``, in their place between the runs of joined lines.
     """
     try:
         lines = list(map(",".join, batch))  # type: ignore[arg-type]
     except TypeError:  # a number, a date or a gap: the column path converts each
-        return None
+        return False
     care = sorted(_lines_needing_care(lines, width))
-    careful = _careful_lines(map(batch.__getitem__, care), numeric)  # type: ignore[arg-type]
-    for at, line in zip(care, careful, strict=True):
-        lines[at] = line
-    return lines
+    columns = zip(*map(batch.__getitem__, care), strict=True)
+    careful = zip(*(column if at in numeric else _csv_column(column)
+                    for at, column in enumerate(columns)), strict=True)
+    done = 0
+    for at, row in zip(care, careful, strict=True):
+        if at > done:
+            buffer.write("\r\n".join(lines[done:at]) + "\r\n")
+        writer.writerow(row)
+        done = at + 1
+    if done < len(lines):
+        buffer.write("\r\n".join(lines[done:]) + "\r\n")
+    return True
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
@@ -151,7 +148,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
 
     Rows go ``CSV_BATCH`` at a time: per-cell Python calls were most of an export's
     time. A batch of text alone (the long export's) is joined row by row and only the
-    rows that need it are written cell by cell (``_text_lines``); any other batch is
+    rows that need it are written cell by cell (``_write_text``); any other batch is
     made ready column by column and written with ``writerows``. The columns numbered
     in ``numeric`` hold numbers the database wrote as text: written as they are, never
     taken for a formula (a code of "-1" is a number).
@@ -162,14 +159,10 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
     prefix, count = codecs.BOM_UTF8, 0
     rows = iter(rows)
     while batch := list(islice(rows, CSV_BATCH)):
-        lines = _text_lines(batch, len(header), numeric)
-        if lines is None:
+        if not _write_text(batch, len(header), numeric, buffer, writer):
             columns = (column if at in numeric else _csv_column(column)
                        for at, column in enumerate(zip(*batch, strict=True)))
             writer.writerows(zip(*columns, strict=True))
-        else:
-            lines.append("")  # the csv module ends every line, the last one too
-            buffer.write("\r\n".join(lines))
         count += len(batch)
         if buffer.tell() >= CHUNK:
             yield prefix + buffer.getvalue().encode("utf-8")
