@@ -44,6 +44,7 @@ from .formats import Sheet, csv_chunks, sav_chunks, spreadsheet_safe, xlsx_chunk
 from .records import (
     BATCH,
     LONG_COLUMNS,
+    VALUE_CODE_AT,
     Scope,
     long_columns,
     long_rows,
@@ -194,7 +195,8 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
     filename = export_filename(site_code, fmt, survey.id if survey else None, wave)
     chunks: Generator[bytes, None, int]
     if fmt == "long":
-        chunks = csv_chunks(long_columns(drop_free_text), long_rows(session, scope, batch))
+        chunks = csv_chunks(long_columns(drop_free_text), long_rows(session, scope, batch),
+                            numeric=(VALUE_CODE_AT,))
     elif fmt == "xlsx":
         chosen = [survey] if survey else list(surveys)
         chunks = xlsx_chunks(_xlsx_sheets(session, chosen, scope, batch, drop_free_text,

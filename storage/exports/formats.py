@@ -15,12 +15,15 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Collection, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from functools import partial
+from itertools import accumulate, compress, islice, repeat
+from operator import add, ne
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pandas
 import pyreadstat
@@ -73,12 +76,82 @@ def _csv_column(values: tuple[object, ...]) -> Sequence[object]:
     return [_csv_cell(value) for value in values]
 
 
-def csv_chunks(header: Sequence[str],
-               rows: Iterable[Sequence[object]]) -> Generator[bytes, None, int]:
+def _places(block: str, token: str) -> Iterator[int]:
+    """Every place ``token`` starts in ``block``."""
+    place = block.find(token)
+    while place >= 0:
+        yield place
+        place = block.find(token, place + 1)
+
+
+def _lines_needing_care(lines: list[str], width: int) -> set[int]:
+    """Which ``lines`` (``width`` text cells joined with commas) hold a cell to change.
+
+    The csv module quotes a cell holding a comma, a quote or a line break; ``_csv_cell``
+    guards one that starts like a formula. Rather than look at every cell, this scans
+    the batch joined into one string, in which every cell starts the string or follows
+    a comma, once for each such character (str.find runs in C), and maps each place
+    found back to its line; a comma inside a cell gives its line too many commas. A
+    false alarm, such as one cell holding "a,=b", only costs that row's speed.
+    """
+    block = ",".join(lines)
+    places = [place for mark in '"\r\n' for place in _places(block, mark)]
+    places += [place + 1 for start in _FORMULA_STARTS if start in block
+               for place in _places(block, "," + start)]
+    care: set[int] = set()
+    if places:
+        # The place of the comma after each line: a place belongs to the first line
+        # whose end is not before it.
+        ends = list(map(add, accumulate(map(len, lines)), range(len(lines))))
+        care.update(map(partial(bisect_left, ends), places))
+    if block[:1] in _FORMULA_STARTS:
+        care.add(0)
+    if block.count(",") != len(lines) * width - 1:
+        commas = map(str.count, lines, repeat(","))
+        care.update(compress(range(len(lines)), map(ne, commas, repeat(width - 1))))
+    if width == 1:
+        # A row's only cell, when it is empty, is quoted so that the row is not lost.
+        care.update(at for at, line in enumerate(lines) if not line)
+    return care
+
+
+def _write_text(batch: list[Sequence[object]], width: int, numeric: Collection[int],
+                buffer: IO[str], writer: Any) -> bool:
+    """Write a batch of text alone to ``buffer``; False, writing nothing, if it is not.
+
+    Each row is joined with commas in one C call, and only the rows holding a cell that
+    must be quoted or guarded (``_lines_needing_care``) go through the column path's
+    guard and the csv ``writer``, in their place between the runs of joined lines.
+    """
+    try:
+        lines = list(map(",".join, batch))  # type: ignore[arg-type]
+    except TypeError:  # a number, a date or a gap: the column path converts each
+        return False
+    care = sorted(_lines_needing_care(lines, width))
+    columns = zip(*map(batch.__getitem__, care), strict=True)
+    careful = zip(*(column if at in numeric else _csv_column(column)
+                    for at, column in enumerate(columns)), strict=True)
+    done = 0
+    for at, row in zip(care, careful, strict=True):
+        if at > done:
+            buffer.write("\r\n".join(lines[done:at]) + "\r\n")
+        writer.writerow(row)
+        done = at + 1
+    if done < len(lines):
+        buffer.write("\r\n".join(lines[done:]) + "\r\n")
+    return True
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[object]],
+               numeric: Collection[int] = ()) -> Generator[bytes, None, int]:
     """A CSV file (UTF-8 with a byte-order mark, so Excel reads accents and emoji).
 
-    Rows are made ready column by column, ``CSV_BATCH`` rows at a time, and written with
-    ``writerows``: per-cell Python calls were most of an export's time.
+    Rows go ``CSV_BATCH`` at a time: per-cell Python calls were most of an export's
+    time. A batch of text alone (the long export's) is joined row by row and only the
+    rows that need it are written cell by cell (``_write_text``); any other batch is
+    made ready column by column and written with ``writerows``. The columns numbered
+    in ``numeric`` hold numbers the database wrote as text: written as they are, never
+    taken for a formula (a code of "-1" is a number).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -86,8 +159,10 @@ def csv_chunks(header: Sequence[str],
     prefix, count = codecs.BOM_UTF8, 0
     rows = iter(rows)
     while batch := list(islice(rows, CSV_BATCH)):
-        columns = (_csv_column(column) for column in zip(*batch, strict=True))
-        writer.writerows(zip(*columns, strict=True))
+        if not _write_text(batch, len(header), numeric, buffer, writer):
+            columns = (column if at in numeric else _csv_column(column)
+                       for at, column in enumerate(zip(*batch, strict=True)))
+            writer.writerows(zip(*columns, strict=True))
         count += len(batch)
         if buffer.tell() >= CHUNK:
             yield prefix + buffer.getvalue().encode("utf-8")

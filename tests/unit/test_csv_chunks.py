@@ -58,3 +58,40 @@ def test_a_batch_without_formulas_is_written_unchanged():
 
 def test_no_rows_is_a_header_alone():
     assert written(HEADER, []) == (codecs.BOM_UTF8 + b"code,number,text,when,flag\r\n", 0)
+
+
+AWKWARD = ["plain", "", "=HYPERLINK(\"x\")", "+44 7700", "-5 days", "@home", "\ttabbed",
+           "\rreturn", "a, b and \"c\"", "two\nlines", "x\r\ny", "nul\x00=inside", "a,=b",
+           "😀 emoji", "مرحبا بالعالم", "'already quoted", "-", ",", "\"", "end,"]
+
+
+def test_rows_of_text_alone_come_out_as_cell_by_cell_would_write_them():
+    rows = [(f"CAL-{n:04d}", AWKWARD[n % len(AWKWARD)], AWKWARD[n * 7 % len(AWKWARD)],
+             "2025-06-01 23:30:05", AWKWARD[n * 3 % len(AWKWARD)])
+            for n in range(CSV_BATCH * 2 + 7)]
+    rows[0] = ("=first", *rows[0][1:])
+    data, count = written(HEADER, rows)
+    assert count == len(rows)
+    assert data == cell_by_cell(HEADER, rows)
+
+
+def test_a_batch_of_plain_text_is_written_unchanged():
+    rows = [("CAL-0001", "3", "More trips out", "", "True")] * 10
+    data, _ = written(HEADER, rows)
+    assert data.decode("utf-8-sig").splitlines()[1] == "CAL-0001,3,More trips out,,True"
+
+
+def test_numbers_written_as_text_are_never_taken_for_formulas():
+    rows = [("CAL-0001", "-3", "-3", "", "")] * 3
+
+    chunks = csv_chunks(HEADER, rows, numeric=(1,))
+    text = b"".join(chunks).decode("utf-8-sig")
+    assert text.splitlines()[1:] == ["CAL-0001,-3,'-3,,"] * 3
+    mixed = [("CAL-0001", "-3", "-3", None, None)]
+    assert b"".join(csv_chunks(HEADER, mixed, numeric=(1,))).decode(
+        "utf-8-sig").splitlines()[1] == "CAL-0001,-3,'-3,,"
+
+
+def test_a_one_column_file_keeps_its_empty_rows():
+    rows = [("",), ("x",), ("",), ("a,b",)]
+    assert written(("only",), rows)[0] == cell_by_cell(("only",), rows)
