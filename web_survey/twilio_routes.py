@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -96,6 +97,9 @@ class _Caller:
     needs: tuple[str, ...]
 
 
+# Each person texts a dozen times or more in one survey, and reading a number with
+# phonenumbers costs more than finding the person: remember the last few thousand.
+@lru_cache(maxsize=4096)
 def _phone(number: str) -> str:
     """``number`` in E.164, or "" when it cannot be a phone number."""
     try:

@@ -14,8 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-
-from twilio.twiml.messaging_response import MessagingResponse
+from xml.sax.saxutils import escape
 
 from bot.engine import FINISHED_STATUSES, Event
 from bot.service import Conversations, Who
@@ -73,8 +72,10 @@ def receive(conversations: Conversations, who: Who, body: str,
 
 
 def twiml(texts: Iterable[str]) -> str:
-    """TwiML that sends each text as its own message."""
-    response = MessagingResponse()
-    for text in texts:
-        response.message(text)
-    return str(response)
+    """TwiML that sends each text as its own message.
+
+    Written directly rather than through twilio's ``MessagingResponse``, whose element
+    tree cost as much as a database write on every text; the tests hold the two equal.
+    """
+    messages = "".join(f"<Message>{escape(text)}</Message>" for text in texts)
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels import sms, voice
 from bot.channels.twilio_outbound import QuietHours
@@ -20,6 +21,21 @@ from bot.engine import Choice, Event, Prompt
 ])
 def test_keywords_count_only_as_the_whole_text(body, action):
     assert sms.keyword(body) == action
+
+
+@pytest.mark.parametrize("texts", [
+    [], ["Hello"], ["Fish & chips <3", 'She said "no" > 2 times', "😀 سلام, Dzień dobry"],
+    ["Line one\nline two", "  spaced  "],
+])
+def test_sms_twiml_says_what_twilio_s_own_builder_says(texts):
+    ours = ET.fromstring(sms.twiml(texts))
+    theirs = MessagingResponse()
+    for text in texts:
+        theirs.message(text)
+    expected = ET.fromstring(str(theirs))
+    assert ours.tag == expected.tag == "Response"
+    assert [(m.tag, m.text or "") for m in ours] == [(m.tag, m.text or "") for m in expected]
+    assert [m.text or "" for m in ours] == texts
 
 
 @pytest.mark.parametrize(("utc", "quiet"), [
