@@ -1,14 +1,39 @@
-"""The Alembic migrations build exactly the schema the models describe."""
+"""The Alembic migrations build exactly the schema the models describe, and keep data."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
 
-from storage.models import Base
+from bot.engine import Event
+from storage.migrate import alembic_config, upgrade
+from storage.models import Answer, Base, Response
 
 
 def test_migrations_match_the_models(nsw):
     with nsw.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_responses_stored_before_the_version_column_carry_on_after_it(nsw, make_participant):
+    pid = make_participant()
+    conversations = nsw.conversations
+    conversations.handle(pid, "sms", Event("start"))
+    conversations.handle(pid, "sms", Event("text", "yes"))
+    config = alembic_config(nsw.engine.url.render_as_string(hide_password=False))
+    nsw.engine.dispose()
+    command.downgrade(config, "0002")
+    with nsw.engine.connect() as connection:
+        assert "version" not in {c["name"] for c in inspect(connection).get_columns("responses")}
+    upgrade(nsw.engine)
+    nsw.engine.dispose()
+    reply = conversations.handle(pid, "sms", Event("text", "2"))
+    assert reply.question.question_id == "practice"
+    with nsw.engine.connect() as connection:
+        version, = connection.execute(select(Response.version)).one()
+        assert version == 2  # 1 for the rows the migration found, then this turn's
+        assert connection.execute(select(Answer.question_id, Answer.value_code)).all() == [
+            ("who", 2)]
