@@ -11,8 +11,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.engine import Event, Progress, Prompt, Safeguarding, Step, advance, begin
 from content.loader import SurveyLibrary
@@ -21,6 +23,7 @@ from storage.turns import StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 # Each attempt that loses a race lets another message through, so this many messages
 # from one person can arrive together before one of them fails.
 ATTEMPTS = 5
@@ -74,6 +77,19 @@ def _find(repo: Repository, who: Who) -> Participant:
     return found
 
 
+def _until_stored(who: Who, attempt: Callable[[], T]) -> T:
+    """``attempt()``, run again while another message from ``who`` was stored first (it
+    read an old response version, or met the unique constraint a twin delivery took)."""
+    for number in range(1, ATTEMPTS + 1):
+        try:
+            return attempt()
+        except (IntegrityError, StaleTurn, StaleDataError):
+            if number == ATTEMPTS:
+                raise
+            log.info("another message from %r was stored first; running again", who)
+    raise AssertionError("unreachable")
+
+
 class Conversations:
     """Runs conversations for every channel over one survey library and database."""
 
@@ -97,14 +113,8 @@ class Conversations:
         than this after the last one starts the conversation again, so the person is told
         where they are instead of having an old question answered by accident.
         """
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                return self._handle(who, channel, event, inbound, resume_after)
-            except (IntegrityError, StaleTurn):
-                if attempt == ATTEMPTS:
-                    raise
-                log.info("another message from %r was stored first; running again", who)
-        raise AssertionError("unreachable")
+        return _until_stored(who, lambda: self._handle(who, channel, event, inbound,
+                                                       resume_after))
 
     def _handle(self, who: Who, channel: str, event: Event,
                 inbound: tuple[str, str] | None, resume_after: timedelta | None) -> Reply:
@@ -164,15 +174,21 @@ class Conversations:
     def opt_out(self, who: Who, opted_out: bool, actor: str) -> str:
         """Record that a person asked us to stop (or to start again), and audit it.
 
-        Returns the person's language, for the words that confirm it.
+        Returns the person's language, for the words that confirm it. A message from
+        the same person stored meanwhile makes it run again, as ``handle`` does.
         """
+        return _until_stored(who, lambda: self._opt_out(who, opted_out, actor))
+
+    def _opt_out(self, who: Who, opted_out: bool, actor: str) -> str:
         with self.uow_factory() as uow:
             participant = _find(uow.repo, who)
             if participant.opted_out == opted_out:
                 # A provider's retry, or a second STOP: nothing changes, nothing audited.
                 return participant.language
-            participant.opted_out = opted_out
+            # Read before changing anything: a change would be flushed by the query, and
+            # hold SQLite's one write lock for the rest of this transaction.
             response = uow.repo.response(participant, participant.current_wave)
+            participant.opted_out = opted_out
             if response is not None:
                 progress = Progress.from_dict(dict(response.progress))
                 if opted_out and not progress.finished:

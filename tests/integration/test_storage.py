@@ -87,6 +87,30 @@ def test_a_message_that_read_an_old_response_runs_again_on_the_new_one(
     assert answers(nsw, pid) == {"who": 2}
 
 
+def test_a_stop_overtaken_by_an_answer_still_opts_the_person_out(
+        nsw, make_participant, monkeypatch):
+    pid = make_participant()
+    conv = nsw.conversations
+    conv.handle(pid, "sms", Event("start"))
+    conv.handle(pid, "sms", Event("text", "yes"))
+    original = Repository.audit
+    overtaken = []
+
+    def overtaken_once(self, *args, **kwargs):
+        # The person's answer is stored while their STOP is being recorded.
+        if not overtaken:
+            overtaken.append(conv.handle(pid, "sms", Event("text", "2")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repository, "audit", overtaken_once)
+    conv.opt_out(pid, True, "participant by sms")
+    assert answers(nsw, pid) == {"who": 2}
+    with nsw.uow() as uow:
+        person = uow.repo.participant_by_id(pid)
+        assert person.opted_out
+        assert uow.repo.response(person, "baseline").status == "opted_out"
+
+
 def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant, monkeypatch):
     pid = make_participant()
     conv = nsw.conversations
