@@ -21,7 +21,6 @@ from .crypto import Vault
 from .models import (
     AuditEntry,
     Contact,
-    InboundMessage,
     Invitation,
     Participant,
     Response,
@@ -104,15 +103,11 @@ class Repository:
             .where(Contact.kind == kind, Contact.lookup == lookup)
             .options(joinedload(Participant.site)))
 
-    # responses and inbound ids
-    def response(self, participant: Participant, wave: str, lock: bool = False) -> Response | None:
-        """``participant``'s response in ``wave``. With ``lock`` (to change it), it is
-        locked until commit and comes with its answers, in one query."""
-        query = select(Response).where(Response.participant_id == participant.id,
-                                       Response.wave == wave)
-        if lock:
-            query = query.options(joinedload(Response.answers)).with_for_update(of=Response)
-        return self.session.scalars(query).unique().first()
+    # responses
+    def response(self, participant: Participant, wave: str) -> Response | None:
+        """``participant``'s response in ``wave``."""
+        return self.session.scalar(select(Response).where(
+            Response.participant_id == participant.id, Response.wave == wave))
 
     # one conversation turn, in SQLAlchemy Core (see storage.turns)
     def turn_person(self, participant_id: int | None = None, contact: tuple[str, str] = ("", ""),
@@ -130,10 +125,6 @@ class Repository:
         """Write one turn's response, answers, flags and inbound id (uncommitted);
         ``turns.StaleTurn`` when the response changed since ``person`` was read."""
         turns.save_turn(self.session.connection(), person, survey_id, write, now)
-
-    def inbound(self, provider: str, provider_id: str) -> InboundMessage | None:
-        return self.session.scalar(select(InboundMessage).where(
-            InboundMessage.provider == provider, InboundMessage.provider_id == provider_id))
 
     # invitations
     def add_invitation(self, participant: Participant, wave: str, channel: str) -> Invitation:
