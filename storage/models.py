@@ -45,6 +45,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def split_needs(needs: str) -> list[str]:
+    """The communication needs stored as ``audio-first;no-pictures``, as a list."""
+    return [n for n in needs.split(";") if n]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
@@ -89,7 +94,7 @@ class Participant(Base):
     @property
     def need_list(self) -> list[str]:
         """Communication needs, such as ``audio-first`` or ``no-pictures``."""
-        return [n for n in self.needs.split(";") if n]
+        return split_needs(self.needs)
 
 
 class Contact(Base):

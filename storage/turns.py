@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import Base, as_utc
+from .models import Base, as_utc, split_needs
 
 _tables = Base.metadata.tables
 participants: Table = _tables["participants"]
@@ -156,22 +155,30 @@ def find_person(connection: Connection, *, participant_id: int | None = None,
         row.rid, row.version, row.survey_id, dict(row.progress), as_utc(row.updated_at),
         row.completed_at and as_utc(row.completed_at))
     return Person(row.id, row.site_id, row.respondent_type, row.language,
-                  tuple(n for n in row.needs.split(";") if n), row.current_wave,
+                  tuple(split_needs(row.needs)), row.current_wave,
                   bool(row.opted_out), row.worrying_words, row.contact_text, response,
                   row.seen if inbound else None)
 
 
-def _upsert_answers(dialect: ModuleType) -> Insert:
-    """INSERT that replaces an earlier answer to the same question (changed on review)."""
-    statement = dialect.insert(answers)
+def _replacing(statement: Any) -> Insert:
+    """``statement`` (a dialect's INSERT into answers) replacing an earlier answer to the
+    same question, as when an answer is changed on review."""
     return statement.on_conflict_do_update(
         index_elements=["response_id", "question_id"],
         set_={name: statement.excluded[name] for name in ANSWER_FIELDS})
 
 
-_UPSERT_ANSWERS = {"postgresql": _upsert_answers(postgresql),
-                   "sqlite": _upsert_answers(sqlite)}
+_UPSERT_ANSWERS = {"postgresql": _replacing(postgresql.insert(answers)),
+                   "sqlite": _replacing(sqlite.insert(answers))}
 INBOUND_FIELDS = ("provider", "provider_id", "participant_id", "reply", "received_at")
+
+
+def _inbound_row(person: Person, write: TurnWrite, now: datetime) -> dict[str, Any]:
+    """The provider's message id and the reply sent to it (``write.inbound`` is set)."""
+    assert write.inbound is not None
+    provider, provider_id = write.inbound
+    return {"provider": provider, "provider_id": provider_id, "participant_id": person.id,
+            "reply": write.reply, "received_at": now}
 
 
 @cache
@@ -195,9 +202,7 @@ def _postgresql_turn(columns: tuple[str, ...], answered: int, inbound: bool) -> 
             ["response_id", "question_id", *ANSWER_FIELDS],
             select(changed.c.id, *(bindparam(f"a{number}_{name}", type_=answers.c[name].type)
                                    for name in ("question_id", *ANSWER_FIELDS))))
-        parts.append(given.on_conflict_do_update(
-            index_elements=["response_id", "question_id"],
-            set_={name: given.excluded[name] for name in ANSWER_FIELDS}).cte(f"answer{number}"))
+        parts.append(_replacing(given).cte(f"answer{number}"))
     if inbound:
         parts.append(insert(inbound_messages).from_select(
             list(INBOUND_FIELDS),
@@ -240,9 +245,7 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
                            [{"response_id": response_id, **answer}
                             for answer in write.answers])
     if write.inbound:
-        connection.execute(_INSERT_INBOUND, {
-            "provider": write.inbound[0], "provider_id": write.inbound[1],
-            "participant_id": person.id, "reply": write.reply, "received_at": now})
+        connection.execute(_INSERT_INBOUND, _inbound_row(person, write, now))
     _write_rarer(connection, person, response_id, write, now)
 
 
@@ -269,8 +272,8 @@ def _save_postgresql(connection: Connection, person: Person, stored: StoredRespo
     for number, answer in enumerate(write.answers):
         params.update((f"a{number}_{name}", value) for name, value in answer.items())
     if write.inbound:
-        params.update(in_provider=write.inbound[0], in_provider_id=write.inbound[1],
-                      in_participant_id=person.id, in_reply=write.reply, in_received_at=now)
+        params.update((f"in_{name}", value)
+                      for name, value in _inbound_row(person, write, now).items())
     if connection.execute(statement, params).scalar_one() != 1:
         raise StaleTurn(stored.id)
     _write_rarer(connection, person, stored.id, write, now)
