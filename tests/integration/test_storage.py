@@ -62,25 +62,31 @@ def test_concurrent_deliveries_of_one_message_record_once(nsw, make_participant)
         assert count == 1
 
 
+def overtaken_once(monkeypatch, method: str, nsw, pid) -> list:
+    """Make ``Repository.<method>`` first store another text from the same person, "2",
+    the first time it is called; the list gets that text's reply."""
+    original = getattr(Repository, method)
+    overtaking: list = []
+
+    def overtaken(self, *args, **kwargs):
+        if not overtaking:
+            overtaking.append(None)  # so the overtaking text is not overtaken in turn
+            overtaking[0] = nsw.conversations.handle(pid, "sms", Event("text", "2"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repository, method, overtaken)
+    return overtaking
+
+
 def test_a_message_that_read_an_old_response_runs_again_on_the_new_one(
         nsw, make_participant, monkeypatch):
     pid = make_participant()
     conv = nsw.conversations
     conv.handle(pid, "sms", Event("start"))
     conv.handle(pid, "sms", Event("text", "yes"))
-    original = Repository.save_turn
-    overtaken = []
-
-    def overtaken_once(self, *args):
-        # Another text from the same person is stored while this one is being handled.
-        if not overtaken:
-            overtaken.append("who=2")
-            overtaken.append(conv.handle(pid, "sms", Event("text", "2")))
-        original(self, *args)
-
-    monkeypatch.setattr(Repository, "save_turn", overtaken_once)
+    overtaking = overtaken_once(monkeypatch, "save_turn", nsw, pid)
     late = conv.handle(pid, "sms", Event("text", "1"))
-    assert overtaken[1].question.question_id == "practice"
+    assert overtaking[0].question.question_id == "practice"
     # The late text answered the question it found on its second run, the practice one,
     # and left the first text's answer alone.
     assert late.question.question_id not in ("who", "practice")
@@ -93,16 +99,8 @@ def test_a_stop_overtaken_by_an_answer_still_opts_the_person_out(
     conv = nsw.conversations
     conv.handle(pid, "sms", Event("start"))
     conv.handle(pid, "sms", Event("text", "yes"))
-    original = Repository.audit
-    overtaken = []
-
-    def overtaken_once(self, *args, **kwargs):
-        # The person's answer is stored while their STOP is being recorded.
-        if not overtaken:
-            overtaken.append(conv.handle(pid, "sms", Event("text", "2")))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(Repository, "audit", overtaken_once)
+    # The person's answer is stored while their STOP is being recorded.
+    overtaken_once(monkeypatch, "audit", nsw, pid)
     conv.opt_out(pid, True, "participant by sms")
     assert answers(nsw, pid) == {"who": 2}
     with nsw.uow() as uow:
