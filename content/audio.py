@@ -27,7 +27,7 @@ from pathlib import Path
 from gtts import gTTS, gTTSError
 from gtts.lang import tts_langs
 
-from bot.engine import CHANNELS, Prompt, Survey, every_prompt, localise
+from bot.engine import AnswerMode, Capabilities, Need, Prompt, Survey, every_prompt, localise
 
 SPEEDS = ("normal", "slow")
 # Preferred first: MP3 plays everywhere (Twilio <Play>, browsers); OGG/Opus is for
@@ -35,7 +35,7 @@ SPEEDS = ("normal", "slow")
 EXTENSIONS = (".mp3", ".ogg", ".wav")
 CONTENT_TYPES = {".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav"}
 # The participant need (storage/enrolment.py KNOWN_NEEDS) that asks for slower speech.
-SLOW_NEED = "slow-speech"
+SLOW_NEED = Need.SLOW_SPEECH
 GTTS_TIMEOUT = 20  # seconds; gTTS waits forever by default
 ESPEAK_WORDS_PER_MINUTE = {"normal": 150, "slow": 110}
 TOOL_TIMEOUT = 300
@@ -83,11 +83,11 @@ def spoken_parts(prompt: Prompt) -> tuple[str, ...]:
 
 def spoken_items(survey: Survey, language: str) -> Iterator[tuple[str, str]]:
     """(where, text) for everything a channel may speak in ``survey``: the title, each
-    prompt's parts, help and answers on every channel. ``where`` is the question id,
-    the phrase id or "title"."""
+    prompt's parts, help and answers on every channel (each way of answering words its
+    instructions its own way). ``where`` is the question id, the phrase id or "title"."""
     yield "title", localise(survey.title, language)
-    for channel in CHANNELS:
-        for prompt in every_prompt(survey, language, channel):
+    for mode in AnswerMode:
+        for prompt in every_prompt(survey, language, Capabilities(mode)):
             where = prompt.question_id or prompt.phrase
             for text in (*spoken_parts(prompt), prompt.help, *(c.label for c in prompt.choices)):
                 if text:

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.channels.text import prompt_text
-from bot.engine import CONSENT, Option, Survey, every_prompt
+from bot.engine import CONSENT, AnswerMode, Capabilities, Option, Survey, every_prompt, prompt_text
 from bot.engine.parsing import COMMANDS
 
 from .audio import SPEEDS, find_audio, spoken_items
@@ -401,7 +400,7 @@ def check(path: str | Path | None = None, settings: Settings | None = None,
         count += 1
     for survey in content.surveys:
         for language in survey.languages:
-            for prompt in every_prompt(survey, language, "sms"):
+            for prompt in every_prompt(survey, language, Capabilities(AnswerMode.TEXT)):
                 where = prompt.question_id or prompt.phrase
                 checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt))
     content.translations(checker)

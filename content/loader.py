@@ -33,8 +33,8 @@ from bot.engine.model import (
 
 PACKAGE_CONTENT = Path(__file__).parent / "easy_read"
 SHARED_FILES = ("scales.yaml", "phrases.yaml")
-# Phrases channels say outside a survey's conversation (to unknown senders, on opting out).
-CHANNEL_PHRASES = ("unknown_sender", "sms_opted_out", "sms_opted_in")
+# Phrases said outside a survey's conversation (to unknown senders, on link cards).
+CHANNEL_PHRASES = ("unknown_sender", "card_web", "card_telegram", "card_link")
 # The easy-read checker's settings may sit beside the surveys; it is not a survey.
 CHECKER_FILE = "checker.yaml"
 STANDARD_SCALES = ("yes_no", "scale3", "agree5")

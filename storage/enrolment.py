@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from bot.engine import CHANNELS, RESPONDENT_TYPES
+from bot.channel_table import ENROLLED
+from bot.engine import RESPONDENT_TYPES, Need
 
 from .models import (
     Answer,
@@ -26,8 +27,7 @@ from .uow import InvalidPhone, Repository, normalise_phone
 
 IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
                   "preferred_channel", "needs")
-KNOWN_NEEDS = ("easy-read", "audio-first", "slow-speech", "large-print", "no-pictures",
-               "no-audio", "pictures")
+KNOWN_NEEDS = tuple(Need)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,30}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
@@ -53,8 +53,8 @@ def _language(raw: str | None) -> str:
 
 def _channel(raw: str | None) -> str:
     channel = (raw or "web").strip().lower()
-    if channel not in CHANNELS or channel == "chat":
-        raise EnrolmentError(f"the channel {channel!r} is not one of sms, voice, telegram, web")
+    if channel not in ENROLLED:
+        raise EnrolmentError(f"the channel {channel!r} is not one of {', '.join(ENROLLED)}")
     return channel
 
 

@@ -46,6 +46,7 @@ responses: Table = _tables["responses"]
 answers: Table = _tables["answers"]
 inbound_messages: Table = _tables["inbound_messages"]
 safeguarding_flags: Table = _tables["safeguarding_flags"]
+audit_log: Table = _tables["audit_log"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
                  "channel", "who_answered", "answered_at")
@@ -72,11 +73,14 @@ class Person:
     """What a turn needs to know about the person, their site and their response."""
 
     id: int
+    code: str
     site_id: int
+    site_code: str
     respondent_type: str
     language: str
     needs: tuple[str, ...]
     current_wave: str
+    preferred_channel: str
     opted_out: bool
     worrying_words: str
     contact_text: str
@@ -99,6 +103,10 @@ class TurnWrite:
     flags: Sequence[dict[str, Any]]  # each: question_id, text, matched
     reply: list[dict[str, Any]]
     inbound: tuple[str, str] | None
+    # False when nothing was asked yet (a first message that opts out): no response row.
+    store_response: bool = True
+    opted_out: bool | None = None  # the person's new opt-out choice, if they made one
+    actor: str = ""  # who made it, for the audit line
 
 
 def _person_query(by_contact: bool) -> Any:
@@ -106,9 +114,11 @@ def _person_query(by_contact: bool) -> Any:
             .where(inbound_messages.c.provider == bindparam("provider"),
                    inbound_messages.c.provider_id == bindparam("provider_id"))
             .scalar_subquery())
-    query = select(participants.c.id, participants.c.site_id, participants.c.respondent_type,
+    query = select(participants.c.id, participants.c.code, participants.c.site_id,
+                   sites.c.code.label("site_code"), participants.c.respondent_type,
                    participants.c.language, participants.c.needs,
-                   participants.c.current_wave, participants.c.opted_out,
+                   participants.c.current_wave, participants.c.preferred_channel,
+                   participants.c.opted_out,
                    sites.c.worrying_words, sites.c.contact_text, responses.c.id.label("rid"),
                    responses.c.version, responses.c.survey_id, responses.c.progress,
                    responses.c.updated_at, responses.c.completed_at, seen.label("seen"))
@@ -154,10 +164,10 @@ def find_person(connection: Connection, *, participant_id: int | None = None,
     response = None if row.rid is None else StoredResponse(
         row.rid, row.version, row.survey_id, dict(row.progress), as_utc(row.updated_at),
         row.completed_at and as_utc(row.completed_at))
-    return Person(row.id, row.site_id, row.respondent_type, row.language,
-                  tuple(split_needs(row.needs)), row.current_wave,
-                  bool(row.opted_out), row.worrying_words, row.contact_text, response,
-                  row.seen if inbound else None)
+    return Person(row.id, row.code, row.site_id, row.site_code, row.respondent_type,
+                  row.language, tuple(split_needs(row.needs)), row.current_wave,
+                  row.preferred_channel, bool(row.opted_out), row.worrying_words,
+                  row.contact_text, response, row.seen if inbound else None)
 
 
 def _replacing(statement: Any) -> Insert:
@@ -226,8 +236,14 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
         values["consent_given"] = write.consent_given
     if write.completed and (stored is None or stored.completed_at is None):
         values["completed_at"] = now
+    if write.opted_out is not None:
+        _opt_out(connection, person, write, now)
     if stored is not None and connection.dialect.name == "postgresql":
         _save_postgresql(connection, person, stored, write, values, now)
+        return
+    if stored is None and not write.store_response:
+        if write.inbound:
+            connection.execute(_INSERT_INBOUND, _inbound_row(person, write, now))
         return
     if stored is None:
         response_id = connection.execute(_INSERT_RESPONSE, {
@@ -247,6 +263,26 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
     if write.inbound:
         connection.execute(_INSERT_INBOUND, _inbound_row(person, write, now))
     _write_rarer(connection, person, response_id, write, now)
+
+
+_SET_OPTED_OUT = (update(participants)
+                  .where(participants.c.id == bindparam("pid"),
+                         participants.c.opted_out != bindparam("choice"))
+                  .values(opted_out=bindparam("choice")))
+_INSERT_AUDIT = insert(audit_log)
+
+
+def _opt_out(connection: Connection, person: Person, write: TurnWrite,
+             now: datetime) -> None:
+    """Store the person's opt-out choice and audit it, once: a second STOP racing the
+    first changes no row, so it leaves no second audit line."""
+    changed = connection.execute(_SET_OPTED_OUT, {"pid": person.id,
+                                                  "choice": write.opted_out}).rowcount
+    if changed == 1:
+        connection.execute(_INSERT_AUDIT, {
+            "at": now, "actor": write.actor, "site_code": person.site_code,
+            "action": "opt_out" if write.opted_out else "opt_in",
+            "detail": {"participant": person.code}})
 
 
 def _write_rarer(connection: Connection, person: Person, response_id: int,

@@ -21,8 +21,9 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
-from bot.engine import CONSENT, FINISHED_STATUSES, Event, Prompt, Survey, localise
-from bot.service import Reply, UnknownParticipant
+from bot.channel_table import ChannelName
+from bot.engine import CONSENT, Event, EventKind, Need, Prompt, Survey, localise
+from bot.service import Reply, UnknownInvitation, UnknownParticipant
 from content.audio import find_audio
 
 from .bootstrap import services
@@ -32,6 +33,7 @@ bp = Blueprint("survey", __name__)
 # Scripts written right to left; the page gets dir="rtl" for these languages.
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi"})
 EASY_READ_TYPES = ("individual", "family")
+CHANNEL = ChannelName.WEB
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,8 @@ class Visit:
     @property
     def pictures_switchable(self) -> bool:
         """Pictures are offered: easy read (or asked for), unless the needs say no."""
-        wanted = self.easy_read or "pictures" in self.needs
-        return wanted and "no-pictures" not in self.needs
+        wanted = self.easy_read or Need.PICTURES in self.needs
+        return wanted and Need.NO_PICTURES not in self.needs
 
     @property
     def pictures(self) -> bool:
@@ -59,7 +61,7 @@ class Visit:
     @property
     def audio(self) -> bool:
         """A play button beside each prompt: easy read, unless audio is not wanted."""
-        return self.easy_read and "no-audio" not in self.needs
+        return self.easy_read and Need.NO_AUDIO not in self.needs
 
     def phrase(self, phrase_id: str, **values: object) -> str:
         return self.survey.phrase(phrase_id, self.language, **values)
@@ -81,35 +83,31 @@ def _pictures_key(token: str) -> str:
 
 def _unknown_link() -> LinkProblem:
     """No such invitation. Any survey holds the shared phrases to say so."""
-    shared = next(iter(services().surveys))
+    shared = services().surveys
     return LinkProblem(404, shared.phrase("web_link_unknown", "en"),
                        (shared.phrase("web_link_unknown_help", "en"),))
 
 
-def _visit(token: str) -> Visit:
-    """The person ``token`` invites, or a LinkProblem saying why the link cannot work."""
-    nsw = services()
-    with nsw.uow() as uow:
-        invitation = uow.repo.invitation(token)
-        if invitation is None:
-            raise _unknown_link()
-        person = invitation.participant
-        language, contact = person.language, person.site.contact_text
-        response = uow.repo.response(person, person.current_wave)
-        survey = (nsw.surveys.get(response.survey_id) if response is not None
-                  else nsw.surveys.for_respondent(person.respondent_type))
-        if invitation.wave != person.current_wave:
-            raise LinkProblem(410, survey.phrase("web_link_old", language),
-                              (survey.phrase("web_link_old_help", language), contact), language,
-                              survey)
-        status = "opted_out" if person.opted_out else getattr(response, "status", "")
-        if status in FINISHED_STATUSES:
-            raise LinkProblem(410, survey.phrase("web_finished", language),
-                              (survey.phrase(f"already_{status}", language), contact), language,
-                              survey)
-        needs = tuple(person.need_list)
-        return Visit(token, person.id, survey, language, needs,
-                     person.respondent_type in EASY_READ_TYPES or "easy-read" in needs)
+def _open(token: str, event: Event) -> tuple[Visit, Reply]:
+    """Run ``event`` for the person ``token`` invites (one transaction in the service),
+    or raise a LinkProblem saying why the link cannot work."""
+    try:
+        opened = services().conversations.open_link(token, CHANNEL, event)
+    except (UnknownInvitation, UnknownParticipant):  # erased after the link was made
+        raise _unknown_link() from None
+    survey, language = opened.survey, opened.language
+    if opened.problem == "old":
+        raise LinkProblem(410, survey.phrase("web_link_old", language),
+                          (survey.phrase("web_link_old_help", language), opened.contact_text),
+                          language, survey)
+    if opened.problem:
+        raise LinkProblem(410, survey.phrase("web_finished", language),
+                          (survey.phrase(f"already_{opened.problem}", language),
+                           opened.contact_text), language, survey)
+    assert opened.reply is not None
+    visit = Visit(token, opened.participant_id, survey, language, opened.needs,
+                  opened.respondent_type in EASY_READ_TYPES or Need.EASY_READ in opened.needs)
+    return visit, opened.reply
 
 
 def _event(form: MultiDict[str, str]) -> Event:
@@ -117,36 +115,28 @@ def _event(form: MultiDict[str, str]) -> Event:
     question = form.get("question", "")
     action = form.get("action", "continue")
     if "change" in form:
-        return Event("change", form["change"])
+        return Event(EventKind.CHANGE, form["change"])
     if action in ("back", "submit"):
-        return Event(action)
+        return Event(EventKind(action))
     if action == "skip":
-        return Event("skip", question=question)
+        return Event(EventKind.SKIP, question=question)
     if action == "pictures":
-        return Event("again")
+        return Event(EventKind.AGAIN)
     if "text" in form:
-        return Event("text", form["text"], question=question)
+        return Event(EventKind.TEXT, form["text"], question=question)
     # Radios send nothing when none is chosen: an empty answer the engine re-asks.
-    return Event("button", form.get("choice", ""), question=question)
+    return Event(EventKind.BUTTON, form.get("choice", ""), question=question)
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def survey(token: str) -> ResponseReturnValue:
     """Show the current question (GET), or take one step and show the next (POST)."""
-    visit = _visit(token)
     if request.method == "GET":
-        return _page(visit, _handle(visit, Event("start")))
+        return _page(*_open(token, Event(EventKind.START)))
     if request.form.get("action") == "pictures":
         key = _pictures_key(token)
         session[key] = not session.get(key)
-    return _page(visit, _handle(visit, _event(request.form)))
-
-
-def _handle(visit: Visit, event: Event) -> Reply:
-    try:
-        return services().conversations.handle(visit.participant_id, "web", event)
-    except UnknownParticipant:  # erased between opening the link and answering
-        raise _unknown_link() from None
+    return _page(*_open(token, _event(request.form)))
 
 
 @bp.errorhandler(LinkProblem)
@@ -159,8 +149,8 @@ def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
 def _form_expired(error: CSRFError) -> ResponseReturnValue:
     """A post without a valid form token: show the current question again, kindly."""
     try:
-        visit = _visit((request.view_args or {}).get("token", ""))
-        reply = _handle(visit, Event("again"))
+        visit, reply = _open((request.view_args or {}).get("token", ""),
+                             Event(EventKind.AGAIN))
     except LinkProblem as problem:  # an error handler's own errors are not handled
         return _link_problem(problem)
     return _page(visit, reply, visit.phrase("web_try_again"), status=400)

@@ -29,7 +29,8 @@ csrf.exempt(bp)
 def _set_up(state: BlueprintSetupState) -> None:
     if not telegram_enabled(state.app.config):
         log.warning(DISABLED)
-    state.app.extensions["telegram"] = WebhookBot(state.app.extensions["nsw"])
+    nsw = state.app.extensions["nsw"]
+    state.app.extensions["telegram"] = WebhookBot(nsw.config, nsw.conversations)
 
 
 @bp.post("/telegram/webhook")

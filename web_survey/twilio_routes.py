@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlencode
@@ -19,9 +18,10 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
+from bot.channel_table import CHANNELS, ChannelName
 from bot.channels import sms, twilio_outbound, voice
 from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
-from bot.engine import DEFAULT_LANGUAGE, Event, Prompt
+from bot.engine import DEFAULT_LANGUAGE, Event, EventKind
 from bot.service import Sender, UnknownParticipant
 from storage.uow import InvalidPhone, normalise_phone
 
@@ -36,6 +36,8 @@ csrf.exempt(bp)
 # Provider names for inbound ids: a MessageSid, or a CallSid with the turn and question.
 SMS_PROVIDER = "twilio-sms"
 VOICE_PROVIDER = "twilio-voice"
+# Texts and calls find the person by the same contact: their phone number.
+PHONE = CHANNELS[ChannelName.SMS].contact
 
 
 def init_app(app: Flask) -> None:
@@ -90,13 +92,6 @@ def _twiml(body: str) -> Response:
     return Response(body, mimetype="application/xml")
 
 
-@dataclass(frozen=True)
-class _Caller:
-    id: int
-    language: str
-    needs: tuple[str, ...]
-
-
 # Each person texts a dozen times or more in one survey, and reading a number with
 # phonenumbers costs more than finding the person: remember the last few thousand.
 @lru_cache(maxsize=4096)
@@ -108,21 +103,14 @@ def _phone(number: str) -> str:
         return ""
 
 
-def _caller(number: str) -> _Caller | None:
-    """The participant with this phone number, if there is one."""
-    phone = _phone(number)
-    with services().uow() as uow:
-        person = uow.repo.participant_by_contact("phone", phone) if phone else None
-        return _Caller(person.id, person.language, tuple(person.need_list)) if person else None
+def _unknown() -> str:
+    """What to tell someone whose number we do not know (the service audited it)."""
+    return services().surveys.phrase("unknown_sender", DEFAULT_LANGUAGE)
 
 
-def _unknown(channel: str) -> str:
-    """What to tell someone whose number we do not know; it leaves one audit line."""
-    nsw = services()
-    with nsw.uow() as uow:
-        uow.repo.audit("twilio", "unknown_sender", channel=channel)
-        uow.commit()
-    return nsw.surveys.phrase("unknown_sender", DEFAULT_LANGUAGE)
+def _sender(number: str) -> Sender:
+    """The person behind ``number``, as the service finds them."""
+    return Sender(PHONE, _phone(number))
 
 
 @bp.post("/sms")
@@ -134,55 +122,45 @@ def sms_in() -> ResponseReturnValue:
     message_sid = request.form.get("MessageSid", "")
     if not message_sid:
         abort(400)
-    phone = _phone(request.form.get("From", ""))
     try:
-        if not phone:
-            raise UnknownParticipant("not a phone number")
-        reply = sms.receive(services().conversations, Sender("phone", phone),
+        reply = sms.receive(services().conversations, _sender(request.form.get("From", "")),
                             request.form.get("Body", ""), (SMS_PROVIDER, message_sid))
     except UnknownParticipant:
-        return _twiml(sms.twiml([_unknown("sms")]))
+        return _twiml(sms.twiml([_unknown()]))
     return _twiml(sms.twiml(reply.texts))
 
 
-def _call() -> tuple[str, _Caller | None]:
-    """The CallSid and the participant on the other end (the callee of our own calls)."""
+def _call(step: str, event: Event) -> Response:
+    """Run one step of a call for the person on the other end (the callee of our own
+    calls) and answer with its TwiML; ``step`` names it for the provider's retries."""
     call_sid = request.form.get("CallSid", "")
     if not call_sid:
         abort(400)
     outbound = request.form.get("Direction", "").startswith("outbound")
-    return call_sid, _caller(request.form.get("To" if outbound else "From", ""))
-
-
-def _speaker(caller: _Caller | None) -> voice.Speaker:
-    return voice.Speaker(Path(current_app.config["AUDIO_DIR"]),
-                         f"{current_app.config['PUBLIC_BASE_URL']}/audio",
-                         slow=caller is not None and "slow-speech" in caller.needs)
-
-
-def _voice_reply(caller: _Caller, prompts: Sequence[Prompt], turn: int) -> Response:
-    """TwiML for the prompts; the answer comes back to turn number ``turn``."""
+    who = _sender(request.form.get("To" if outbound else "From", ""))
+    try:
+        reply = services().conversations.handle(who, ChannelName.VOICE, event,
+                                                (VOICE_PROVIDER, f"{call_sid}:{step}"))
+    except UnknownParticipant:
+        return _twiml(voice.hang_up(_unknown(), DEFAULT_LANGUAGE, _speaker(())))
+    turn = int(request.args.get("n", "0")) + 1
     base = current_app.config["PUBLIC_BASE_URL"]
 
     def turn_url(question: str) -> str:
         return f"{base}/twilio/voice/turn?{urlencode({'q': question, 'n': turn})}"
 
-    return _twiml(voice.render(prompts, turn_url, _speaker(caller)))
+    return _twiml(voice.render(reply.prompts, turn_url, _speaker(reply.needs)))
 
 
-def _hang_up() -> Response:
-    return _twiml(voice.hang_up(_unknown("voice"), DEFAULT_LANGUAGE, _speaker(None)))
+def _speaker(needs: Sequence[str]) -> voice.Speaker:
+    return voice.Speaker.for_needs(Path(current_app.config["AUDIO_DIR"]),
+                                   f"{current_app.config['PUBLIC_BASE_URL']}/audio", needs)
 
 
 @bp.post("/voice")
 def voice_start() -> ResponseReturnValue:
     """A call starts (someone called us, or picked up our call): greet or welcome back."""
-    call_sid, caller = _call()
-    if caller is None:
-        return _hang_up()
-    reply = services().conversations.handle(caller.id, "voice", Event("start"),
-                                            (VOICE_PROVIDER, f"{call_sid}:start"))
-    return _voice_reply(caller, reply.prompts, 1)
+    return _call("start", Event(EventKind.START))
 
 
 @bp.post("/voice/turn")
@@ -192,14 +170,9 @@ def voice_turn() -> ResponseReturnValue:
     turn = request.args.get("n", "")
     if not turn.isdigit():
         abort(400)
-    call_sid, caller = _call()
-    if caller is None:
-        return _hang_up()
     event = voice.event_for(question, request.form.get("Digits", ""),
                             request.form.get("SpeechResult", ""), _recording())
-    reply = services().conversations.handle(caller.id, "voice", event,
-                                            (VOICE_PROVIDER, f"{call_sid}:{turn}:{question}"))
-    return _voice_reply(caller, reply.prompts, int(turn) + 1)
+    return _call(f"{turn}:{question}", event)
 
 
 def _recording() -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
@@ -32,18 +32,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.text import prompt_text
-from bot.engine import CONSENT, RESTART, Event, Prompt
-from bot.service import Reply
+from bot.channel_table import CHANNELS, ChannelName
+from bot.engine import CONSENT, RESTART, Event, EventKind, Need, Prompt, prompt_text
+from bot.service import Conversations, Reply, Sender, UnknownInvitation, UnknownParticipant
 from content.audio import find_audio
-
-if TYPE_CHECKING:
-    from web_survey.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
-ACTOR = "participant via telegram"
+CHANNEL = ChannelName.TELEGRAM
+CONTACT = CHANNELS[CHANNEL].contact  # a chat is known by its chat id
 DISABLED = "Telegram is off: set TELEGRAM_BOT_TOKEN to turn it on"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 MAX_CAPTION = 1024  # Telegram's limit for the text under a voice note
@@ -92,9 +89,9 @@ def choose_audio(text: str, language: str, needs: Sequence[str],
     A voice note (OGG/Opus) where one was encoded, else an MP3 sent as an audio file;
     slow speech first for people who need it, then normal; none for ``no-audio``.
     """
-    if "no-audio" in needs:
+    if Need.NO_AUDIO in needs:
         return None
-    speeds = ("slow", "normal") if "slow-speech" in needs else ("normal",)
+    speeds = ("slow", "normal") if Need.SLOW_SPEECH in needs else ("normal",)
     for speed in speeds:
         for extension, voice in ((".ogg", True), (".mp3", False)):
             found = find_audio(audio_dir, text, language, speed, extensions=(extension,))
@@ -114,9 +111,9 @@ def event_for(data: str) -> Event | None:
     kind, _, rest = data.partition(":")
     if kind == "answer":
         question_id, _, code = rest.partition(":")
-        return Event("button", code, question=question_id)
+        return Event(EventKind.BUTTON, code, question=question_id)
     if kind in NAVIGATION:
-        return Event(kind, question=rest)
+        return Event(EventKind(kind), question=rest)
     return None
 
 
@@ -145,7 +142,7 @@ def message(text: str, language: str, needs: Sequence[str], audio_dir: str | Pat
 def render(prompt: Prompt, needs: Sequence[str], audio_dir: str | Path,
            phrase: Phrase) -> Outgoing:
     """One engine prompt as one Telegram message."""
-    markup = (keyboard(prompt, phrase, "no-pictures" not in needs)
+    markup = (keyboard(prompt, phrase, Need.NO_PICTURES not in needs)
               if prompt.kind == "ask" else None)
     return message(prompt_text(prompt), prompt.language, needs, audio_dir, markup, prompt.text)
 
@@ -160,25 +157,14 @@ def _app_language(update: Update) -> str:
     return ((user.language_code if user else None) or "en").split("-")[0].lower()
 
 
-@dataclass(frozen=True)
-class Linked:
-    """The participant a chat is linked to, as the handlers need them."""
-
-    id: int
-    language: str
-    opted_out: bool
-    needs: tuple[str, ...]
-    languages: tuple[str, ...]
-
-
 class TelegramChannel:
-    """The bot's handlers. Each one: find the person, make an event, run it, render."""
+    """The bot's handlers. Each one makes an event, runs it through one use case of the
+    service (one transaction) and renders the reply."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.conversations = services.conversations
-        self.audio_dir = Path(services.config["AUDIO_DIR"])
-        self.recordings = Path(services.config["RECORDINGS_DIR"])
+    def __init__(self, conversations: Conversations, config: Mapping[str, Any]) -> None:
+        self.conversations = conversations
+        self.audio_dir = Path(config["AUDIO_DIR"])
+        self.recordings = Path(config["RECORDINGS_DIR"])
         # Telegram's id for each audio file already uploaded: a prompt is uploaded once
         # per process, then re-sent by id.
         self.file_ids: dict[Path, str] = {}
@@ -193,50 +179,9 @@ class TelegramChannel:
         application.add_handler(MessageHandler(PRIVATE, self.on_message))
         application.add_error_handler(self.on_error)
 
-    # -- database work, run in a worker thread so the event loop keeps serving others
-
-    async def _db(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.to_thread(function, *args)
-
-    def _linked(self, chat_id: str) -> Linked | None:
-        with self.services.uow() as uow:
-            person = uow.repo.participant_by_contact(CHANNEL, chat_id)
-            return self._describe(person) if person else None
-
-    def _describe(self, person: Any) -> Linked:
-        survey = self.services.surveys.for_respondent(person.respondent_type)
-        return Linked(person.id, person.language, person.opted_out, tuple(person.need_list),
-                      survey.languages)
-
-    def _link(self, token: str, chat_id: str) -> Linked | None:
-        """Link the chat to the invitation's person (moving it from anyone else)."""
-        with self.services.uow() as uow:
-            invitation = uow.repo.invitation(token)
-            if invitation is None:
-                uow.repo.audit("telegram", "unknown_link")
-                uow.commit()
-                return None
-            person = invitation.participant
-            holder = uow.repo.participant_by_contact(CHANNEL, chat_id)
-            if holder is not person:
-                if holder is not None:
-                    holder.contacts = [c for c in holder.contacts if c.kind != CHANNEL]
-                uow.repo.set_contact(person, CHANNEL, chat_id)
-            uow.commit()
-            return self._describe(person)
-
-    def _set_language(self, participant_id: int, language: str) -> bool:
-        with self.services.uow() as uow:
-            person = uow.repo.participant_by_id(participant_id)
-            if person is None or language not in self._describe(person).languages:
-                return False
-            person.language = language
-            uow.commit()
-            return True
-
     def phrase(self, phrase_id: str, language: str) -> str:
         """A shared phrase (every survey shares one phrases file)."""
-        return next(iter(self.services.surveys)).phrase(phrase_id, language)
+        return self.conversations.surveys.phrase(phrase_id, language)
 
     # -- sending
 
@@ -267,80 +212,76 @@ class TelegramChannel:
         await self._send(bot, chat_id, [Prompt("say", self.phrase(phrase_id, language),
                                                language)])
 
-    async def _converse(self, update: Update, context: Context, person: Linked,
-                        event: Event) -> Reply:
-        """Run ``event`` through the service; a repeated update records and sends nothing."""
-        inbound = (CHANNEL, f"{context.bot.id}:{update.update_id}")
-        reply = await self._db(self.conversations.handle, person.id, CHANNEL, event, inbound)
+    async def _run(self, update: Update, context: Context,
+                   use_case: Callable[..., Reply], *args: Any,
+                   unknown: str = "link_needed") -> Reply | None:
+        """Run one use case of the service for this update, in a worker thread so the
+        event loop keeps serving others, and send its reply. A repeated update records
+        and sends nothing; a chat linked to nobody is told how to get a link."""
+        chat = update.effective_chat
+        assert chat is not None
+        try:
+            reply = await asyncio.to_thread(use_case, *args)
+        except (UnknownParticipant, UnknownInvitation):
+            await self._say(context.bot, chat.id, unknown, _app_language(update))
+            return None
         if not reply.duplicate:
-            assert update.effective_chat is not None
-            await self._send(context.bot, update.effective_chat.id, reply.prompts, reply.needs)
+            await self._send(context.bot, chat.id, reply.prompts, reply.needs)
         return reply
 
-    async def _person(self, update: Update, context: Context) -> Linked | None:
-        """The linked participant, or None after telling the chat how to get a link."""
+    def _who(self, update: Update) -> Sender:
         assert update.effective_chat is not None
-        person = await self._db(self._linked, str(update.effective_chat.id))
-        if person is None:
-            await self._say(context.bot, update.effective_chat.id, "link_needed",
-                            _app_language(update))
-        return person
+        return Sender(CONTACT, str(update.effective_chat.id))
+
+    @staticmethod
+    def _inbound(update: Update, context: Context) -> tuple[str, str]:
+        return (CHANNEL, f"{context.bot.id}:{update.update_id}")
+
+    async def _event(self, update: Update, context: Context, event: Event) -> Reply | None:
+        return await self._run(update, context, self.conversations.handle, self._who(update),
+                               CHANNEL, event, self._inbound(update, context))
 
     # -- commands
 
     async def on_start(self, update: Update, context: Context) -> None:
-        """``/start <token>`` links the chat; ``/start`` alone carries on (or explains)."""
-        assert update.effective_chat is not None
-        chat_id = update.effective_chat.id
+        """``/start <token>`` links the chat; ``/start`` alone carries on (or explains).
+        Either is the person asking to take part, so it opts them back in."""
         token = context.args[0] if context.args else ""
         if token:
-            person = await self._db(self._link, token, str(chat_id))
-            if person is None:
-                await self._say(context.bot, chat_id, "link_broken", _app_language(update))
-                return
+            await self._run(update, context, self.conversations.link_chat, token,
+                            self._who(update), CHANNEL, self._inbound(update, context),
+                            unknown="link_broken")
         else:
-            person = await self._person(update, context)
-            if person is None:
-                return
-        if person.opted_out:
-            # Pressing Start is the person asking to take part again.
-            await self._db(self.conversations.opt_out, person.id, False, ACTOR)
-        await self._converse(update, context, person, Event("start"))
+            await self._event(update, context, Event(EventKind.OPT_IN))
 
     async def on_help(self, update: Update, context: Context) -> None:
         """``/help``: the engine's help for the question the person is on."""
-        await self._command(update, context, Event("help"))
+        await self._event(update, context, Event(EventKind.HELP))
 
     async def on_restart(self, update: Update, context: Context) -> None:
         """``/restart``: the engine asks "start again?" before it deletes anything."""
-        await self._command(update, context, Event("restart"))
+        await self._event(update, context, Event(EventKind.RESTART))
 
     async def on_stop(self, update: Update, context: Context) -> None:
         """``/stop``: opt out of every question, and say so."""
-        person = await self._person(update, context)
-        if person is None:
-            return
-        if not person.opted_out:
-            await self._db(self.conversations.opt_out, person.id, True, ACTOR)
-        await self._converse(update, context, person, Event("stop"))
+        await self._event(update, context, Event(EventKind.OPT_OUT))
 
     async def on_language(self, update: Update, context: Context) -> None:
         """``/language``: a button for each language the person's survey is written in."""
-        person = await self._person(update, context)
-        if person is None:
+        chat = update.effective_chat
+        assert chat is not None
+        try:
+            language, languages = await asyncio.to_thread(self.conversations.languages,
+                                                          self._who(update))
+        except UnknownParticipant:
+            await self._say(context.bot, chat.id, "link_needed", _app_language(update))
             return
-        assert update.effective_chat is not None
         buttons = [[InlineKeyboardButton(self.phrase("language_name", code),
                                          callback_data=f"language:{code}")]
-                   for code in person.languages]
-        menu = message(self.phrase("choose_language", person.language), person.language,
-                       person.needs, self.audio_dir, InlineKeyboardMarkup(buttons))
-        await self._deliver(context.bot, update.effective_chat.id, menu)
-
-    async def _command(self, update: Update, context: Context, event: Event) -> None:
-        person = await self._person(update, context)
-        if person is not None:
-            await self._converse(update, context, person, event)
+                   for code in languages]
+        menu = message(self.phrase("choose_language", language), language, (),
+                       self.audio_dir, InlineKeyboardMarkup(buttons))
+        await self._deliver(context.bot, chat.id, menu)
 
     # -- buttons and messages
 
@@ -350,35 +291,31 @@ class TelegramChannel:
         assert query is not None
         with suppress(BadRequest):  # a retried update's query may be too old to answer
             await query.answer()
-        person = await self._person(update, context)
-        if person is None:
-            return
         data = query.data or ""
         if data.startswith("language:"):
-            changed = await self._db(self._set_language, person.id, data.partition(":")[2])
-            event = Event("again") if changed else None
+            reply = await self._run(update, context, self.conversations.set_language,
+                                    self._who(update), data.partition(":")[2], CHANNEL,
+                                    self._inbound(update, context))
         else:
             event = event_for(data)
-        if event is None:
-            log.info("Telegram button with unknown data ignored")
-            return
-        await self._converse(update, context, person, event)
-        # The pressed message's buttons go, so the chat shows one set to press.
-        with suppress(BadRequest):
-            await query.edit_message_reply_markup(None)
+            if event is None:
+                log.info("Telegram button with unknown data ignored")
+                return
+            reply = await self._event(update, context, event)
+        if reply is not None:
+            # The pressed message's buttons go, so the chat shows one set to press.
+            with suppress(BadRequest):
+                await query.edit_message_reply_markup(None)
 
     async def on_message(self, update: Update, context: Context) -> None:
         """Typed words, emoji and stickers are text for the engine; a voice note is a
         recording (kept only if the engine takes it: open questions)."""
         message = update.message
         assert message is not None
-        person = await self._person(update, context)
-        if person is None:
-            return
         if message.voice is None:
             sticker = message.sticker.emoji if message.sticker else None
             text = message.text or message.caption or sticker or ""
-            await self._converse(update, context, person, Event("text", text))
+            await self._event(update, context, Event(EventKind.TEXT, text))
             return
         # Named by bot and update, so a retried update rewrites its own file only.
         name = f"{CHANNEL}/{context.bot.id}-{update.update_id}.ogg"
@@ -386,9 +323,9 @@ class TelegramChannel:
         path.parent.mkdir(parents=True, exist_ok=True)
         file = await context.bot.get_file(message.voice.file_id)
         await file.download_to_drive(path)
-        reply = await self._converse(update, context, person, Event("recording", name))
-        refused = reply.question is not None and bool(reply.question.error)
-        if refused and not reply.duplicate:
+        reply = await self._event(update, context, Event(EventKind.RECORDING, name))
+        refused = reply is None or (reply.question is not None and bool(reply.question.error))
+        if refused and (reply is None or not reply.duplicate):
             path.unlink(missing_ok=True)
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -408,14 +345,12 @@ class TelegramChannel:
 # ---------------------------------------------------------------- running the bot
 
 
-def build_application(services: Services, polling: bool = True) -> Application[
-        Any, Any, Any, Any, Any, Any]:
-    """The bot's PTB application, on ``TELEGRAM_API_BASE_URL`` when set.
-
-    ``polling=False`` builds it without an updater, for the web app's webhook route.
+def build_application(config: Mapping[str, Any], conversations: Conversations,
+                      polling: bool = True) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot's PTB application over ``conversations``, on ``TELEGRAM_API_BASE_URL`` when
+    set. ``polling=False`` builds it without an updater, for the web app's webhook route.
     RuntimeError when no bot token is configured (check ``telegram_enabled`` first).
     """
-    config = services.config
     if not telegram_enabled(config):
         raise RuntimeError(DISABLED)
     builder = Application.builder().token(config["TELEGRAM_BOT_TOKEN"])
@@ -425,7 +360,7 @@ def build_application(services: Services, polling: bool = True) -> Application[
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
-    TelegramChannel(services).register(application)
+    TelegramChannel(conversations, config).register(application)
     return application
 
 
@@ -472,8 +407,10 @@ class WebhookBot:
     Telegram is told "received" only after the answer is safe.
     """
 
-    def __init__(self, services: Services, timeout: float = 60.0) -> None:
-        self.services = services
+    def __init__(self, config: Mapping[str, Any], conversations: Conversations,
+                 timeout: float = 60.0) -> None:
+        self.config = config
+        self.conversations = conversations
         self.timeout = timeout
         self._lock = threading.Lock()
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -487,7 +424,8 @@ class WebhookBot:
     def _started(self) -> Application[Any, Any, Any, Any, Any, Any]:
         with self._lock:
             if self._application is None:
-                application = build_application(self.services, polling=False)
+                application = build_application(self.config, self.conversations,
+                                                polling=False)
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(target=self._loop.run_forever,
                                                 name="telegram-webhook", daemon=True)

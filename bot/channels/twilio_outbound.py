@@ -19,10 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twilio.base.exceptions import TwilioRestException
 
-from bot.engine import Event
+from bot.engine import Event, messages
 from storage.models import Invitation, Participant, utcnow
 
-from .text import messages
 from .twilio_api import UNSUBSCRIBED, TwilioGateway, TwilioSettings
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,8 @@ from pathlib import Path
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
-from bot.engine import Event, Prompt
+from bot.engine import Event, EventKind, Need, Prompt, prompt_text
 from content.audio import find_audio
-
-from .text import prompt_text
 
 KEYPAD = frozenset("0123456789*#")
 # <Say> locale and a voice that reads SSML, so slow speech can be slowed down.
@@ -38,6 +36,11 @@ class Speaker:
     audio_dir: Path
     audio_url: str  # PUBLIC_BASE_URL + "/audio"
     slow: bool = False
+
+    @classmethod
+    def for_needs(cls, audio_dir: Path, audio_url: str, needs: Sequence[str]) -> Speaker:
+        """The speaker for a caller with these communication needs."""
+        return cls(audio_dir, audio_url, slow=Need.SLOW_SPEECH in needs)
 
     def speak(self, parent: TwiML, text: str, language: str) -> None:
         """Add ``text`` to ``parent`` as the cached recording, or as speech."""
@@ -63,12 +66,12 @@ def waiting(prompts: Sequence[Prompt]) -> Prompt | None:
 def event_for(question: str, digits: str = "", speech: str = "", recording: str = "") -> Event:
     """What the caller did at ``question``: recorded, spoke, pressed keys, or nothing."""
     if recording:
-        return Event("recording", recording, question)
+        return Event(EventKind.RECORDING, recording, question)
     if speech.strip():
-        return Event("text", speech, question)
+        return Event(EventKind.TEXT, speech, question)
     if digits:
-        return Event("key", digits, question)
-    return Event("silence", question=question)
+        return Event(EventKind.KEY, digits, question)
+    return Event(EventKind.SILENCE, question=question)
 
 
 def render(prompts: Sequence[Prompt], turn_url: Callable[[str], str], speaker: Speaker) -> str:

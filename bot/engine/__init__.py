@@ -1,21 +1,21 @@
 """The pure survey engine. Standard library only: no framework may be imported here."""
 
+from .compose import messages, prompt_text
 from .flow import (
     CONSENT,
-    FINISHED_STATUSES,
     RESTART,
     Choice,
     Event,
     Progress,
     Prompt,
     Recorded,
+    Standing,
     Step,
     advance,
     begin,
     every_prompt,
 )
 from .model import (
-    CHANNELS,
     DEFAULT_LANGUAGE,
     NOT_SURE_CODE,
     QUESTION_TYPES,
@@ -29,10 +29,24 @@ from .model import (
     localise,
 )
 from .safeguarding import Safeguarding
+from .vocabulary import (
+    FINISHED_STATUSES,
+    OPEN_STATUSES,
+    AnswerMode,
+    AnswerStatus,
+    Capabilities,
+    EventKind,
+    Need,
+    ResponseStatus,
+    Status,
+    response_status,
+)
 
 __all__ = [
-    "CHANNELS", "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE",
-    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "Choice",
-    "Event", "Option", "Progress", "Prompt", "Question", "Recorded", "Safeguarding", "ShowIf",
-    "Step", "Survey", "advance", "begin", "every_prompt", "localise",
+    "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE", "OPEN_STATUSES",
+    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "AnswerMode",
+    "AnswerStatus", "Capabilities", "Choice", "Event", "EventKind", "Need", "Option",
+    "Progress", "Prompt", "Question", "Recorded", "ResponseStatus", "Safeguarding", "ShowIf",
+    "Standing", "Status", "Step", "Survey", "advance", "begin", "every_prompt", "localise",
+    "messages", "prompt_text", "response_status",
 ]

@@ -13,35 +13,40 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import product
 
 from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
-from .parsing import command_in, printable, read_reply
+from .parsing import carrier_keyword, command_in, printable, read_reply
 from .safeguarding import Safeguarding
+from .vocabulary import (
+    FINISHED_STATUSES,
+    AnswerMode,
+    AnswerStatus,
+    Capabilities,
+    EventKind,
+    Status,
+)
 
 CONSENT = "consent"
 # The id a channel tags the "start again?" confirmation with (never a survey question id:
 # the loader keeps ids to lower-case letters, and reserves this one as it does consent).
 RESTART = "restart"
 MAX_REASKS = 2
-# Statuses a response can be in. "stopped" means paused: the person can carry on.
-OPEN_STATUSES = ("consent", "in_progress", "review", "stopped")
-FINISHED_STATUSES = ("completed", "declined", "opted_out")
-
-EVENT_KINDS = (
-    "start", "text", "key", "button", "again", "back", "skip", "help", "stop",
-    "silence", "recording", "change", "submit", "restart",
-)
+# A channel of typed replies with no extras: the default when none is named.
+TYPED = Capabilities()
+# Events that carry a reply to the question asked.
+_REPLIES = (EventKind.TEXT, EventKind.KEY, EventKind.BUTTON)
+_KEYPAD_COMMANDS = {"*": EventKind.AGAIN, "#": EventKind.SKIP}
 
 
 @dataclass(frozen=True)
 class Event:
     """One thing a person did: typed, pressed a key or a button, said nothing..."""
 
-    kind: str
+    kind: EventKind
     value: str = ""
     question: str = ""  # the question the person saw, when the channel knows it
 
     def __post_init__(self) -> None:
-        if self.kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind {self.kind!r}")
+        # A plain string is accepted and checked: EventKind("nonsense") raises ValueError.
+        object.__setattr__(self, "kind", EventKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,7 @@ class Recorded:
     """An answer to store now. ``status`` is "answered", "skipped" or "no_answer"."""
 
     question_id: str
-    status: str
+    status: AnswerStatus
     code: int | None = None
     label: str = ""
     text: str = ""
@@ -132,40 +137,69 @@ class Recorded:
 
 @dataclass
 class Progress:
-    """Where one person is in one wave's survey. Stored as JSON between events."""
+    """Where one person is in one wave's survey. Stored as JSON between events.
+
+    ``channel`` names the channel the last event came by, as data for the record; what
+    the engine does depends only on ``capabilities``, which the service sets on every
+    turn from the channel table and which is not stored.
+    """
 
     survey_id: str
     wave: str
     language: str
     channel: str
-    status: str = "consent"
+    status: Status = Status.CONSENT
     current: str = CONSENT
     answers: dict[str, dict[str, object]] = field(default_factory=dict)
     asked: list[str] = field(default_factory=list)
     misunderstood: int = 0
     silences: int = 0
     who_answered: str = ""
-    review: bool = False
     returning_to_review: bool = False
     # True between "start again?" and the person's reply to it.
     restarting: bool = False
+    capabilities: Capabilities = field(default=TYPED, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for JSON. The containers are copied so that later steps cannot
         change what was stored; the engine replaces answer entries, never edits them."""
         data = dict(vars(self))
+        del data["capabilities"]
         data["answers"] = dict(self.answers)
         data["asked"] = list(self.asked)
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Progress:
-        return cls(**data)  # type: ignore[arg-type]
+    def from_dict(cls, data: dict[str, object],
+                  capabilities: Capabilities = TYPED) -> Progress:
+        """Progress as stored; keys of older versions (``review``) are dropped."""
+        known = {k: v for k, v in data.items() if k in _PROGRESS_FIELDS}
+        known["status"] = Status(known.get("status", Status.CONSENT))
+        return cls(**known, capabilities=capabilities)  # type: ignore[arg-type]  # JSON
 
     @property
     def finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
+    @property
+    def review(self) -> bool:
+        """True when this channel has a check-your-answers step."""
+        return self.capabilities.review
+
+
+_PROGRESS_FIELDS = frozenset(f.name for f in fields(Progress)) - {"capabilities"}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the engine must know about the person beyond their progress."""
+
+    opted_out: bool = False
+    idle_hours: float = 0.0  # since the person's last turn was stored
+
+
+# Someone who has not opted out and is answering now: the default standing.
+ANSWERING = Standing()
 
 @dataclass(frozen=True)
 class Step:
@@ -176,6 +210,9 @@ class Step:
     recorded: tuple[Recorded, ...] = ()
     withdrawn: tuple[str, ...] = ()
     consent_given: bool | None = None
+    # True: the person asked us to stop contacting them; False: they asked us to start
+    # again; None: no change. The service stores it and audits it in the same turn.
+    opted_out: bool | None = None
 
 
 # ---------------------------------------------------------------- building prompts
@@ -187,11 +224,11 @@ def consent_question(survey: Survey) -> Question:
 
 
 def restart_question(survey: Survey) -> Question:
-    """"Start again?" asked as a yes/no question. No "Not sure": only a clear yes wipes
-    the answers, and anything else carries on."""
-    yes_no = next((q.options for q in survey.questions if q.type == "yes_no"), ())
+    """"Start again?" asked as a yes/no question with the survey's standard yes/no
+    answers (a survey need not have a yes/no question of its own). No "Not sure": only
+    a clear yes wipes the answers, and anything else carries on."""
     return Question(id=RESTART, type="yes_no", text=survey.phrases["restart_confirm"],
-                    options=tuple(o for o in yes_no if not o.not_sure))
+                    options=tuple(o for o in survey.yes_no if not o.not_sure))
 
 
 def _question(survey: Survey, question_id: str) -> Question:
@@ -203,28 +240,26 @@ def _question(survey: Survey, question_id: str) -> Question:
 
 
 def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
-    lang, channel = progress.language, progress.channel
-    if channel in ("telegram", "web"):
+    lang, capabilities = progress.language, progress.capabilities
+    if capabilities.shows_choices:
         return ""
     if question.type in ("open", "number"):
         return survey.phrase(_variant(progress, question.type), lang)
-    if channel == "voice":
-        parts = [survey.phrase("option_voice", lang, key=o.key, label=localise(o.label, lang))
+    if capabilities.answers_by == AnswerMode.KEYS:
+        parts = [survey.phrase("option_keys", lang, key=o.key, label=localise(o.label, lang))
                  for o in question.options if not o.not_sure]
-        parts += [survey.phrase("not_sure_voice", lang)] if any(
+        parts += [survey.phrase("not_sure_keys", lang)] if any(
             o.not_sure for o in question.options) else []
-        parts.append(survey.phrase("keys_voice", lang))
+        parts.append(survey.phrase("again_keys", lang))
         return " ".join(parts)
     listed = ", ".join(f"{o.key} {localise(o.label, lang)}" for o in question.options)
-    return survey.phrase("choices_sms", lang, choices=listed)
+    return survey.phrase("choices_text", lang, choices=listed)
 
 
 def _variant(progress: Progress, phrase_id: str) -> str:
-    """The phrase id for this channel: ``_voice``, ``_sms`` (and the terminal) or
-    ``_buttons`` (Telegram and the web)."""
-    channel = progress.channel
-    group = {"telegram": "buttons", "web": "buttons", "voice": "voice"}.get(channel, "sms")
-    return f"{phrase_id}_{group}"
+    """The phrase id for how this channel answers: ``_keys``, ``_text`` or ``_buttons``
+    (buttons and pages)."""
+    return f"{phrase_id}_{progress.capabilities.phrase_group}"
 
 
 def _position(survey: Survey, progress: Progress, question: Question) -> tuple[int, int]:
@@ -316,50 +351,97 @@ def _next_question(survey: Survey, progress: Progress, after: str) -> Question |
 
 
 def begin(survey: Survey, wave: str, language: str, channel: str,
-          review: bool = False) -> Progress:
-    """Fresh progress for a person starting ``survey`` in ``wave``."""
+          capabilities: Capabilities = TYPED) -> Progress:
+    """Fresh progress for a person starting ``survey`` in ``wave`` on a channel that can
+    do ``capabilities`` (``channel`` is its name, kept as data)."""
     return Progress(survey_id=survey.id, wave=wave, language=language, channel=channel,
-                    review=review, who_answered=survey.answered_by)
+                    capabilities=capabilities, who_answered=survey.answered_by)
 
 
 def advance(survey: Survey, progress: Progress, event: Event,
-            safeguarding: Safeguarding | None = None) -> Step:
+            safeguarding: Safeguarding | None = None,
+            standing: Standing = ANSWERING) -> Step:
     """Move the conversation on by one event. Never mutates ``progress``.
 
     With ``safeguarding``, a free-text answer holding a worrying word is recorded with
     its ``concerns`` and the person is told who to call if they are in danger.
+    ``standing`` says whether the person has opted out, and how long since their last
+    turn. A step that opts them out or in says so in ``Step.opted_out``.
     """
     progress = replace(progress, answers=dict(progress.answers), asked=list(progress.asked))
     # What arrives is kept as typed (``raw``), but never with invisible control bytes.
     event = replace(event, value=printable(event.value))
-    if event.kind == "restart":
+    capabilities = progress.capabilities
+    if event.kind == EventKind.TEXT and capabilities.carrier_keywords:
+        keyword = carrier_keyword(event.value)
+        event = Event(keyword) if keyword else event
+    if event.kind == EventKind.OPT_OUT:
+        return _opt_out(survey, progress, standing)
+    if event.kind == EventKind.OPT_IN:
+        return _opt_in(survey, progress, standing)
+    if standing.opted_out:
+        # Anything else from someone who opted out is answered, never asked onwards.
+        if not progress.finished:
+            progress.status = Status.OPTED_OUT
+        return Step(progress, (say(survey, progress, "already_opted_out"),))
+    if (capabilities.resume_after_hours and event.kind in (EventKind.TEXT, EventKind.KEY)
+            and standing.idle_hours >= capabilities.resume_after_hours):
+        # Someone writing again long after their last reply has most likely lost track:
+        # they are told which question they are on rather than answering it by accident.
+        event = Event(EventKind.START)
+    if event.kind == EventKind.RESTART:
         return _ask_restart(survey, progress)
     if progress.restarting:
         return _confirm_restart(survey, progress, event)
     # Whatever someone first sends ("hi", a key press), they are greeted and asked
     # for consent: nothing they say before that can count as an answer.
-    if event.kind == "start" or not progress.asked:
+    if event.kind == EventKind.START or not progress.asked:
         return _start(survey, progress)
     if progress.finished:
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
-    if progress.status == "stopped":
+    if progress.status == Status.STOPPED:
         return _start(survey, progress)
-    if progress.status == "review":
+    if progress.status == Status.REVIEW:
         return _in_review(survey, progress, event)
     return _answering(survey, progress, event, safeguarding or Safeguarding())
 
 
+def _opt_out(survey: Survey, progress: Progress, standing: Standing) -> Step:
+    """"Never contact me again." A finished response keeps its status: its answers are
+    the evaluation's data. An open one is marked opted out where it stands, so opting
+    back in carries on from there. Saying it twice changes (and audits) nothing."""
+    if not progress.finished:
+        progress.status = Status.OPTED_OUT
+    return Step(progress, (say(survey, progress, _variant(progress, "opted_out")),),
+                opted_out=None if standing.opted_out else True)
+
+
+def _opt_in(survey: Survey, progress: Progress, standing: Standing) -> Step:
+    """"You may contact me again": then carry on as a start would. From someone who never
+    opted out it is only a start (Telegram's Start button sends it every time)."""
+    if not standing.opted_out:
+        return _start(survey, progress)
+    if progress.status == Status.OPTED_OUT:
+        progress.status = Status.STOPPED if progress.asked else Status.CONSENT
+    step = _start(survey, progress)
+    return Step(step.progress, (say(survey, progress, _variant(progress, "opted_in")),
+                                *step.prompts), opted_out=False)
+
+
 def _start(survey: Survey, progress: Progress) -> Step:
+    if progress.status == Status.STOPPED:
+        progress.status = (Status.CONSENT if progress.current == CONSENT
+                           else Status.IN_PROGRESS)
+        if progress.current == "":
+            # Nothing left to ask: the answers wait to be checked, or (a response an
+            # older version reopened by STOP and START) they were all given already.
+            progress.status = Status.REVIEW if progress.review else Status.COMPLETED
     if progress.finished:
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
-    if progress.status == "consent" and not progress.asked:
+    if progress.status == Status.CONSENT and not progress.asked:
         progress.asked.append(CONSENT)
         return Step(progress, (say(survey, progress, "greeting"), ask(survey, progress)))
-    if progress.status == "stopped":
-        progress.status = "in_progress" if progress.current != CONSENT else "consent"
-        if progress.review and progress.current == "":
-            progress.status = "review"
-    if progress.status == "review":
+    if progress.status == Status.REVIEW:
         return Step(progress, (say(survey, progress, "welcome_back_review"),
                                _review(survey, progress)))
     question = _question(survey, progress.current)
@@ -372,7 +454,7 @@ def _start(survey: Survey, progress: Progress) -> Step:
 def _ask_restart(survey: Survey, progress: Progress) -> Step:
     # A finished survey's answers are the evaluation's data; a person who said no may
     # change their mind and start again.
-    if progress.status in ("completed", "opted_out"):
+    if progress.status in (Status.COMPLETED, Status.OPTED_OUT):
         return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
     progress.restarting = True
     return Step(progress, (ask(survey, progress, RESTART),))
@@ -382,19 +464,20 @@ def _confirm_restart(survey: Survey, progress: Progress, event: Event) -> Step:
     """The reply to "start again?": a clear yes starts the wave afresh; any other answer
     to it carries on. Anything that is not a reply to it (a button on a survey question)
     cancels the question and is handled as usual."""
-    if event.kind == "again" and event.question in ("", RESTART):
+    if event.kind == EventKind.AGAIN and event.question in ("", RESTART):
         return Step(progress, (ask(survey, progress, RESTART),))
     progress.restarting = False
-    if event.kind not in ("text", "key", "button") or event.question not in ("", RESTART):
+    if event.kind not in _REPLIES or event.question not in ("", RESTART):
         return advance(survey, progress, event)
     option = _chosen(restart_question(survey), event)
     if option is None or option.code != 1:
-        if progress.status in ("consent", "in_progress"):
+        if progress.status in (Status.CONSENT, Status.IN_PROGRESS):
             resume: tuple[Prompt, ...] = (ask(survey, progress),)
         else:
             resume = _start(survey, progress).prompts
         return Step(progress, (say(survey, progress, "restart_cancelled"), *resume))
-    fresh = begin(survey, progress.wave, progress.language, progress.channel, progress.review)
+    fresh = begin(survey, progress.wave, progress.language, progress.channel,
+                  progress.capabilities)
     fresh.asked.append(CONSENT)
     return Step(fresh, (say(survey, fresh, "restarted"), ask(survey, fresh)),
                 withdrawn=tuple(progress.answers))
@@ -403,18 +486,18 @@ def _confirm_restart(survey: Survey, progress: Progress, event: Event) -> Step:
 def _in_review(survey: Survey, progress: Progress, event: Event) -> Step:
     # A channel with no check-your-answers step (someone who moved from the web to a
     # text) finishes at once rather than getting stuck on a step it cannot show.
-    if event.kind == "submit" or not progress.review:
-        progress.status = "completed"
+    if event.kind == EventKind.SUBMIT or not progress.review:
+        progress.status = Status.COMPLETED
         progress.current = ""
         return Step(progress, (say(survey, progress, "closing"),))
-    if event.kind == "change" and event.value in progress.answers:
-        progress.status = "in_progress"
+    if event.kind == EventKind.CHANGE and event.value in progress.answers:
+        progress.status = Status.IN_PROGRESS
         progress.current = event.value
         progress.returning_to_review = True
         progress.misunderstood = progress.silences = 0
         return Step(progress, (ask(survey, progress),))
-    if event.kind == "stop":
-        progress.status = "stopped"
+    if event.kind == EventKind.STOP:
+        progress.status = Status.STOPPED
         return Step(progress, (say(survey, progress, "stopped"),))
     return Step(progress, (_review(survey, progress),))
 
@@ -423,24 +506,24 @@ def _answering(survey: Survey, progress: Progress, event: Event,
                safeguarding: Safeguarding) -> Step:
     question = _question(survey, progress.current)
     kind = event.kind
-    # On the web, back, skip and help are buttons: a typed "help" or "stop" in a text
-    # box is the person's answer, not a command.
-    if kind == "text" and progress.channel != "web":
+    # Where back, skip and help are buttons (a web page), a typed "help" or "stop" in a
+    # text box is the person's answer, not a command.
+    if kind == EventKind.TEXT and progress.capabilities.typed_commands:
         kind = command_in(event.value) or kind
-    elif kind == "key":
-        kind = {"*": "again", "#": "skip"}.get(event.value.strip(), kind)
+    elif kind == EventKind.KEY:
+        kind = _KEYPAD_COMMANDS.get(event.value.strip(), kind)
 
-    if kind == "again":
+    if kind == EventKind.AGAIN:
         return Step(progress, (ask(survey, progress),))
-    if kind == "help":
+    if kind == EventKind.HELP:
         text = localise(question.help, progress.language) if question.help else ""
         help_prompt = (Prompt("say", text, progress.language) if text
                        else say(survey, progress, _variant(progress, "help")))
         return Step(progress, (help_prompt, ask(survey, progress)))
-    if kind == "stop":
-        progress.status = "stopped"
+    if kind == EventKind.STOP:
+        progress.status = Status.STOPPED
         return Step(progress, (say(survey, progress, "stopped"),))
-    if kind == "back":
+    if kind == EventKind.BACK:
         return _back(survey, progress)
     if event.question and event.question != question.id:
         # A button on an old message, or a page submitted twice: never let it change
@@ -448,33 +531,34 @@ def _answering(survey: Survey, progress: Progress, event: Event,
         return Step(progress, (say(survey, progress, "old_question"), ask(survey, progress)))
     if question.id == CONSENT:
         return _consent(survey, progress, event, kind)
-    if kind == "skip":
+    if kind == EventKind.SKIP:
         return _move_on(survey, progress, question,
-                        Recorded(question.id, "skipped", raw=event.value),
+                        Recorded(question.id, AnswerStatus.SKIPPED, raw=event.value),
                         say(survey, progress, "skipped"))
-    if kind == "silence":
+    if kind == EventKind.SILENCE:
         progress.silences += 1
         if progress.silences < 2:
             return Step(progress, (say(survey, progress, "silence"), ask(survey, progress)))
-        return _move_on(survey, progress, question, Recorded(question.id, "no_answer"),
+        return _move_on(survey, progress, question, Recorded(question.id, AnswerStatus.NO_ANSWER),
                         say(survey, progress, "moving_on"))
-    if kind == "recording":
+    if kind == EventKind.RECORDING:
         # Only an open question takes a voice message; elsewhere a recording's file
         # name must never be read as words that happen to match an answer.
         if question.type != "open":
             return _not_understood(survey, progress, question)
         shown = survey.phrase("recorded", progress.language)
         return _move_on(survey, progress, question,
-                        Recorded(question.id, "answered", recording=event.value, label=shown),
+                        Recorded(question.id, AnswerStatus.ANSWERED, recording=event.value,
+                                 label=shown),
                         None, shown)
     return _answer(survey, progress, question, event, safeguarding)
 
 
-def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Step:
+def _consent(survey: Survey, progress: Progress, event: Event, kind: EventKind) -> Step:
     question = consent_question(survey)
-    option = _chosen(question, event) if kind in ("text", "key", "button") else None
+    option = _chosen(question, event) if kind in _REPLIES else None
     if option is not None and option.code == 1:
-        progress.status = "in_progress"
+        progress.status = Status.IN_PROGRESS
         progress.misunderstood = 0
         first = _next_question(survey, progress, CONSENT)
         assert first is not None, "the loader guarantees every wave has questions"
@@ -484,7 +568,7 @@ def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Ste
         return Step(progress, (say(survey, progress, "consent_thanks", total=total),
                                ask(survey, progress)), consent_given=True)
     if option is not None and option.code == 2:
-        progress.status = "declined"
+        progress.status = Status.DECLINED
         progress.current = ""
         return Step(progress, (say(survey, progress, "declined"),), consent_given=False)
     if option is not None:  # "not sure" about taking part: explain, then ask again
@@ -493,7 +577,7 @@ def _consent(survey: Survey, progress: Progress, event: Event, kind: str) -> Ste
 
 
 def _chosen(question: Question, event: Event) -> Option | None:
-    if event.kind == "button":
+    if event.kind == EventKind.BUTTON:
         try:
             return question.option(int(event.value))
         except ValueError:
@@ -513,20 +597,21 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
         label = localise(option.label, "en")
         shown = localise(option.label, lang)
         code = NOT_SURE_CODE if option.not_sure else option.code
-        recorded = Recorded(question.id, "answered", code=code, label=label, raw=event.value)
+        recorded = Recorded(question.id, AnswerStatus.ANSWERED, code=code, label=label,
+                            raw=event.value)
         return _move_on(survey, progress, question, recorded, None, shown)
     reading = read_reply(question, event.value)
     if question.type == "number":
         if reading.number is None:
             return _not_understood(survey, progress, question, reading.out_of_range,
                                    empty=not event.value.strip())
-        recorded = Recorded(question.id, "answered", code=reading.number,
+        recorded = Recorded(question.id, AnswerStatus.ANSWERED, code=reading.number,
                             label=str(reading.number), raw=event.value)
         return _move_on(survey, progress, question, recorded, None, str(reading.number))
     if not reading.text:
         return _not_understood(survey, progress, question, empty=not event.value.strip())
     concerns = safeguarding.concerns(reading.text)
-    recorded = Recorded(question.id, "answered", text=reading.text, raw=event.value,
+    recorded = Recorded(question.id, AnswerStatus.ANSWERED, text=reading.text, raw=event.value,
                         concerns=concerns)
     note = (Prompt("say", survey.phrase("safeguarding", progress.language,
                                         contact=safeguarding.contact).strip(),
@@ -582,10 +667,10 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
         progress.returning_to_review = False
         progress.current = ""
         if progress.review:
-            progress.status = "review"
+            progress.status = Status.REVIEW
             prompts.append(_review(survey, progress))
         else:
-            progress.status = "completed"
+            progress.status = Status.COMPLETED
             prompts.append(say(survey, progress, "closing"))
         return Step(progress, tuple(prompts), records, withdrawn)
     progress.current = following.id
@@ -621,13 +706,13 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _phrase_values(survey: Survey, language: str,
-                   channel: str) -> dict[str, list[dict[str, object]]]:
+                   capabilities: Capabilities) -> dict[str, list[dict[str, object]]]:
     """Each phrase with placeholders the engine fills in, with every set of values it
     can fill in: question totals and positions for each wave and each answer that
     rules a conditional question in or out, and the range of each number question."""
     values: dict[str, list[dict[str, object]]] = {"consent_thanks": [], "welcome_back_at": []}
     for wave in WAVES:
-        progress = begin(survey, wave, language, channel)
+        progress = begin(survey, wave, language, "", capabilities)
         # Right after consent nothing is answered, so every conditional question counts.
         _, total = _position(survey, progress, survey.questions[0])
         values["consent_thanks"].append({"total": total})
@@ -647,19 +732,21 @@ def _phrase_values(survey: Survey, language: str,
     return values
 
 
-def every_prompt(survey: Survey, language: str, channel: str) -> Iterator[Prompt]:
-    """Every prompt the engine can give in ``language`` on ``channel``.
+def every_prompt(survey: Survey, language: str,
+                 capabilities: Capabilities) -> Iterator[Prompt]:
+    """Every prompt the engine can give in ``language`` on a channel that can do
+    ``capabilities``.
 
-    Each question as ``ask`` builds it (so with this channel's instruction), and every
+    Each question as ``ask`` builds it (so with that channel's instruction), and every
     shared phrase: as it stands, or with each set of values the engine fills in.
     Phrases that only appear inside instructions ("Press {key} for {label}.") are
     yielded as part of those. Audio rendering and the content checker walk this list,
     so they see exactly the words a person is sent.
     """
-    progress = begin(survey, WAVES[0], language, channel)
+    progress = begin(survey, WAVES[0], language, "", capabilities)
     for question in (consent_question(survey), *survey.questions):
         yield ask(survey, progress, question.id)
-    filled = _phrase_values(survey, language, channel)
+    filled = _phrase_values(survey, language, capabilities)
     said: set[str] = set()
     for phrase_id, text in survey.phrases.items():
         names = _placeholders(localise(text, language))

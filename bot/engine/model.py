@@ -15,7 +15,6 @@ RESPONDENT_TYPES = ("individual", "family", "professional")
 QUESTION_TYPES = ("yes_no", "scale3", "agree5", "choice", "number", "open")
 # Who answered, as recorded on every response (CONTENT-RULES: never pool these).
 WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
-CHANNELS = ("sms", "voice", "telegram", "web", "chat")
 
 WEB_PHRASES = (
     "web_continue", "web_skip", "web_back", "web_change", "web_send", "web_problem",
@@ -29,14 +28,17 @@ WEB_PHRASES = (
 REQUIRED_PHRASES = (
     "greeting", "consent_thanks", "consent_help", "declined", "already_completed",
     "already_declined", "already_opted_out", "welcome_back_at", "welcome_back",
-    "welcome_back_review", "not_understood", "offer_skip_sms", "offer_skip_voice",
-    "offer_skip_buttons", "help_sms", "help_voice", "help_buttons", "stopped", "skipped",
+    "welcome_back_review", "not_understood", "offer_skip_text", "offer_skip_keys",
+    "offer_skip_buttons", "help_text", "help_keys", "help_buttons", "stopped", "skipped",
     "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
-    "choices_sms", "open_sms", "number_sms", "option_voice", "not_sure_voice",
-    "keys_voice", "open_voice", "number_voice", "old_question", "nothing_given",
-    "safeguarding", "card_web", "card_telegram", "card_link", "restart_confirm",
+    "choices_text", "open_text", "number_text", "option_keys", "not_sure_keys",
+    "again_keys", "open_keys", "number_keys", "old_question", "nothing_given",
+    "safeguarding", "restart_confirm",
     "restart_cancelled", "restarted",
+    # Opting out of (and back in to) every contact, worded for how the channel answers.
+    "opted_out_text", "opted_out_keys", "opted_out_buttons", "opted_in_text",
+    "opted_in_keys", "opted_in_buttons",
     # Telegram: the buttons under a question, and what the bot says outside a survey.
     "button_again", "button_skip", "button_back", "link_needed", "link_broken",
     "choose_language", "language_name", "something_wrong",

@@ -71,6 +71,19 @@ def normalise(raw: str) -> str:
     return " ".join("".join(kept).split())
 
 
+# The network's and Twilio's opt-out, opt-in and help keywords, matched on a whole text.
+CARRIER_KEYWORDS = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL"), "opt_out"),
+    **dict.fromkeys(("START", "UNSTOP"), "opt_in"),
+    **dict.fromkeys(("HELP", "INFO"), "help"),
+}
+
+
+def carrier_keyword(raw: str) -> str:
+    """"opt_out", "opt_in" or "help" when the whole text is such a keyword, else ""."""
+    return CARRIER_KEYWORDS.get(re.sub(r"[\W_]+", "", raw).upper(), "")
+
+
 def command_in(raw: str) -> str | None:
     """The command a whole reply asks for ("again", "back", "skip", "help", "stop")."""
     text = normalise(raw)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from bot.engine import CHANNELS, NOT_SURE_CODE, RESPONDENT_TYPES, WAVES, WHO_ANSWERED
+from bot.channel_table import CHANNELS
+from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WAVES, WHO_ANSWERED
 from bot.engine.model import Question, Survey, localise
 
 # Scales whose codes are ordered so that a higher code is a better answer (scale3:
@@ -32,13 +33,7 @@ RESPONDENT_LABELS = {
     "family": "Family member or carer",
     "professional": "Health professional",
 }
-CHANNEL_LABELS = {
-    "sms": "Text message",
-    "voice": "Phone call",
-    "telegram": "Telegram",
-    "web": "Web page",
-    "chat": "Terminal chat",
-}
+CHANNEL_LABELS = {name: row.label for name, row in CHANNELS.items()}
 STATUS_LABELS = {
     "started": "Started but not finished",
     "completed": "Completed",
@@ -103,7 +98,7 @@ def _context(shift_dates: bool) -> dict[str, Variable]:
         Variable("wave", "Wave", "category", _labelled(WAVE_LABELS, WAVES)),
         Variable("who_answered", "Who answered", "category",
                  _labelled(WHO_LABELS, WHO_ANSWERED), note=NEVER_POOL),
-        Variable("channel", "Channel used", "category", _labelled(CHANNEL_LABELS, CHANNELS)),
+        Variable("channel", "Channel used", "category", _labelled(CHANNEL_LABELS, tuple(CHANNELS))),
         Variable("status", "Response status", "category",
                  _labelled(STATUS_LABELS, tuple(STATUS_LABELS))),
         Variable("consent", "Agreed to take part", "flag", ((1, "Yes"), (0, "No"))),

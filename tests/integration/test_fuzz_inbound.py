@@ -24,8 +24,7 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from bot.channels.text import prompt_text
-from bot.engine import RESPONDENT_TYPES, every_prompt
+from bot.engine import RESPONDENT_TYPES, every_prompt, prompt_text
 from content.loader import CHANNEL_PHRASES
 from tests.conftest import PUBLIC_BASE_URL
 from tests.inbound import INBOUND, NOT_UTF8, ONWARD, REPLIES

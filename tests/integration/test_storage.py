@@ -100,7 +100,7 @@ def test_a_stop_overtaken_by_an_answer_still_opts_the_person_out(
     conv.handle(pid, "sms", Event("start"))
     conv.handle(pid, "sms", Event("text", "yes"))
     # The person's answer is stored while their STOP is being recorded.
-    overtaken_once(monkeypatch, "audit", nsw, pid)
+    overtaken_once(monkeypatch, "save_turn", nsw, pid)
     conv.opt_out(pid, True, "participant by sms")
     assert answers(nsw, pid) == {"who": 2}
     with nsw.uow() as uow:

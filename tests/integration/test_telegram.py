@@ -69,7 +69,7 @@ class PollingBot:
 
     def __init__(self, nsw: Services, api: BotApiStandIn) -> None:
         self.api = api
-        self.application = build_application(nsw)
+        self.application = build_application(nsw.config, nsw.conversations)
         self.handled: set[int] = set()
         self.done = threading.Condition()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -419,7 +419,9 @@ def test_someone_without_a_link_is_told_kindly_how_to_get_one(sam, api, nsw):
     ] * 2 + ["Sorry, this link does not work. Please ask your social care team for a new link."]
     assert count(nsw, Contact) == 0 and count(nsw, Response) == 0
     with nsw.uow() as uow:
-        assert [a.action for a in uow.session.scalars(select(AuditEntry))] == ["unknown_link"]
+        # Like an unknown phone number, a chat linked to nobody leaves an audit line.
+        assert [a.action for a in uow.session.scalars(select(AuditEntry))] == [
+            "unknown_sender", "unknown_sender", "unknown_link"]
     # Said in the language of the person's Telegram app, where we have it.
     sam.user["language_code"] = "pl-PL"
     sam.type("dzień dobry")
@@ -461,14 +463,16 @@ def test_stop_opts_out_and_start_opts_back_in(sam, nsw, make_participant):
     sam.type(f"/start {token}")
     sam.press("👍 Yes")
     sam.type("/stop")
-    assert sam.seen()[-1].text == "You asked us to stop. We will not send you questions."
+    assert sam.seen()[-1].text == ("OK. We will not send you questions again. "
+                                   "Press Start if you change your mind.")
     sam.type("1")
     assert sam.seen()[-1].text == "You asked us to stop. We will not send you questions."
     with nsw.uow() as uow:
         assert uow.session.get(Participant, participant_id).opted_out
         assert [a.action for a in uow.session.scalars(select(AuditEntry))] == ["opt_out"]
     sam.type("/start")
-    assert [s.text for s in sam.seen()[-2:]] == [
+    assert [s.text for s in sam.seen()[-3:]] == [
+        "Thank you. We can send you questions again.",
         "Welcome back. You are on question 1 of 9.", "Who is answering these questions?"]
     with nsw.uow() as uow:
         assert not uow.session.get(Participant, participant_id).opted_out

@@ -41,7 +41,7 @@ def test_chat_by_sms_is_the_conversation_the_sms_webhook_has(client, nsw, make_p
 
     by_chat = chat(monkeypatch, app_config, "sms", SMS_SCRIPT)
     assert by_chat == by_webhook
-    assert by_chat[-1] == nsw.surveys.phrase("sms_opted_out", "en")
+    assert by_chat[-1] == nsw.surveys.phrase("opted_out_text", "en")
 
 
 def test_chat_by_voice_is_the_call_the_voice_webhooks_have(client, nsw, make_participant,

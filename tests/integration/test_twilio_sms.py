@@ -145,8 +145,8 @@ def test_stop_opts_out_and_start_carries_on_where_they_were(client, nsw, make_pa
     for body in SCRIPT[:5]:  # up to and including the first real answer
         text(client, body)
 
-    assert messages(twiml(text(client, "STOP"))) == [phrase(nsw, "sms_opted_out")]
-    assert messages(twiml(text(client, "Stop "))) == [phrase(nsw, "sms_opted_out")]
+    assert messages(twiml(text(client, "STOP"))) == [phrase(nsw, "opted_out_text")]
+    assert messages(twiml(text(client, "Stop "))) == [phrase(nsw, "opted_out_text")]
     assert messages(twiml(text(client, "yes"))) == [phrase(nsw, "already_opted_out")]
     with nsw.uow() as uow:
         assert uow.repo.participant_by_id(pid).opted_out is True
@@ -155,7 +155,7 @@ def test_stop_opts_out_and_start_carries_on_where_they_were(client, nsw, make_pa
         assert actions == ["opt_out"]  # the second STOP changed nothing
 
     reply = messages(twiml(text(client, "start")))
-    assert reply[:2] == [phrase(nsw, "sms_opted_in"),
+    assert reply[:2] == [phrase(nsw, "opted_in_text"),
                          phrase(nsw, "welcome_back_at", number=3, total=9)]
     assert reply[2].startswith("How do you feel about your social worker?")
     with nsw.uow() as uow:
@@ -166,7 +166,7 @@ def test_stop_opts_out_and_start_carries_on_where_they_were(client, nsw, make_pa
 def test_every_opt_out_keyword_opts_out(client, nsw, make_participant, word):
     pid = make_participant()
     text(client, "Hello")
-    assert messages(twiml(text(client, word))) == [phrase(nsw, "sms_opted_out")]
+    assert messages(twiml(text(client, word))) == [phrase(nsw, "opted_out_text")]
     with nsw.uow() as uow:
         assert uow.repo.participant_by_id(pid).opted_out is True
 
@@ -174,7 +174,7 @@ def test_every_opt_out_keyword_opts_out(client, nsw, make_participant, word):
 def test_unstop_opts_back_in(client, nsw, make_participant):
     pid = make_participant(opted_out=True)
     reply = messages(twiml(text(client, "UNSTOP")))
-    assert reply[:2] == [phrase(nsw, "sms_opted_in"), phrase(nsw, "greeting")]
+    assert reply[:2] == [phrase(nsw, "opted_in_text"), phrase(nsw, "greeting")]
     with nsw.uow() as uow:
         assert uow.repo.participant_by_id(pid).opted_out is False
 
@@ -189,7 +189,7 @@ def test_help_explains_then_asks_the_question_again(client, nsw, make_participan
 
     text(client, "1")
     reply = messages(twiml(text(client, "help")))
-    assert reply[0] == phrase(nsw, "help_sms")
+    assert reply[0] == phrase(nsw, "help_text")
     assert reply[1].startswith("How do you feel about your social worker?")
 
 

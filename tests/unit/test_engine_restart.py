@@ -10,6 +10,8 @@ import pytest
 from bot.engine import RESTART, Event, Progress, Survey, advance, begin
 from content.loader import load_library
 
+from .channels import capabilities
+
 
 @pytest.fixture(scope="module")
 def survey() -> Survey:
@@ -24,7 +26,7 @@ def run(survey: Survey, progress: Progress, *events: Event) -> Progress:
 
 def part_way(survey: Survey) -> Progress:
     """Consent given, who answered, practice done, 'know_sw' answered: at 'sw_feel'."""
-    progress = begin(survey, "baseline", "en", "telegram")
+    progress = begin(survey, "baseline", "en", "telegram", capabilities("telegram"))
     return run(survey, progress, Event("start"), Event("text", "yes"), Event("text", "1"),
                Event("text", "yes"), Event("text", "yes"))
 
@@ -97,7 +99,7 @@ def test_a_finished_survey_is_not_started_again(survey):
 
 
 def test_someone_who_said_no_can_start_again(survey):
-    progress = begin(survey, "baseline", "en", "telegram")
+    progress = begin(survey, "baseline", "en", "telegram", capabilities("telegram"))
     progress = run(survey, progress, Event("start"), Event("text", "no"), Event("restart"))
     step = advance(survey, progress, Event("text", "yes"))
     assert step.progress.status == "consent"
@@ -106,7 +108,7 @@ def test_someone_who_said_no_can_start_again(survey):
 
 def test_the_sms_channel_gets_reply_instructions_for_the_confirmation(survey):
     progress = part_way(survey)
-    progress.channel = "sms"
+    progress.capabilities = capabilities("sms")
     (question,) = advance(survey, progress, Event("restart")).prompts
     assert question.instruction == "Reply 1 Yes, 2 No"
 

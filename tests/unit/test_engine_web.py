@@ -9,13 +9,17 @@ import pytest
 from bot.engine import Event, Progress, advance, begin
 from content.loader import load_library
 
+from .channels import capabilities
+
 SURVEYS = load_library()
+
 
 
 def run(survey_id: str, channel: str, *events: Event) -> tuple[Progress, Any]:
     """Start ``survey_id`` on ``channel``, send ``events``; return progress and last step."""
     survey = SURVEYS.get(survey_id)
-    step = advance(survey, begin(survey, "baseline", "en", channel, review=True),
+    step = advance(survey, begin(survey, "baseline", "en", channel,
+                                 capabilities(channel, review=True)),
                    Event("start"))
     for event in events:
         step = advance(survey, step.progress, event)

@@ -10,8 +10,11 @@ import random
 
 import pytest
 
-from bot.engine import CHANNELS, WAVES, Event, Prompt, advance, begin, every_prompt
+from bot.channel_table import CHANNELS
+from bot.engine import WAVES, Event, Prompt, advance, begin, every_prompt
 from content.loader import load_library
+
+from .channels import capabilities
 
 LIBRARY = load_library()
 REPLIES = ("1", "2", "3", "4", "0", "yes", "no", "not sure", "happy", "banana", "7",
@@ -27,7 +30,7 @@ def _walk(survey, language: str, channel: str, seed: int) -> set[str]:
     """Words of every prompt in one long random conversation."""
     chance = random.Random(seed)
     wave = chance.choice(WAVES)
-    progress = begin(survey, wave, language, channel, review=channel == "web")
+    progress = begin(survey, wave, language, channel, capabilities(channel))
     step = advance(survey, progress, Event("start"))
     seen: set[str] = set()
     for _ in range(60):
@@ -55,14 +58,14 @@ def _walk(survey, language: str, channel: str, seed: int) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("channel", tuple(CHANNELS))
 @pytest.mark.parametrize("survey_id", sorted(LIBRARY.surveys))
 def test_every_word_a_conversation_produces_is_in_every_prompt(survey_id: str,
                                                                channel: str) -> None:
     survey = LIBRARY.get(survey_id)
     listed: set[str] = set()
     for language in survey.languages:
-        for prompt in every_prompt(survey, language, channel):
+        for prompt in every_prompt(survey, language, capabilities(channel)):
             listed |= _words(prompt)
     produced: set[str] = set()
     for seed in range(90):
@@ -75,10 +78,11 @@ def test_every_word_a_conversation_produces_is_in_every_prompt(survey_id: str,
 
 def test_voice_instructions_are_listed_as_the_engine_composes_them() -> None:
     survey = LIBRARY.get("individual")
-    asked = {p.question_id: p for p in every_prompt(survey, "en", "voice") if p.kind == "ask"}
+    voice = capabilities("voice")
+    asked = {p.question_id: p for p in every_prompt(survey, "en", voice) if p.kind == "ask"}
     assert asked["know_sw"].instruction == (
         "Press 1 for Yes. Press 2 for No. Press 0 if you are not sure. "
         "Press star to hear it again.")
-    said = {p.text for p in every_prompt(survey, "en", "voice") if p.kind == "say"}
+    said = {p.text for p in every_prompt(survey, "en", voice) if p.kind == "say"}
     assert "Welcome back. You are on question 3 of 8." in said  # know_sw answered "No"
     assert "Thank you. There are 11 questions. There are no right or wrong answers." in said

@@ -14,8 +14,7 @@ from functools import cache
 
 import pytest
 
-from bot.channels.text import prompt_text
-from bot.engine import CONSENT, begin
+from bot.engine import CONSENT, begin, prompt_text
 from bot.engine.flow import ask
 from content.loader import load_library
 
@@ -53,7 +52,7 @@ def sms_texts() -> list[tuple[str, str, str]]:
                 if prompt.help:
                     found[(language, f"{where} help")] = prompt.help
     for phrase_id, wording in library.phrases.items():
-        if phrase_id.endswith(("_voice", "_buttons")) or phrase_id == "choices_sms":
+        if phrase_id.endswith(("_voice", "_buttons")) or phrase_id == "choices_text":
             continue  # never texted, or only as part of a question above
         for language, text in wording.items():
             found[(language, f"phrase {phrase_id}")] = string.Formatter().vformat(

@@ -12,6 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels import sms, voice
 from bot.channels.twilio_outbound import QuietHours
 from bot.engine import Choice, Event, Prompt
+from bot.engine.parsing import carrier_keyword
 
 
 @pytest.mark.parametrize(("body", "action"), [
@@ -20,7 +21,7 @@ from bot.engine import Choice, Event, Prompt
     ("yes", ""), ("please stop asking about music", ""), ("", ""),
 ])
 def test_keywords_count_only_as_the_whole_text(body, action):
-    assert sms.keyword(body) == action
+    assert carrier_keyword(body) == action
 
 
 @pytest.mark.parametrize("texts", [

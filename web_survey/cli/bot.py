@@ -26,7 +26,8 @@ def register(main: click.Group) -> None:
         if not telegram_enabled(config):
             log.warning(DISABLED)
             return
-        application = build_application(services(app), polling=not webhook)
+        nsw = services(app)
+        application = build_application(nsw.config, nsw.conversations, polling=not webhook)
         if not webhook:
             click.echo("Telegram bot running (polling). Press Ctrl-C to stop.", err=True)
             poll(application)

@@ -11,9 +11,9 @@ import sys
 
 import click
 
+from bot.channel_table import ChannelName
 from bot.channels import sms, voice
-from bot.channels.text import messages
-from bot.engine import FINISHED_STATUSES, WAVES, Event
+from bot.engine import WAVES, Event, EventKind, messages
 from bot.service import Conversations
 
 from .common import make_app, services
@@ -31,22 +31,24 @@ class _Terminal:
 
     def begin(self) -> tuple[list[str], bool]:
         """The opening, as a text invitation or an answered call gives it."""
-        if self.channel == "voice":
-            return self._voiced(Event("start"))
-        reply = self.conversations.handle(self.participant_id, "chat", Event("start"))
-        return messages(reply.prompts), reply.status in FINISHED_STATUSES
+        if self.channel == ChannelName.VOICE:
+            return self._voiced(Event(EventKind.START))
+        reply = self.conversations.handle(self.participant_id, ChannelName.CHAT,
+                                          Event(EventKind.START))
+        return messages(reply.prompts), reply.finished
 
     def send(self, line: str) -> tuple[list[str], bool]:
         """One line typed: the replies, and whether the conversation is over."""
-        if self.channel == "voice":
+        if self.channel == ChannelName.VOICE:
             keys = bool(line) and set(line) <= voice.KEYPAD
             return self._voiced(voice.event_for(self.question, line if keys else "",
                                                 "" if keys else line))
-        reply = sms.receive(self.conversations, self.participant_id, line, None, "chat")
+        reply = sms.receive(self.conversations, self.participant_id, line, None,
+                            ChannelName.CHAT)
         return reply.texts, reply.finished
 
     def _voiced(self, event: Event) -> tuple[list[str], bool]:
-        reply = self.conversations.handle(self.participant_id, "voice", event)
+        reply = self.conversations.handle(self.participant_id, ChannelName.VOICE, event)
         waiting = voice.waiting(reply.prompts)
         self.question = waiting.question_id if waiting else ""
         # A call hangs up when no question is waiting.
@@ -57,7 +59,8 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.option("--survey", "survey_id", default="individual", show_default=True)
     @click.option("--wave", type=click.Choice(WAVES), default="baseline", show_default=True)
-    @click.option("--channel", type=click.Choice(["sms", "voice"]), default="sms",
+    @click.option("--channel", type=click.Choice([ChannelName.SMS, ChannelName.VOICE]),
+                  default=ChannelName.SMS,
                   show_default=True, help="voice shows the keypad choices a caller hears.")
     @click.option("--language", default="en", show_default=True)
     @click.option("--participant", "code", default="",
@@ -90,7 +93,7 @@ def register(main: click.Group) -> None:
         interactive = sys.stdin.isatty()
         while True:
             for message in texts:
-                click.echo(("🔊 " if channel == "voice" else "") + message)
+                click.echo(("🔊 " if channel == ChannelName.VOICE else "") + message)
                 click.echo()
             if over:
                 return

@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from bot.channels.text import messages
-from bot.engine import Event
+from bot.engine import Event, messages
 from storage.models import AuditEntry, Invitation, SafeguardingFlag
 from web_survey.bootstrap import Services
 

@@ -1,10 +1,11 @@
-"""Prompts as plain text messages: SMS and the terminal chat read the same words."""
+"""Prompts as plain text messages: SMS, the terminal chat, a voice note's caption and the
+content checker read the same words."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.engine import Prompt
+from .flow import Prompt
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -1,0 +1,345 @@
+"""The one door every channel calls: each use case runs one engine turn in one transaction.
+
+An adapter turns its transport into an ``Event``, calls a method here and renders the
+prompts it gets back. Here, and only here, the engine meets the database: the answer,
+the progress, an opt-out and its audit line, the provider's message id and the reply
+commit together. The use cases are answering (``handle``), opting out or in (an event
+like any other), linking a Telegram chat, changing language and opening a web link.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.channel_table import Channel, channel_row
+from bot.engine import (
+    FINISHED_STATUSES,
+    Event,
+    EventKind,
+    Progress,
+    Prompt,
+    Safeguarding,
+    Standing,
+    Step,
+    Survey,
+    advance,
+    begin,
+    response_status,
+)
+from content.loader import SurveyLibrary
+from storage.models import Participant, Response, as_utc, utcnow
+from storage.turns import Person, StaleTurn, TurnWrite
+from storage.uow import Repository, UnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Each attempt that loses a race lets another message through, so this many messages
+# from one person can arrive together before one of them fails.
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send back: the prompts, and whether this was a provider's retry.
+
+    ``language`` and ``needs`` are the person's, so an adapter speaks and shows the
+    prompts as this person needs them.
+    """
+
+    prompts: tuple[Prompt, ...]
+    status: str = ""
+    duplicate: bool = False
+    needs: tuple[str, ...] = ()
+    language: str = ""
+
+    @property
+    def question(self) -> Prompt | None:
+        """The question now waiting for an answer, if any."""
+        return next((p for p in reversed(self.prompts) if p.kind == "ask"), None)
+
+    @property
+    def finished(self) -> bool:
+        """True when no survey question is waiting any more."""
+        return self.status in FINISHED_STATUSES
+
+
+class UnknownParticipant(LookupError):
+    """No participant with that code or contact."""
+
+
+class UnknownInvitation(LookupError):
+    """No invitation with that token (for this channel)."""
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A participant as a channel knows them: by a contact (a phone number, a chat id).
+
+    Given a ``Sender``, the service finds the person in the same transaction that
+    stores their answer, rather than in a query and a transaction of its own.
+    """
+
+    kind: str
+    value: str = field(repr=False)  # a phone number or chat id: never in logs
+
+
+# Who an event comes from: a participant id, or their contact.
+Who = int | Sender
+
+
+@dataclass(frozen=True)
+class LinkVisit:
+    """A web link opened: whose it is, and the reply to the event, or why it cannot open.
+
+    ``problem`` is "" (it opened), "old" (an earlier wave's link) or a finished status
+    ("completed", "declined", "opted_out"); then ``reply`` is None.
+    """
+
+    participant_id: int
+    survey: Survey
+    language: str
+    needs: tuple[str, ...]
+    respondent_type: str
+    contact_text: str
+    problem: str = ""
+    reply: Reply | None = None
+
+
+def _until_stored(who: object, attempt: Callable[[], T]) -> T:
+    """``attempt()``, run again while another message from ``who`` was stored first (it
+    read an old response version, or met the unique constraint a twin delivery took)."""
+    for number in range(1, ATTEMPTS + 1):
+        try:
+            return attempt()
+        except (IntegrityError, StaleTurn, StaleDataError):
+            if number == ATTEMPTS:
+                raise
+            log.info("another message from %r was stored first; running again", who)
+    raise AssertionError("unreachable")
+
+
+class Conversations:
+    """Runs conversations for every channel over one survey library and database."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], surveys: SurveyLibrary) -> None:
+        self.uow_factory = uow_factory
+        self.surveys = surveys
+
+    # ------------------------------------------------------------ use cases
+
+    def handle(self, who: Who, channel: str, event: Event,
+               inbound: tuple[str, str] | None = None, actor: str = "") -> Reply:
+        """Move the current-wave survey of ``who`` (a participant id or a ``Sender``) on
+        by ``event`` arriving on ``channel``.
+
+        UnknownParticipant when there is no such person; for a ``Sender`` that is audited
+        first (in the same transaction). ``inbound`` is (provider, message id): the same
+        pair twice records nothing more and returns the first reply. Two messages from
+        one person at once are settled by the database: the one that commits second
+        finds it read an old version of the response (or a second delivery of one
+        message meets the unique constraint) and runs again on what the first stored.
+        ``actor`` names who made an opt-out choice in the audit log (default: the person,
+        by this channel).
+        """
+        row = channel_row(channel)
+        return _until_stored(who, lambda: self._in_one(
+            lambda uow: self._turn(uow, self._person(uow, who, inbound, row), row, event,
+                                   inbound, actor)))
+
+    def opt_out(self, who: Who, opted_out: bool, actor: str) -> Reply:
+        """Record that a person asked us to stop contacting them (or to start again),
+        for staff and providers (Twilio's 21610). The survey's own channel words it; the
+        reply is not sent. Nothing changes when the choice was already recorded."""
+        event = Event(EventKind.OPT_OUT if opted_out else EventKind.OPT_IN)
+
+        def run(uow: UnitOfWork) -> Reply:
+            person = self._person(uow, who, None, None)
+            stored = person.response.progress.get("channel") if person.response else ""
+            return self._turn(uow, person, channel_row(str(stored or person.preferred_channel)),
+                              event, None, actor)
+
+        return _until_stored(who, lambda: self._in_one(run))
+
+    def link_chat(self, token: str, chat: Sender, channel: str,
+                  inbound: tuple[str, str] | None) -> Reply:
+        """Link ``chat`` to the person ``token`` invites (taking it from anyone else it
+        was linked to), then start or carry on their survey, in one transaction.
+        Starting is the person asking to take part, so it opts them back in.
+        UnknownInvitation (audited) when no invitation has that token."""
+        row = channel_row(channel)
+
+        def run(uow: UnitOfWork) -> Reply:
+            invitation = uow.repo.invitation(token)
+            if invitation is None:
+                uow.repo.audit(row.name, "unknown_link")
+                uow.commit()
+                raise UnknownInvitation(token)
+            person = invitation.participant
+            holder = uow.repo.participant_by_contact(chat.kind, chat.value)
+            if holder is not person:
+                if holder is not None:
+                    holder.contacts = [c for c in holder.contacts if c.kind != chat.kind]
+                uow.repo.set_contact(person, chat.kind, chat.value)
+            uow.session.flush()
+            found = self._person(uow, person.id, inbound, row)
+            return self._turn(uow, found, row, Event(EventKind.OPT_IN), inbound, "")
+
+        return _until_stored(chat, lambda: self._in_one(run))
+
+    def languages(self, who: Who) -> tuple[str, tuple[str, ...]]:
+        """The person's language and the languages their survey is written in."""
+        with self.uow_factory() as uow:
+            person = self._person(uow, who, None, None)
+            return person.language, self._survey_of(person).languages
+
+    def set_language(self, who: Who, language: str, channel: str,
+                     inbound: tuple[str, str] | None = None) -> Reply:
+        """Change the person's language, if their survey is written in it, and ask the
+        current question again in it; one transaction."""
+        row = channel_row(channel)
+
+        def run(uow: UnitOfWork) -> Reply:
+            person = self._person(uow, who, inbound, row)
+            if person.seen_reply is None and language in self._survey_of(person).languages:
+                participant = uow.repo.participant_by_id(person.id)
+                assert participant is not None
+                participant.language = language
+                uow.session.flush()
+                person = self._person(uow, person.id, inbound, row)
+            return self._turn(uow, person, row, Event(EventKind.AGAIN), inbound, "")
+
+        return _until_stored(who, lambda: self._in_one(run))
+
+    def open_link(self, token: str, channel: str, event: Event) -> LinkVisit:
+        """The web link ``token``: run ``event`` for its person, in one transaction, or
+        say why it cannot open (``LinkVisit.problem``). UnknownInvitation when no
+        invitation has that token, or it belongs to a channel with links of its own."""
+        row = channel_row(channel)
+
+        def run(uow: UnitOfWork) -> LinkVisit:
+            invitation = uow.repo.invitation(token)
+            if invitation is None:
+                raise UnknownInvitation(token)
+            person = self._person(uow, invitation.participant_id, None, row)
+            survey = self._survey_of(person)
+            visit = LinkVisit(person.id, survey, person.language, person.needs,
+                              person.respondent_type, person.contact_text)
+            stored = person.response
+            status = "opted_out" if person.opted_out else (
+                stored.progress.get("status", "") if stored else "")
+            if invitation.wave != person.current_wave:
+                return _with(visit, problem="old")
+            if status in FINISHED_STATUSES:
+                return _with(visit, problem=str(status))
+            return _with(visit, reply=self._turn(uow, person, row, event, None, ""))
+
+        return _until_stored(token, lambda: self._in_one(run))
+
+    def tryout(self, survey_id: str, wave: str, language: str = "en") -> int:
+        """A fresh try-out participant for ``survey_id``; their answers are never exported."""
+        survey = self.surveys.get(survey_id)
+        row = channel_row("chat")
+        with self.uow_factory() as uow:
+            site = uow.repo.tryout_site()
+            participant = Participant(
+                site=site, code=f"TRY-{utcnow():%Y%m%d%H%M%S%f}",
+                respondent_type=survey.respondent_type, language=language,
+                preferred_channel=row.name, current_wave=wave, is_tryout=True)
+            # The response names the survey, so a site's own survey can be tried out
+            # even when another survey is the default for that respondent type.
+            progress = begin(survey, wave, language, row.name, row.capabilities)
+            uow.session.add(Response(participant=participant, wave=wave, survey_id=survey.id,
+                                     channel=row.name, progress=progress.to_dict()))
+            uow.commit()
+            return participant.id
+
+    # ------------------------------------------------------------ the turn
+
+    def _in_one(self, work: Callable[[UnitOfWork], T]) -> T:
+        """``work`` in one unit of work, committed when it returns."""
+        with self.uow_factory() as uow:
+            result = work(uow)
+            uow.commit()
+            return result
+
+    def _person(self, uow: UnitOfWork, who: Who, inbound: tuple[str, str] | None,
+                row: Channel | None) -> Person:
+        """The person a turn is for; UnknownParticipant (an unknown sender audited,
+        and committed with nothing else) when there is none."""
+        repo: Repository = uow.repo
+        person = (repo.turn_person(contact=(who.kind, who.value), inbound=inbound)
+                  if isinstance(who, Sender) else
+                  repo.turn_person(participant_id=who, inbound=inbound))
+        if person is None:
+            if isinstance(who, Sender):
+                repo.audit(row.name if row else who.kind, "unknown_sender")
+                uow.commit()
+            raise UnknownParticipant(who)
+        return person
+
+    def _survey_of(self, person: Person) -> Survey:
+        """The survey the person's current response answers (or will answer)."""
+        if person.response is not None:
+            return self.surveys.get(person.response.survey_id)
+        return self.surveys.for_respondent(person.respondent_type)
+
+    def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
+              inbound: tuple[str, str] | None, actor: str) -> Reply:
+        """Run one event through the engine and write what it decided (uncommitted)."""
+        if person.seen_reply is not None:
+            return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
+                         duplicate=True, needs=person.needs, language=person.language)
+        stored = person.response
+        now = utcnow()
+        survey = self._survey_of(person)
+        if stored is None:
+            progress = begin(survey, person.current_wave, person.language, row.name,
+                             row.capabilities)
+            idle = 0.0
+        else:
+            progress = Progress.from_dict(stored.progress, row.capabilities)
+            idle = (now - as_utc(stored.updated_at)).total_seconds() / 3600
+        progress.channel = row.name
+        progress.language = person.language
+        step = advance(survey, progress, event,
+                       Safeguarding.for_site(person.worrying_words, person.contact_text),
+                       Standing(person.opted_out, idle))
+        write = _write(step, row.name, inbound, now,
+                       actor or f"participant by {row.name}", stored is not None)
+        uow.repo.save_turn(person, survey.id, write, now)
+        return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
+
+
+def _with(visit: LinkVisit, **changes: object) -> LinkVisit:
+    return LinkVisit(**{**vars(visit), **changes})  # type: ignore[arg-type]  # same fields
+
+
+def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
+           actor: str, stored: bool) -> TurnWrite:
+    """What ``step`` stores: the answers as the person gave them, and the progress."""
+    progress = step.progress
+    who = progress.who_answered
+    return TurnWrite(
+        progress=progress.to_dict(), status=response_status(progress.status),
+        who_answered=who, channel=channel, consent_given=step.consent_given,
+        completed=progress.status == "completed",
+        answers=[{"question_id": r.question_id, "status": r.status,
+                  "value_code": r.code, "value_label": r.label, "text": r.text,
+                  "recording": r.recording, "raw": r.raw, "channel": channel,
+                  "who_answered": who, "answered_at": now} for r in step.recorded],
+        withdrawn=step.withdrawn,
+        flags=[{"question_id": r.question_id, "text": r.text,
+                "matched": ", ".join(r.concerns)[:200]}
+               for r in step.recorded if r.concerns],
+        reply=[p.to_dict() for p in step.prompts], inbound=inbound,
+        # A response is stored once something was asked: a first message that only
+        # opts out leaves the person's choice and no empty response.
+        store_response=stored or bool(progress.asked),
+        opted_out=step.opted_out, actor=actor)
