@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from bot.channel_table import CHANNELS
 from bot.engine import RESPONDENT_TYPES, every_prompt, prompt_text
 from content.loader import CHANNEL_PHRASES
 from tests.conftest import PUBLIC_BASE_URL
@@ -86,8 +87,8 @@ def easy_read(nsw) -> set[str]:
     for survey in nsw.surveys:
         texts.add(survey.phrase("safeguarding", "en", contact=CONTACT).strip())
         texts.update(q.help["en"] for q in survey.questions if q.help)
-        for channel in ("sms", "voice", "web", "telegram"):
-            for prompt in every_prompt(survey, "en", channel):
+        for row in CHANNELS.values():
+            for prompt in every_prompt(survey, "en", row.capabilities):
                 texts.update({prompt.text, prompt.instruction, prompt_text(prompt)})
     texts.discard("")
     # The apology for a failure is the product's wording too, but never a good reply.
