@@ -25,9 +25,11 @@ PAGES = ("README.md", "content-rules.md", "architecture.md", "data-model.md",
          "public-interface.md")
 # Files that lived outside the repository, and paths that lead out of it.
 OUTSIDE = re.compile(rb"CONTENT-RULES|DESIGN\.md|STYLE\.md|\.\./shared|/work/")
-# Not shipped with the project: never searched when git cannot list the files.
-SKIPPED_DIRS = {".git", ".venv", "venv", "instance", "node_modules", "__pycache__",
-                ".mypy_cache", ".ruff_cache", ".pytest_cache", "build", "dist"}
+# Not part of the project (what .gitignore lists, and a worktree's .git file, which
+# names where its repository is): skipped when git cannot list the files.
+SKIPPED = {".git", ".venv", "venv", "instance", "node_modules", "__pycache__", ".mypy_cache",
+           ".ruff_cache", ".pytest_cache", ".hypothesis", "build", "dist"}
+SKIPPED_PATHS = {ROOT / "bench" / "results"}
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -40,8 +42,9 @@ def _project_files() -> list[Path]:
         return [ROOT / name for name in listed.decode().split("\0") if name]
     found = []
     for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")]
-        found += [Path(folder) / name for name in files]
+        dirs[:] = [d for d in dirs if d not in SKIPPED and not d.endswith(".egg-info")
+                   and Path(folder) / d not in SKIPPED_PATHS]
+        found += [Path(folder) / name for name in files if name not in SKIPPED]
     return found
 
 
