@@ -1,4 +1,4 @@
-"""The easy-read checker: every respondent-facing text against CONTENT-RULES.md.
+"""The easy-read checker: every respondent-facing text against docs/content-rules.md.
 
 A site that writes its own questions runs ``nsw-feedback content check`` and is told,
 line by line (``file:question: rule: suggestion``), what to change. The numbers live in

@@ -10,7 +10,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Settings read from the environment (DESIGN.md, "Configuration by environment").
+# Settings read from the environment (docs/public-interface.md, "Configuration by environment").
 ENV_SETTINGS = (
     "DATABASE_URL", "SECRET_KEY", "DATA_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID",
     "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_API_BASE_URL", "TELEGRAM_BOT_TOKEN",

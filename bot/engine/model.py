@@ -13,7 +13,7 @@ DEFAULT_LANGUAGE = "en"
 WAVES = ("baseline", "exit")
 RESPONDENT_TYPES = ("individual", "family", "professional")
 QUESTION_TYPES = ("yes_no", "scale3", "agree5", "choice", "number", "open")
-# Who answered, as recorded on every response (CONTENT-RULES: never pool these).
+# Who answered, as recorded on every response (docs/content-rules.md: never pool these).
 WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
 
 WEB_PHRASES = (

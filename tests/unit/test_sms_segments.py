@@ -1,4 +1,4 @@
-"""Every prompt a texter can receive fits one SMS segment (CONTENT-RULES, per channel).
+"""Every prompt a texter can receive fits one SMS segment (docs/content-rules.md, per channel).
 
 A segment holds 160 GSM-7 characters, or 70 UCS-2 ones once a single character outside
 GSM-7 (an emoji, an Urdu letter) appears. The shipped English phrases and easy-read

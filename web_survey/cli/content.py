@@ -29,7 +29,7 @@ def register(main: click.Group) -> None:
                   help="Where the audio is (default: the app's AUDIO_DIR).")
     def check_command(path: Path | None, config_file: Path | None, with_audio: bool,
                       audio_dir: Path | None) -> None:
-        """Check survey files against the easy-read rules (CONTENT-RULES.md).
+        """Check survey files against the easy-read rules (docs/content-rules.md).
 
         PATH is a folder of surveys or one survey file (default: CONTENT_DIR, else the
         shipped surveys). Prints one line per problem and exits 1 when there is any.

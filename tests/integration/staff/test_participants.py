@@ -16,7 +16,7 @@ from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
-# A copy of shared/data/sample-participants.csv: 50 fictional people, drama-range numbers.
+# The sample participant import: 50 fictional people, drama-range numbers.
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample-participants.csv"
 
 
