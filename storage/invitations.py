@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from .models import Invitation, Participant, Response, Site, as_utc
+from bot.channel_table import CHANNELS, Reach
+
+from .models import Invitation, Participant, Response, Site
 from .uow import Repository
 
+# The reminder rule's defaults (the rule itself is ``bot.service.outreach.reminder_due``).
 REMIND_AFTER = timedelta(days=3)
 MAX_REMINDERS = 2
-# Statuses after which another message would fail the same way (a wrong number).
-UNREACHABLE = ("failed", "undelivered")
 # Invitations that are links staff hand on (a web address, a Telegram deep link), not
 # messages this app sends: they reach the person once made.
-LINK_CHANNELS = ("web", "telegram")
+LINK_CHANNELS = tuple(name for name, row in CHANNELS.items() if row.reach == Reach.LINK)
 
 
 @dataclass
@@ -58,31 +59,10 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str,
 
 
 
-def last_contact(invitation: Invitation) -> datetime:
-    """When the person last heard from us about this invitation."""
-    moment = invitation.reminded_at or invitation.sent_at or invitation.created_at
-    return as_utc(moment)
-
-
-def reminder_due(invitation: Invitation, response_status: str | None, now: datetime,
-                 after: timedelta = REMIND_AFTER, most: int = MAX_REMINDERS) -> bool:
-    """Whether a person should be reminded about ``invitation`` now.
-
-    Only people who have not finished, who have not opted out, whose wave is still open,
-    who were reached (a link counts once made) and who have had fewer than ``most``
-    reminders, the last contact at least ``after`` ago.
-    """
-    person = invitation.participant
-    reached = invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
-    return (response_status in (None, "started") and not person.opted_out
-            and person.current_wave == invitation.wave and reached
-            and invitation.status not in UNREACHABLE and invitation.reminders_sent < most
-            and last_contact(invitation) <= now - after)
-
-
-def due_reminders(repo: Repository, site: Site, now: datetime,
-                  after: timedelta = REMIND_AFTER, most: int = MAX_REMINDERS) -> list[Invitation]:
-    """Each person's latest invitation per wave at ``site`` that is due a reminder."""
+def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, str | None]]:
+    """Each person's latest invitation per wave at ``site``, with their response's status
+    (None before they start). Who of them is due a reminder is outreach's rule
+    (``bot.service.outreach.due_reminders``)."""
     latest = (select(func.max(Invitation.id))
               .join(Participant, Invitation.participant_id == Participant.id)
               .where(Participant.site_id == site.id, Participant.is_tryout.is_(False))
@@ -94,5 +74,4 @@ def due_reminders(repo: Repository, site: Site, now: datetime,
                    & (Response.wave == Invitation.wave))
         .where(Invitation.id.in_(latest))
         .order_by(Participant.code))
-    return [invitation for invitation, status in rows
-            if reminder_due(invitation, status, now, after, most)]
+    return [(invitation, status) for invitation, status in rows]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -12,11 +14,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import twilio_outbound
 from bot.service import Conversations
+from bot.service.outreach import Outreach, QuietHours, Route
 from content.loader import SurveyLibrary, load_library
 from storage.crypto import Vault
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
+
+# One line per provider that is not configured, said where the senders are built. Its
+# own logger, so commands that send nothing can leave it out (``provider_notices_off``).
+notices = logging.getLogger("nsw_feedback.providers")
+TWILIO_OFF = ("SMS and phone surveys are off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+              "and TWILIO_FROM_NUMBER to turn them on")
 
 
 @dataclass
@@ -29,9 +38,13 @@ class Services:
     surveys: SurveyLibrary
     conversations: Conversations
     config: Mapping[str, Any]
-    # Channel name -> function that sends one invitation and returns its new status.
-    # Filled by each configured channel (see web_survey/delivery.py).
-    senders: dict[str, Callable[..., str]] = field(default_factory=dict)
+    # Who may be contacted, sending invitations and recording what became of them.
+    outreach: Outreach
+
+    @property
+    def senders(self) -> dict[str, Route]:
+        """Channel name -> how outreach sends on it, for each configured channel."""
+        return self.outreach.senders
 
     def uow(self) -> UnitOfWork:
         """A new unit of work over the database."""
@@ -52,10 +65,39 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
     def uow_factory() -> UnitOfWork:
         return UnitOfWork(session_factory, vault)
 
-    nsw = Services(engine, session_factory, vault, surveys,
-                   Conversations(uow_factory, surveys), config)
-    nsw.senders.update(twilio_outbound.senders(config))
-    return nsw
+    conversations = Conversations(uow_factory, surveys)
+    outreach = Outreach(conversations, uow_factory, *_senders(config))
+    return Services(engine, session_factory, vault, surveys, conversations, config, outreach)
+
+
+def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:
+    """The channels that send (Twilio's sms and voice when configured) and quiet hours."""
+    if not twilio_outbound.configured(config):
+        notices.info(TWILIO_OFF)
+        return {}, QuietHours.none()
+    try:
+        quiet = QuietHours.parse(str(config.get("QUIET_HOURS") or ""),
+                                 str(config.get("SITE_TIMEZONE") or ""))
+    except ValueError as error:
+        notices.error("SMS and phone invitations are off: %s", error)
+        return {}, QuietHours.none()
+    return twilio_outbound.senders(config), quiet
+
+
+@contextmanager
+def provider_notices_off() -> Iterator[None]:
+    """Leave out the "… are off" lines while building the app, for a command that sends
+    nothing (``site add``, ``export``). Errors in provider settings are still said.
+
+        with provider_notices_off():
+            app = create_app()
+    """
+    level = notices.level
+    notices.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        notices.setLevel(level)
 
 
 def services() -> Services:

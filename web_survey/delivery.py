@@ -1,7 +1,8 @@
 """Delivering an invitation on its channel: one entry point for the CLI and staff pages.
 
-Each channel that sends (SMS and voice through Twilio) registers a sender in
-``Services.senders`` when it is configured. Web and Telegram invitations are links —
+Each channel that sends (SMS and voice through Twilio) is a row of outreach's senders
+(``Services.senders``) when it is configured; outreach decides who may be contacted,
+sends and records the status (``bot.service.outreach``). Web and Telegram invitations are links —
 a web address, or a Telegram deep link that opens the bot — that staff paste into an
 email or print as a QR code; they are "delivered" by being made.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from storage.invitations import LINK_CHANNELS
 from storage.models import Invitation
+from storage.uow import Repository
 
 
 class ChannelUnavailable(RuntimeError):
@@ -52,14 +54,15 @@ def check_channel(services: Any, channel: str) -> None:
     usable = (channel == "web"
               or (channel == "telegram" and bool(config.get("TELEGRAM_BOT_USERNAME")
                                                  or config.get("TELEGRAM_BOT_TOKEN")))
-              or channel in services.senders)
+              or services.outreach.sends(channel))
     if not usable:
         needed = SETTINGS_NEEDED.get(channel, "its settings")
         raise ChannelUnavailable(f"{channel} is not configured: set {needed}")
 
 
-def deliver(services: Any, invitation: Invitation) -> str:
-    """Send ``invitation`` on its channel and return its status.
+def deliver(services: Any, repo: Repository, invitation: Invitation) -> str:
+    """Send ``invitation`` on its channel, record its status on it, and return the status
+    (the caller commits).
 
     Link invitations (web, Telegram) are not sent: staff hand the link on. A channel
     that cannot be used raises ChannelUnavailable naming the settings it needs.
@@ -67,4 +70,4 @@ def deliver(services: Any, invitation: Invitation) -> str:
     check_channel(services, invitation.channel)
     if invitation.channel in LINK_CHANNELS:
         return invitation.status
-    return services.senders[invitation.channel](services, invitation)
+    return services.outreach.deliver(repo, invitation).status.value

@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, has_app_context
 
-from storage.models import Invitation, utcnow
+from storage.models import Invitation
 
 from .bootstrap import Services
-from .delivery import LINK_CHANNELS, deliver
+from .delivery import deliver
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def work(config: Mapping[str, Any], burst: bool = False) -> bool:
 
 
 def deliver_invitation(invitation_id: int) -> str:
-    """Send one invitation on its channel and record its new status; return the status
-    (``missing`` if the person was erased after the send was queued)."""
+    """Send one invitation on its channel and commit its new status (outreach writes it);
+    return the status (``missing`` if the person was erased after the send was queued)."""
     nsw = job_services()
     with nsw.uow() as uow:
         invitation = uow.session.get(Invitation, invitation_id)
@@ -144,11 +144,7 @@ def deliver_invitation(invitation_id: int) -> str:
             # The participant was erased after the send was queued: nothing to send.
             log.info("invitation %s no longer exists; not sent", invitation_id)
             return "missing"
-        status = deliver(nsw, invitation)
-        now = utcnow()
-        invitation.status, invitation.status_at = status, now
-        if invitation.channel not in LINK_CHANNELS and status not in ("created", "failed"):
-            invitation.sent_at = invitation.sent_at or now
+        status = deliver(nsw, uow.repo, invitation)
         uow.commit()
         log.info("invitation %s (%s): %s", invitation_id, invitation.channel, status)
         return status

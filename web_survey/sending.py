@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER, due_reminders, invite_wave
+from bot.service.outreach import due_reminders
+from storage.invitations import MAX_REMINDERS, REMIND_AFTER, invite_wave
 from storage.models import Invitation, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -60,8 +61,9 @@ def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
                    most: int = MAX_REMINDERS, dry_run: bool = False) -> SendReport:
     """Remind the people at ``site`` who were invited but have not finished.
 
-    The reminder count goes up before the send, so a sender can word a reminder
-    differently from a first invitation. Web invitations have no sender: they are
+    The reminder count goes up, and is committed, before the send: a crash during the
+    send never reminds anyone twice. Outreach decides who may be contacted now, as for a
+    first invitation (``bot.service.outreach``). Web invitations have no sender: they are
     listed for staff to send the link again themselves. A channel that cannot send is
     reported in ``skipped`` and its people stay due.
     """

@@ -1,181 +1,121 @@
-"""Invitations by text and by phone call, and Twilio's reports of how they went.
+"""Texts and calls through Twilio: the provider behind outreach's ``sms`` and ``voice``.
 
 A text invitation is the start of the conversation itself (the greeting and the consent
 question, or "you are on question 3 of 7" for someone part-way through), so the person
 answers by replying. A call invitation rings the person; when they pick up, Twilio
-fetches ``/twilio/voice`` and the call survey begins. Nobody who opted out is contacted,
-and nobody is contacted in quiet hours.
+fetches ``/twilio/voice`` and the call survey begins. Who may be contacted, and what an
+invitation's status becomes, are outreach's rules (``bot.service.outreach``): this module only
+speaks Twilio, and turns its errors into outreach's.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from twilio.base.exceptions import TwilioRestException
 
-from bot.engine import Event, messages
-from storage.models import Invitation, Participant, utcnow
+from bot.engine import messages
+from bot.service.outreach import (
+    Calls,
+    OutreachError,
+    PermanentFailure,
+    Route,
+    TemporaryFailure,
+    Texts,
+    Unsubscribed,
+)
 
 from .twilio_api import UNSUBSCRIBED, TwilioGateway, TwilioSettings
 
 log = logging.getLogger(__name__)
 
-# Twilio's message and call statuses, as an invitation records them.
-STATUSES = {
-    "accepted": "queued", "queued": "queued", "sending": "queued", "initiated": "queued",
-    "sent": "sent", "ringing": "sent",
-    "delivered": "delivered", "read": "delivered",
-    "in-progress": "answered", "completed": "answered",
-    "undelivered": "failed", "failed": "failed", "canceled": "failed",
-    "busy": "no-answer", "no-answer": "no-answer",
-}
-# Callbacks can arrive out of order: a late "sent" must not undo "delivered".
-_RANK = {"queued": 1, "sent": 2, "delivered": 3, "answered": 3, "failed": 3, "no-answer": 3}
+PROVIDER = "twilio"
+# Twilio errors that say this number cannot be reached this way, whatever we try again
+# (https://www.twilio.com/docs/errors/NNNNN): at send, and in delivery reports.
+PERMANENT = frozenset({
+    21211,  # invalid 'To' phone number
+    21214,  # 'To' phone number cannot be reached
+    21217,  # phone number does not appear to be valid
+    21612,  # cannot route to this number
+    21614,  # 'To' number is not a valid mobile number
+    30005,  # unknown destination handset
+    30006,  # landline or unreachable carrier
+})
 
 
-@dataclass(frozen=True)
-class QuietHours:
-    """Hours in the site's time zone when nobody is texted or called."""
-
-    start: time | None
-    end: time | None
-    zone: ZoneInfo
-
-    @classmethod
-    def parse(cls, spec: str, zone_name: str) -> QuietHours:
-        """``"20:00-09:00"`` (may wrap past midnight) in ``zone_name``; "none" for none."""
-        try:
-            zone = ZoneInfo(zone_name or "Europe/London")
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"SITE_TIMEZONE {zone_name!r} is not a time zone") from None
-        if spec.strip().lower() in ("", "none", "off"):
-            return cls(None, None, zone)
-        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", spec)
-        try:
-            if match is None:
-                raise ValueError
-            hours = [int(g) for g in match.groups()]
-            return cls(time(hours[0], hours[1]), time(hours[2], hours[3]), zone)
-        except ValueError:
-            raise ValueError(f"QUIET_HOURS {spec!r} must look like 20:00-09:00") from None
-
-    def covers(self, moment: datetime) -> bool:
-        """True when ``moment`` (timezone-aware) falls in the quiet hours."""
-        if self.start is None or self.end is None:
-            return False
-        local = moment.astimezone(self.zone).time()
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+def error_for(code: int | str | None, detail: str = "") -> OutreachError | None:
+    """Outreach's meaning of a Twilio error code (None when there is no code)."""
+    try:
+        number = int(code or 0)
+    except ValueError:
+        number = 0
+    if not number:
+        return None
+    detail = detail or f"error {number} (https://www.twilio.com/docs/errors/{number})"
+    if number == UNSUBSCRIBED:
+        return Unsubscribed(PROVIDER, str(number), detail)
+    if number in PERMANENT:
+        return PermanentFailure(PROVIDER, str(number), detail)
+    return TemporaryFailure(PROVIDER, str(number), detail)
 
 
-class Outbound:
-    """The ``sms`` and ``voice`` senders of ``Services.senders``."""
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Twilio's exceptions as outreach's. Twilio's message can quote the phone number,
+    so only its code and HTTP status are kept."""
+    try:
+        yield
+    except TwilioRestException as error:
+        translated = error_for(error.code, f"HTTP {error.status}, error {error.code} "
+                                           f"(https://www.twilio.com/docs/errors/{error.code})")
+        raise (translated or TemporaryFailure(PROVIDER, "", f"HTTP {error.status}")) from None
+    except OSError as error:
+        raise TemporaryFailure(PROVIDER, "", f"could not reach Twilio: {error}") from None
 
-    def __init__(self, gateway: TwilioGateway, quiet: QuietHours, base_url: str) -> None:
+
+class TwilioSender:
+    """Sends texts and places calls for outreach (a ``TextSender`` and a ``Caller``)."""
+
+    provider = PROVIDER
+
+    def __init__(self, gateway: TwilioGateway, base_url: str) -> None:
         self.gateway = gateway
-        self.quiet = quiet
         self.base_url = base_url
 
-    def sms(self, services: Any, invitation: Invitation) -> str:
-        """Text the opening of the survey; returns the invitation's new status."""
-        return self._send(services, invitation, self._text)
+    @property
+    def status_callback(self) -> str:
+        return f"{self.base_url}/twilio/status"
 
-    def voice(self, services: Any, invitation: Invitation) -> str:
-        """Call the person; the survey starts when they answer."""
-        return self._send(services, invitation, self._call)
+    def send_text(self, to: str, text: str) -> str:
+        """Send one text; returns its MessageSid."""
+        with _translated():
+            return self.gateway.send_sms(to, text, self.status_callback)
 
-    def _text(self, services: Any, person: Participant, phone: str) -> str:
-        # The opening goes through the conversation service, so the reply the person
-        # sends is read as the answer to the question they were just asked.
-        reply = services.conversations.handle(person.id, "sms", Event("start"))
-        sid = ""
-        for text in messages(reply.prompts):
-            sid = self.gateway.send_sms(phone, text, f"{self.base_url}/twilio/status")
-        return sid
-
-    def _call(self, services: Any, person: Participant, phone: str) -> str:
-        return self.gateway.call(phone, f"{self.base_url}/twilio/voice",
-                                 f"{self.base_url}/twilio/status")
-
-    def _send(self, services: Any, invitation: Invitation,
-              place: Callable[[Any, Participant, str], str]) -> str:
-        """Send unless the person opted out, has no phone, or it is quiet hours.
-
-        The conversation service writes in its own transactions: with SQLite, call this
-        before flushing other changes in the invitation's session.
-        """
-        person = invitation.participant
-        contact = next((c for c in person.contacts if c.kind == "phone"), None)
-        if person.opted_out:
-            status = "opted_out"
-        elif contact is None:
-            status = "no_phone"
-        elif self.quiet.covers(utcnow()):
-            status = "held"
-        else:
-            try:
-                invitation.provider_id = place(services, person,
-                                               services.vault.decrypt(contact.secret))
-                invitation.sent_at = utcnow()
-                status = "queued"
-            except TwilioRestException as error:
-                status = _refused(services, person, error)
-            except OSError as error:
-                log.error("could not reach Twilio for %s: %s", person.code, error)
-                status = "failed"
-        invitation.status = status
-        invitation.status_at = utcnow()
-        return status
+    def call(self, to: str) -> str:
+        """Ring ``to``; the call fetches ``/twilio/voice`` when answered. Returns its CallSid."""
+        with _translated():
+            return self.gateway.call(to, f"{self.base_url}/twilio/voice", self.status_callback)
 
 
-def _refused(services: Any, person: Participant, error: TwilioRestException) -> str:
-    if error.code == UNSUBSCRIBED:
-        log.info("%s texted STOP to our number: marked as opted out", person.code)
-        services.conversations.opt_out(person.id, True, "twilio: unsubscribed (21610)")
-        return "opted_out"
-    # Twilio's message can quote the phone number, so only its code is logged.
-    log.error("Twilio refused the invitation for %s: HTTP %s, error %s "
-              "(https://www.twilio.com/docs/errors/%s)", person.code, error.status, error.code,
-              error.code)
-    return "failed"
+def configured(config: Mapping[str, Any]) -> bool:
+    """True when Twilio's settings are there to send texts and calls."""
+    return TwilioSettings.from_config(config).configured
+
+
+def senders(config: Mapping[str, Any]) -> dict[str, Route]:
+    """Outreach's ``sms`` and ``voice`` rows, or none when Twilio is not configured (the
+    composition root says so, once)."""
+    settings = TwilioSettings.from_config(config)
+    if not settings.configured:
+        return {}
+    twilio = TwilioSender(TwilioGateway(settings), str(config["PUBLIC_BASE_URL"]))
+    return {"sms": Texts(twilio, messages), "voice": Calls(twilio)}
 
 
 def record_status(services: Any, provider_id: str, provider_status: str,
                   error_code: str = "") -> None:
-    """Record Twilio's report on a text or call on the invitation it belongs to."""
-    status = STATUSES.get(provider_status)
-    with services.uow() as uow:
-        invitation = uow.repo.invitation_by_provider_id(provider_id) if provider_id else None
-        if invitation is None:
-            return  # a reply inside a conversation, or a call the person made
-        if status and _RANK[status] >= _RANK.get(invitation.status, 0):
-            invitation.status = status
-            invitation.status_at = utcnow()
-        participant_id = invitation.participant_id
-        uow.commit()
-    if error_code == str(UNSUBSCRIBED):
-        services.conversations.opt_out(participant_id, True, "twilio: unsubscribed (21610)")
-
-
-def senders(config: Mapping[str, Any]) -> dict[str, Callable[[Any, Invitation], str]]:
-    """The ``sms`` and ``voice`` senders, or none (with one log line) when not configured."""
-    settings = TwilioSettings.from_config(config)
-    if not settings.configured:
-        log.info("SMS and phone surveys are off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
-                 "and TWILIO_FROM_NUMBER to turn them on")
-        return {}
-    try:
-        quiet = QuietHours.parse(str(config.get("QUIET_HOURS") or ""),
-                                 str(config.get("SITE_TIMEZONE") or ""))
-    except ValueError as error:
-        log.error("SMS and phone invitations are off: %s", error)
-        return {}
-    outbound = Outbound(TwilioGateway(settings), quiet, str(config["PUBLIC_BASE_URL"]))
-    return {"sms": outbound.sms, "voice": outbound.voice}
+    """Record Twilio's report on a text or call (``/twilio/status``) through outreach."""
+    services.outreach.record_report(provider_id, provider_status, error_for(error_code))

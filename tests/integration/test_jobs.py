@@ -10,7 +10,8 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
-from storage.models import Invitation, utcnow
+from storage.models import Invitation
+from tests.fake_senders import FakeSender, text_row
 from web_survey.delivery import ChannelUnavailable
 from web_survey.jobs import deliver_invitation, enqueue
 
@@ -44,17 +45,17 @@ def on_redis(app_config, queue_name: str) -> str:
     return queue_name
 
 
-def _text_sender(sent: list[int]):
-    """An SMS sender as the Twilio channel registers it: it sets the status it returns."""
+@pytest.fixture
+def sender(nsw) -> FakeSender:
+    """The SMS channel's provider, faked: outreach sends each invitation's texts to it."""
+    fake = FakeSender()
+    nsw.senders["sms"] = text_row(fake)
+    return fake
 
-    def send(_services, invitation: Invitation) -> str:
-        sent.append(invitation.id)
-        invitation.provider_id = f"SM{invitation.id:032d}"
-        invitation.sent_at = utcnow()
-        invitation.status = "queued"
-        return "queued"
 
-    return send
+def _sent(sender: FakeSender) -> list[str]:
+    """The phone numbers texted, once per invitation (each sends a greeting and a question)."""
+    return sorted(set(to for to, _ in sender.texts))
 
 
 def _invitation(nsw, make_participant, channel: str = "sms") -> int:
@@ -72,16 +73,26 @@ def _status(nsw, invitation_id: int) -> tuple[str, str]:
         return invitation.status, invitation.provider_id
 
 
-def test_without_redis_a_send_runs_at_once(nsw, make_participant):
-    sent: list[int] = []
-    nsw.senders["sms"] = _text_sender(sent)
+def test_without_redis_a_send_runs_at_once(nsw, make_participant, sender):
     invitation_id = _invitation(nsw, make_participant)
 
     submitted = enqueue(nsw, deliver_invitation, invitation_id)
 
     assert not submitted.queued and submitted.result == "queued"
-    assert sent == [invitation_id]
-    assert _status(nsw, invitation_id) == ("queued", f"SM{invitation_id:032d}")
+    assert _sent(sender) == ["+447700900001"]
+    assert _status(nsw, invitation_id) == ("queued", f"SM{len(sender.texts):032d}")
+
+
+def test_the_status_outreach_decides_is_the_one_committed(nsw, make_participant, sender):
+    invitation_id = _invitation(nsw, lambda: make_participant(phone=None))
+
+    assert enqueue(nsw, deliver_invitation, invitation_id).result == "no_phone"
+
+    assert sender.texts == []
+    with nsw.uow() as uow:
+        invitation = uow.session.get(Invitation, invitation_id)
+        assert (invitation.status, invitation.provider_id) == ("no_phone", "")
+        assert invitation.status_at is not None and invitation.sent_at is not None
 
 
 def test_without_redis_a_dotted_path_runs_and_errors_reach_the_caller(nsw, make_participant):
@@ -91,14 +102,13 @@ def test_without_redis_a_dotted_path_runs_and_errors_reach_the_caller(nsw, make_
     assert _status(nsw, invitation_id) == ("created", "")
 
 
-def test_with_redis_the_send_waits_for_the_worker(on_redis, app, nsw, make_participant, redis):
-    sent: list[int] = []
-    nsw.senders["sms"] = _text_sender(sent)
+def test_with_redis_the_send_waits_for_the_worker(on_redis, app, nsw, make_participant, redis,
+                                                  sender):
     invitation_id = _invitation(nsw, make_participant)
 
     submitted = enqueue(nsw, deliver_invitation, invitation_id)
 
-    assert submitted.queued and sent == []
+    assert submitted.queued and sender.texts == []
     assert _status(nsw, invitation_id) == ("created", "")
     queue = Queue(on_redis, connection=redis)
     assert queue.job_ids == [submitted.job_id]
@@ -106,8 +116,8 @@ def test_with_redis_the_send_waits_for_the_worker(on_redis, app, nsw, make_parti
     with app.app_context():
         SimpleWorker([queue], connection=redis).work(burst=True)
 
-    assert sent == [invitation_id]
-    assert _status(nsw, invitation_id) == ("queued", f"SM{invitation_id:032d}")
+    assert _sent(sender) == ["+447700900001"]
+    assert _status(nsw, invitation_id) == ("queued", f"SM{len(sender.texts):032d}")
     job = Job.fetch(submitted.job_id, connection=redis)
     assert job.get_status() == "finished" and job.return_value() == "queued"
 
@@ -140,19 +150,17 @@ def test_the_worker_command_says_what_is_missing(cli, monkeypatch):
 
 
 def test_a_wave_sent_with_redis_is_delivered_by_the_worker(on_redis, app, nsw,
-                                                           make_participant, redis):
+                                                           make_participant, redis, sender):
     from web_survey.sending import send_wave
 
-    sent: list[int] = []
-    nsw.senders["sms"] = _text_sender(sent)
     make_participant("CAL-0001")
     make_participant("CAL-0002", phone="+447700900002")
     with nsw.uow() as uow:
         report = send_wave(nsw, uow, uow.repo.site("CAL"), "baseline", "sms", "lead")
         assert [i.status for i in report.sent] == ["created", "created"]
         ids = [i.id for i in report.sent]
-    assert sent == []
+    assert sender.texts == []
     with app.app_context():
         SimpleWorker([Queue(on_redis, connection=redis)], connection=redis).work(burst=True)
-    assert sorted(sent) == sorted(ids)
+    assert _sent(sender) == ["+447700900001", "+447700900002"]
     assert [_status(nsw, i)[0] for i in ids] == ["queued", "queued"]

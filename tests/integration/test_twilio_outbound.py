@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
 
+from bot.channels.twilio_outbound import TwilioSender, error_for
+from bot.service.outreach import PermanentFailure, TemporaryFailure, Unsubscribed
 from storage.models import AuditEntry, Invitation
 from tests.conftest import PUBLIC_BASE_URL
+from web_survey import create_app
+from web_survey.bootstrap import TWILIO_OFF, provider_notices_off
 from web_survey.delivery import deliver
 
 from .twilio_fakes import (
@@ -187,7 +194,7 @@ def test_delivery_never_contacts_someone_who_opted_out_since(nsw, make_participa
     nsw.conversations.opt_out(pid, True, "test")
     with nsw.uow() as uow:
         invitation = uow.session.scalar(select(Invitation))
-        assert deliver(nsw, invitation) == "opted_out"
+        assert deliver(nsw, uow.repo, invitation) == "opted_out"
     assert stand_in.requests == []
 
 
@@ -198,3 +205,57 @@ def test_without_twilio_settings_invite_says_what_to_set(invite, nsw, make_parti
     assert result.exit_code != 0
     assert "sms is not configured: set TWILIO_ACCOUNT_SID" in result.stderr
     assert invitations(nsw) == {}
+
+
+class RefusingGateway:
+    """A gateway whose every request Twilio refuses with ``code``, or cannot reach."""
+
+    def __init__(self, code: int | None) -> None:
+        self.code = code
+
+    def _refuse(self, *args: object) -> str:
+        if self.code is None:
+            raise TimeoutError("timed out")
+        raise TwilioRestException(400, "https://api.twilio.com/x", f"{PHONE} is wrong",
+                                  code=self.code)
+
+    send_sms = call = _refuse
+
+
+@pytest.mark.parametrize(("code", "error"), [
+    (21610, Unsubscribed), (21211, PermanentFailure), (21614, PermanentFailure),
+    (20003, TemporaryFailure), (None, TemporaryFailure),
+])
+def test_twilio_errors_become_outreachs_and_never_quote_the_number(code, error):
+    gateway: Any = RefusingGateway(code)  # stands in for TwilioGateway
+    twilio = TwilioSender(gateway, PUBLIC_BASE_URL)
+    for send in (lambda: twilio.send_text(PHONE, "Hello"), lambda: twilio.call(PHONE)):
+        with pytest.raises(error) as raised:
+            send()
+        assert raised.value.provider == "twilio"
+        assert raised.value.code == (str(code) if code else "")
+        assert PHONE not in str(raised.value)
+
+
+def test_delivery_reports_error_codes_mean_the_same():
+    assert isinstance(error_for("21610"), Unsubscribed)
+    assert isinstance(error_for("30006"), PermanentFailure)
+    assert isinstance(error_for("30003"), TemporaryFailure)
+    assert error_for("") is None and error_for(None) is None
+
+
+def test_without_twilio_one_line_says_so_unless_the_command_sends_nothing(app_config, caplog):
+    config = {**app_config, "TWILIO_AUTH_TOKEN": ""}
+    with caplog.at_level(logging.INFO):
+        create_app(config).extensions["nsw"].engine.dispose()
+    assert [r.getMessage() for r in caplog.records].count(TWILIO_OFF) == 1
+    caplog.clear()
+    with caplog.at_level(logging.INFO), provider_notices_off():
+        create_app(config).extensions["nsw"].engine.dispose()
+        create_app({**config, "TWILIO_AUTH_TOKEN": "x", "QUIET_HOURS": "8pm"}
+                   ).extensions["nsw"].engine.dispose()
+    assert TWILIO_OFF not in caplog.text
+    assert "SMS and phone invitations are off: QUIET_HOURS '8pm'" in caplog.text
+    with caplog.at_level(logging.INFO):
+        create_app(app_config).extensions["nsw"].engine.dispose()
+    assert caplog.text.count(TWILIO_OFF) == 0  # configured: nothing to say

@@ -10,9 +10,9 @@ import pytest
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels import sms, voice
-from bot.channels.twilio_outbound import QuietHours
 from bot.engine import Choice, Event, Prompt
 from bot.engine.parsing import carrier_keyword
+from bot.service.outreach import QuietHours
 
 
 @pytest.mark.parametrize(("body", "action"), [

@@ -9,6 +9,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from bot.engine import WAVES
+from bot.service.outreach import InvitationStatus
 from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
@@ -20,9 +21,8 @@ from . import bp
 from .access import me, site_page
 from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm
 
-STATUS_NAMES = {"created": "Not sent yet", "queued": "Waiting to send", "sent": "Sent",
-                "delivered": "Delivered", "undelivered": "Not delivered",
-                "failed": "Failed", "read": "Read"}
+# Every status an invitation can store, as staff read it (outreach names them).
+STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
 
 
 def _unavailable(channel: str, error: ChannelUnavailable) -> str:

@@ -1,0 +1,432 @@
+"""Outreach: who may be contacted now, how an invitation goes out, and what became of it.
+
+Every rule about reaching people lives here, over providers that are injected:
+
+- who may be contacted now: nobody who opted out, nobody without a contact for the
+  channel, nobody in quiet hours (``reason_not_to_contact``, ``QuietHours``);
+- the invitation status vocabulary, with a staff label for every status that can be
+  stored (``InvitationStatus``), and the one place that writes it (``Outreach``);
+- what a provider's delivery report means for an invitation (``PROVIDER_STATUSES``,
+  ``advance``), and what its errors mean (``Unsubscribed``, ``PermanentFailure``,
+  ``TemporaryFailure``): a person who told the provider to stop is opted out through the
+  conversation service, on every channel;
+- when a person is due a reminder (``reminder_due``, ``due_reminders``).
+
+A provider is a small object with ``send_text(to, text)`` or ``call(to)`` returning its
+id for the message or call, and raising this module's errors (``TextSender``, ``Caller``);
+a channel that sends is one ``Texts`` or ``Calls`` row naming its provider and the kind of
+contact it needs. Nothing here imports a provider's library, the channel adapters or the
+web app: the composition root builds the rows and hands them in.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.engine import Event, Prompt
+from storage.invitations import LINK_CHANNELS, MAX_REMINDERS, REMIND_AFTER, latest_invitations
+from storage.models import Invitation, Participant, Site, as_utc, utcnow
+from storage.uow import Repository
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- the vocabulary
+
+
+class InvitationStatus(StrEnum):
+    """What became of an invitation, as ``Invitation.status`` stores it."""
+
+    CREATED = "created"        # made; a link invitation stays so (staff hand the link on)
+    HELD = "held"              # not sent: quiet hours
+    NO_PHONE = "no_phone"      # not sent: no phone number for a text or call
+    OPTED_OUT = "opted_out"    # not sent: the person asked us to stop
+    QUEUED = "queued"          # handed to the provider
+    SENT = "sent"              # the provider sent it (a call is ringing)
+    DELIVERED = "delivered"    # the text reached the phone
+    ANSWERED = "answered"      # the call was picked up
+    NO_ANSWER = "no-answer"    # the call rang out or was busy
+    FAILED = "failed"          # the provider could not send it
+
+    @property
+    def label(self) -> str:
+        """How the staff pages name this status."""
+        return STAFF_LABELS[self]
+
+
+STAFF_LABELS: Mapping[InvitationStatus, str] = {
+    InvitationStatus.CREATED: "Not sent yet",
+    InvitationStatus.HELD: "Held: quiet hours",
+    InvitationStatus.NO_PHONE: "No phone number",
+    InvitationStatus.OPTED_OUT: "Asked us to stop",
+    InvitationStatus.QUEUED: "Waiting to send",
+    InvitationStatus.SENT: "Sent",
+    InvitationStatus.DELIVERED: "Delivered",
+    InvitationStatus.ANSWERED: "Call answered",
+    InvitationStatus.NO_ANSWER: "Call not answered",
+    InvitationStatus.FAILED: "Failed",
+}
+
+# Statuses after which another message would fail the same way (a wrong number).
+UNREACHABLE = frozenset({InvitationStatus.FAILED})
+# Not sent, but tried: the reminder rule tries these again (a phone number may have been
+# added, quiet hours are over). They count as a contact for when the next one is due.
+NOT_SENT = frozenset({InvitationStatus.HELD, InvitationStatus.NO_PHONE,
+                      InvitationStatus.OPTED_OUT})
+
+# A provider's delivery reports (Twilio's message and call statuses), as an invitation
+# records them.
+PROVIDER_STATUSES: Mapping[str, InvitationStatus] = {
+    "accepted": InvitationStatus.QUEUED, "queued": InvitationStatus.QUEUED,
+    "sending": InvitationStatus.QUEUED, "initiated": InvitationStatus.QUEUED,
+    "sent": InvitationStatus.SENT, "ringing": InvitationStatus.SENT,
+    "delivered": InvitationStatus.DELIVERED, "read": InvitationStatus.DELIVERED,
+    "in-progress": InvitationStatus.ANSWERED, "completed": InvitationStatus.ANSWERED,
+    "undelivered": InvitationStatus.FAILED, "failed": InvitationStatus.FAILED,
+    "canceled": InvitationStatus.FAILED,
+    "busy": InvitationStatus.NO_ANSWER, "no-answer": InvitationStatus.NO_ANSWER,
+}
+# Reports can arrive out of order: a late "sent" must not undo "delivered". Statuses not
+# ranked (created, held...) give way to any report.
+RANK: Mapping[InvitationStatus, int] = {
+    InvitationStatus.QUEUED: 1, InvitationStatus.SENT: 2, InvitationStatus.DELIVERED: 3,
+    InvitationStatus.ANSWERED: 3, InvitationStatus.FAILED: 3, InvitationStatus.NO_ANSWER: 3,
+}
+
+
+def advance(current: str, reported: str) -> InvitationStatus | None:
+    """The status after a provider reports ``reported``, or None when it changes nothing
+    (a report we do not track, or one that arrived after a later one)."""
+    status = PROVIDER_STATUSES.get(reported)
+    if status is None:
+        return None
+    try:
+        rank = RANK.get(InvitationStatus(current), 0)
+    except ValueError:  # a status this version does not know: any report replaces it
+        rank = 0
+    return None if RANK[status] < rank else status
+
+
+# ---------------------------------------------------------------- providers
+
+
+class OutreachError(Exception):
+    """A provider would not take a message or call.
+
+    ``code`` is the provider's error code and ``detail`` what to log with it; neither may
+    hold the person's contact (providers' own messages can quote the number, so they are
+    not passed on).
+    """
+
+    def __init__(self, provider: str, code: str = "", detail: str = "") -> None:
+        super().__init__(f"{provider}: {code or 'error'} {detail}".strip())
+        self.provider = provider
+        self.code = code
+        self.detail = detail
+
+
+class Unsubscribed(OutreachError):
+    """The person told the provider to stop (texted STOP to our number)."""
+
+
+class PermanentFailure(OutreachError):
+    """This contact cannot be reached this way (an invalid number, a landline for a text):
+    sending again fails the same way."""
+
+
+class TemporaryFailure(OutreachError):
+    """The provider could not be reached or refused for now: a later send may work."""
+
+
+class TextSender(Protocol):
+    """A provider that sends texts (SMS now; WhatsApp, Telegram later)."""
+
+    def send_text(self, to: str, text: str) -> str:
+        """Send one message to ``to``; return the provider's id for it.
+
+        Raises Unsubscribed, PermanentFailure or TemporaryFailure.
+        """
+        ...
+
+
+class Caller(Protocol):
+    """A provider that places calls; the call fetches the voice survey when answered."""
+
+    def call(self, to: str) -> str:
+        """Ring ``to``; return the provider's id for the call. Raises as ``send_text``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Texts:
+    """A channel that invites by text: the survey's opening, as ``render`` words it for
+    the channel, sent message by message to the person's ``contact`` by ``sender``."""
+
+    sender: TextSender
+    render: Callable[[Sequence[Prompt]], Iterable[str]]
+    contact: str = "phone"
+
+
+@dataclass(frozen=True)
+class Calls:
+    """A channel that invites by calling the person's ``contact``."""
+
+    caller: Caller
+    contact: str = "phone"
+
+
+Route = Texts | Calls
+
+# The status an invitation records when the person has no contact of the channel's kind.
+MISSING_CONTACT: Mapping[str, InvitationStatus] = {"phone": InvitationStatus.NO_PHONE}
+
+
+class ConversationDoor(Protocol):
+    """What outreach needs of the conversation service (``Conversations``)."""
+
+    def handle(self, who: int, channel: str, event: Event) -> _Reply: ...
+
+    def opt_out(self, who: int, opted_out: bool, actor: str) -> str: ...
+
+
+class _Reply(Protocol):
+    @property
+    def prompts(self) -> tuple[Prompt, ...]: ...
+
+
+class Contacts(Protocol):
+    """Where outreach reads a person's contact (``storage.uow.Repository``)."""
+
+    def contact_value(self, participant: Participant, kind: str) -> str | None: ...
+
+
+class _Invitations(Protocol):
+    def invitation_by_provider_id(self, provider_id: str) -> Invitation | None: ...
+
+
+class Unit(Protocol):
+    """A unit of work as outreach uses one (``storage.uow.UnitOfWork``)."""
+
+    @property
+    def repo(self) -> _Invitations: ...
+
+    def __enter__(self) -> Unit: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+# ---------------------------------------------------------------- who may be contacted
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Hours in the site's time zone when nobody is texted or called."""
+
+    start: time | None
+    end: time | None
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, spec: str, zone_name: str) -> QuietHours:
+        """``"20:00-09:00"`` (may wrap past midnight) in ``zone_name``; "none" for none."""
+        try:
+            zone = ZoneInfo(zone_name or "Europe/London")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"SITE_TIMEZONE {zone_name!r} is not a time zone") from None
+        if spec.strip().lower() in ("", "none", "off"):
+            return cls(None, None, zone)
+        match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", spec)
+        try:
+            if match is None:
+                raise ValueError
+            hours = [int(g) for g in match.groups()]
+            return cls(time(hours[0], hours[1]), time(hours[2], hours[3]), zone)
+        except ValueError:
+            raise ValueError(f"QUIET_HOURS {spec!r} must look like 20:00-09:00") from None
+
+    @classmethod
+    def none(cls) -> QuietHours:
+        """No quiet hours."""
+        return cls(None, None, ZoneInfo("Europe/London"))
+
+    def covers(self, moment: datetime) -> bool:
+        """True when ``moment`` (timezone-aware) falls in the quiet hours."""
+        if self.start is None or self.end is None:
+            return False
+        local = moment.astimezone(self.zone).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def reason_not_to_contact(person: Participant, contact: str | None, contact_kind: str,
+                          quiet: QuietHours, now: datetime) -> InvitationStatus | None:
+    """Why ``person`` may not be contacted now (as the status the invitation records), or
+    None when they may: opted out, no ``contact`` of the kind needed, or quiet hours."""
+    if person.opted_out:
+        return InvitationStatus.OPTED_OUT
+    if not contact:
+        return MISSING_CONTACT.get(contact_kind, InvitationStatus.NO_PHONE)
+    if quiet.covers(now):
+        return InvitationStatus.HELD
+    return None
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one delivery went: the status recorded, and the provider's error if any (a
+    PermanentFailure says another channel is worth trying; a TemporaryFailure, later)."""
+
+    status: InvitationStatus
+    failure: OutreachError | None = None
+
+
+class Outreach:
+    """Sends invitations on the channels in ``senders`` and records what becomes of them.
+
+    ``senders`` maps a channel name to its ``Texts`` or ``Calls`` row; it is read at each
+    send, so the composition root (or a test) may fill it after this is built.
+    ``conversations`` is the conversation service: a text invitation opens the survey
+    through it, and a person who unsubscribed is opted out through it.
+    """
+
+    def __init__(self, conversations: ConversationDoor,
+                 uow_factory: Callable[[], Unit],
+                 senders: dict[str, Route] | None = None,
+                 quiet: QuietHours | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.conversations = conversations
+        self.uow_factory = uow_factory
+        self.senders: dict[str, Route] = senders if senders is not None else {}
+        self.quiet = quiet or QuietHours.none()
+        self.clock = clock
+
+    def sends(self, channel: str) -> bool:
+        """True when a provider is configured to send on ``channel``."""
+        return channel in self.senders
+
+    def deliver(self, repo: Contacts, invitation: Invitation) -> Attempt:
+        """Send ``invitation`` on its channel unless the person may not be contacted now,
+        and record its status on it (the caller commits).
+
+        The conversation service writes in transactions of its own: with SQLite, call
+        this before changing anything else in ``repo``'s session.
+        """
+        route = self.senders[invitation.channel]
+        person = invitation.participant
+        now = self.clock()
+        contact = repo.contact_value(person, route.contact)
+        refusal = reason_not_to_contact(person, contact, route.contact, self.quiet, now)
+        if refusal is not None or contact is None:
+            attempt = Attempt(refusal or InvitationStatus.NO_PHONE)
+        else:
+            attempt = self._send(route, invitation, person, contact)
+            if attempt.status is InvitationStatus.QUEUED:
+                invitation.sent_at = now
+        _record(invitation, attempt.status, now)
+        if attempt.status in NOT_SENT:
+            # Tried, so the reminder rule tries again after the usual wait.
+            invitation.sent_at = invitation.sent_at or now
+        return attempt
+
+    def _send(self, route: Route, invitation: Invitation, person: Participant,
+              contact: str) -> Attempt:
+        try:
+            if isinstance(route, Texts):
+                # The opening goes through the conversation service, so the reply the
+                # person sends is read as the answer to the question just asked.
+                reply = self.conversations.handle(person.id, invitation.channel,
+                                                  Event("start"))
+                provider_id = ""
+                for text in route.render(reply.prompts):
+                    provider_id = route.sender.send_text(contact, text)
+            else:
+                provider_id = route.caller.call(contact)
+        except Unsubscribed as error:
+            self._unsubscribed(person.id, person.code, error)
+            return Attempt(InvitationStatus.OPTED_OUT, error)
+        except OutreachError as error:
+            kind = ("a later try may work" if isinstance(error, TemporaryFailure)
+                    else "this contact cannot be reached this way")
+            log.error("%s refused the invitation for %s (%s): %s", error.provider,
+                      person.code, kind, error.detail or error.code)
+            return Attempt(InvitationStatus.FAILED, error)
+        invitation.provider_id = provider_id
+        return Attempt(InvitationStatus.QUEUED)
+
+    def record_report(self, provider_id: str, reported: str,
+                      failure: OutreachError | None = None) -> InvitationStatus | None:
+        """Record a provider's report on a text or call on the invitation it belongs to;
+        return the new status (None when nothing changed or the id is not ours).
+
+        A report that the person unsubscribed opts them out.
+        """
+        if not provider_id:
+            return None
+        with self.uow_factory() as uow:
+            invitation = uow.repo.invitation_by_provider_id(provider_id)
+            if invitation is None:
+                return None  # a reply inside a conversation, or a call the person made
+            status = advance(invitation.status, reported)
+            if status is not None:
+                _record(invitation, status, self.clock())
+            participant_id, code = invitation.participant_id, invitation.participant.code
+            uow.commit()
+        if isinstance(failure, Unsubscribed):
+            self._unsubscribed(participant_id, code, failure)
+        return status
+
+    def _unsubscribed(self, participant_id: int, code: str, error: Unsubscribed) -> None:
+        log.info("%s texted STOP to our number: marked as opted out", code)
+        self.conversations.opt_out(participant_id, True,
+                                   f"{error.provider}: unsubscribed ({error.code})")
+
+
+def _record(invitation: Invitation, status: InvitationStatus, now: datetime) -> None:
+    """The one place an invitation's status is written."""
+    invitation.status = status.value
+    invitation.status_at = now
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def last_contact(invitation: Invitation) -> datetime:
+    """When the person last heard from us about this invitation."""
+    moment = invitation.reminded_at or invitation.sent_at or invitation.created_at
+    return as_utc(moment)
+
+
+def reminder_due(invitation: Invitation, response_status: str | None, now: datetime,
+                 after: timedelta = REMIND_AFTER, most: int = MAX_REMINDERS) -> bool:
+    """Whether a person should be reminded about ``invitation`` now.
+
+    Only people who have not finished, who have not opted out, whose wave is still open,
+    who were reached (a link counts once made) and who have had fewer than ``most``
+    reminders, the last contact at least ``after`` ago.
+    """
+    person = invitation.participant
+    reached = invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
+    return (response_status in (None, "started") and not person.opted_out
+            and person.current_wave == invitation.wave and reached
+            and invitation.status not in UNREACHABLE and invitation.reminders_sent < most
+            and last_contact(invitation) <= now - after)
+
+
+def due_reminders(repo: Repository, site: Site, now: datetime,
+                  after: timedelta = REMIND_AFTER, most: int = MAX_REMINDERS) -> list[Invitation]:
+    """Each person's latest invitation per wave at ``site`` that is due a reminder."""
+    return [invitation for invitation, status in latest_invitations(repo, site)
+            if reminder_due(invitation, status, now, after, most)]
