@@ -28,13 +28,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy.orm import Session
 
 from bot.engine import WAVES
 from bot.engine.model import Survey
-from content.loader import SurveyLibrary
 
 from ..crypto import Vault
 from ..models import AuditEntry
@@ -52,6 +51,15 @@ from .records import (
     wide_records,
 )
 from .variables import Variable, paired_variables, wide_variables
+
+
+class SurveyLibrary(Protocol):
+    """The surveys an export describes (``content.loader.SurveyLibrary``): storage reads
+    them through this, and never imports the content layer."""
+
+    def get(self, survey_id: str) -> Survey: ...
+
+    def __iter__(self) -> Iterator[Survey]: ...
 
 __all__ = [
     "CODEBOOK_COLUMNS", "CODEBOOK_FORMATS", "EXPORT_FORMATS", "LONG_COLUMNS",
