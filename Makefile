@@ -22,8 +22,11 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Style, the layers of docs/architecture.md (import-linter) and the types (mypy).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

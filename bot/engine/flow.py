@@ -8,9 +8,10 @@ behave the same on a phone call, in a text, in Telegram and on the web.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import product
+from typing import Any
 
 from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
 from .parsing import carrier_keyword, command_in, printable, read_reply
@@ -102,11 +103,12 @@ class Prompt:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Prompt:
+    def from_dict(cls, data: Mapping[str, Any]) -> Prompt:
+        """A prompt as ``to_dict`` stored it (JSON: lists where tuples were)."""
         values = dict(data)
-        values["choices"] = tuple(Choice(**c) for c in values.get("choices", ()))  # type: ignore[arg-type]
-        values["review"] = tuple(tuple(r) for r in values.get("review", ()))  # type: ignore[union-attr]
-        return cls(**values)  # type: ignore[arg-type]
+        values["choices"] = tuple(Choice(**c) for c in values.get("choices", ()))
+        values["review"] = tuple(tuple(r) for r in values.get("review", ()))
+        return cls(**values)
 
 
 def _changed(item: Prompt | Choice) -> dict[str, object]:
@@ -170,12 +172,12 @@ class Progress:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, object],
+    def from_dict(cls, data: Mapping[str, Any],
                   capabilities: Capabilities = TYPED) -> Progress:
         """Progress as stored; keys of older versions (``review``) are dropped."""
         known = {k: v for k, v in data.items() if k in _PROGRESS_FIELDS}
         known["status"] = Status(known.get("status", Status.CONSENT))
-        return cls(**known, capabilities=capabilities)  # type: ignore[arg-type]  # JSON
+        return cls(**known, capabilities=capabilities)
 
     @property
     def finished(self) -> bool:
@@ -329,8 +331,8 @@ def _applies(question: Question, progress: Progress) -> bool:
         return False
     if question.show_if is None:
         return True
-    earlier = progress.answers.get(question.show_if.question)
-    return bool(earlier) and earlier.get("code") in question.show_if.codes
+    code = progress.answers.get(question.show_if.question, {}).get("code")
+    return isinstance(code, int) and code in question.show_if.codes
 
 
 def _route(survey: Survey, progress: Progress) -> list[Question]:
@@ -374,7 +376,7 @@ def advance(survey: Survey, progress: Progress, event: Event,
     capabilities = progress.capabilities
     if event.kind == EventKind.TEXT and capabilities.carrier_keywords:
         keyword = carrier_keyword(event.value)
-        event = Event(keyword) if keyword else event
+        event = Event(EventKind(keyword)) if keyword else event
     if event.kind == EventKind.OPT_OUT:
         return _opt_out(survey, progress, standing)
     if event.kind == EventKind.OPT_IN:
@@ -509,7 +511,8 @@ def _answering(survey: Survey, progress: Progress, event: Event,
     # Where back, skip and help are buttons (a web page), a typed "help" or "stop" in a
     # text box is the person's answer, not a command.
     if kind == EventKind.TEXT and progress.capabilities.typed_commands:
-        kind = command_in(event.value) or kind
+        command = command_in(event.value)
+        kind = EventKind(command) if command else kind
     elif kind == EventKind.KEY:
         kind = _KEYPAD_COMMANDS.get(event.value.strip(), kind)
 

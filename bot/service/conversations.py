@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -235,10 +235,10 @@ class Conversations:
             status = "opted_out" if person.opted_out else (
                 stored.progress.get("status", "") if stored else "")
             if invitation.wave != person.current_wave:
-                return _with(visit, problem="old")
+                return replace(visit, problem="old")
             if status in FINISHED_STATUSES:
-                return _with(visit, problem=str(status))
-            return _with(visit, reply=self._turn(uow, person, row, event, None, ""))
+                return replace(visit, problem=str(status))
+            return replace(visit, reply=self._turn(uow, person, row, event, None, ""))
 
         return _until_stored(token, lambda: self._in_one(run))
 
@@ -315,10 +315,6 @@ class Conversations:
                        actor or f"participant by {row.name}", stored is not None)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
-
-
-def _with(visit: LinkVisit, **changes: object) -> LinkVisit:
-    return LinkVisit(**{**vars(visit), **changes})  # type: ignore[arg-type]  # same fields
 
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,

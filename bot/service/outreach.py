@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.engine import Event, Prompt
+from bot.engine import Event, EventKind, Prompt
 from storage.invitations import LINK_CHANNELS, MAX_REMINDERS, REMIND_AFTER, latest_invitations
 from storage.models import Invitation, Participant, Site, as_utc, utcnow
 from storage.uow import Repository
@@ -193,7 +193,7 @@ class ConversationDoor(Protocol):
 
     def handle(self, who: int, channel: str, event: Event) -> _Reply: ...
 
-    def opt_out(self, who: int, opted_out: bool, actor: str) -> str: ...
+    def opt_out(self, who: int, opted_out: bool, actor: str) -> object: ...
 
 
 class _Reply(Protocol):
@@ -348,7 +348,7 @@ class Outreach:
                 # The opening goes through the conversation service, so the reply the
                 # person sends is read as the answer to the question just asked.
                 reply = self.conversations.handle(person.id, invitation.channel,
-                                                  Event("start"))
+                                                  Event(EventKind.START))
                 provider_id = ""
                 for text in route.render(reply.prompts):
                     provider_id = route.sender.send_text(contact, text)

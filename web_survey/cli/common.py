@@ -6,6 +6,8 @@ import click
 from flask import Flask
 
 from content.loader import ContentError
+from storage.models import Site
+from storage.uow import Repository
 from web_survey import create_app
 from web_survey.bootstrap import Services
 
@@ -29,7 +31,7 @@ def services(app: Flask) -> Services:
     return app.extensions["nsw"]
 
 
-def site_or_fail(repo, code: str):  # type: ignore[no-untyped-def]
+def site_or_fail(repo: Repository, code: str) -> Site:
     """The site with ``code``, or a clear error naming it."""
     site = repo.site(code.upper())
     if site is None:

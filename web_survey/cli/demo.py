@@ -109,7 +109,7 @@ def register(main: click.Group) -> None:
         """Run the production web app under gunicorn (migrations run in the release step)."""
         from gunicorn.app.base import BaseApplication
 
-        class _Server(BaseApplication):  # type: ignore[misc]
+        class _Server(BaseApplication):
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)

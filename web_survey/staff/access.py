@@ -23,7 +23,7 @@ from ..bootstrap import services
 
 
 @dataclass(frozen=True, eq=False)
-class StaffPrincipal(UserMixin):  # type: ignore[misc]
+class StaffPrincipal(UserMixin):
     """The signed-in person, detached from the database session."""
 
     id: int
@@ -54,7 +54,7 @@ def load_user(user_id: str) -> StaffPrincipal | None:
 
 def me() -> StaffPrincipal:
     """The signed-in person (only inside views that require sign-in)."""
-    return current_user._get_current_object()  # type: ignore[no-any-return]
+    return current_user._get_current_object()
 
 
 def site_page(view: Callable[..., Any]) -> Callable[..., Any]:
