@@ -153,7 +153,8 @@ class Response(Base):
     participant: Mapped[Participant] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan")
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    # SQLAlchemy declares __mapper_args__ an instance attribute: a ClassVar clashes in mypy.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - mypy: not ClassVar
 
 
 class Answer(Base):

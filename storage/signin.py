@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import SignInAttempt, as_utc
 
@@ -20,7 +20,7 @@ MAX_PER_ADDRESS = 20
 KEEP = timedelta(days=1)
 
 
-def _lock_end(session: Session, column: object, value: str, limit: int,
+def _lock_end(session: Session, column: InstrumentedAttribute[str], value: str, limit: int,
               now: datetime, since: datetime) -> datetime | None:
     """When the oldest of the last ``limit`` failures leaves the window, if all are in it."""
     failures = list(session.scalars(

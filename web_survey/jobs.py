@@ -75,7 +75,8 @@ def enqueue(nsw: Services, job: Callable[..., Any] | str, *args: Any) -> Submitt
         from rq import Queue
 
         queue = Queue(queue_name(nsw.config), connection=_redis(url))
-        queued = queue.enqueue(job, *args, job_timeout=JOB_TIMEOUT)
+        # rq takes a dotted path or a function, but its stubs reject the union of the two.
+        queued = queue.enqueue(job, *args, job_timeout=JOB_TIMEOUT)  # type: ignore[type-var]  # rq rejects str | Callable
         return Submitted(job_id=queued.id)
     function = _resolve(job)
     with _running_with_services(nsw):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Audio, Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update, Voice
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
@@ -189,13 +189,16 @@ class TelegramChannel:
         fits = len(out.text) <= MAX_CAPTION
         if out.audio is not None:
             media: Any = self.file_ids.get(out.audio, out.audio)
-            options = {"caption": out.text if fits else None,
-                       "reply_markup": out.keyboard if fits else None}
+            caption = out.text if fits else None
+            keyboard = out.keyboard if fits else None
+            uploaded: Voice | Audio | None
             if out.voice:
-                sent = await bot.send_voice(chat_id, media, **options)
+                sent = await bot.send_voice(chat_id, media, caption=caption,
+                                            reply_markup=keyboard)
                 uploaded = sent.voice
             else:
-                sent = await bot.send_audio(chat_id, media, **options)
+                sent = await bot.send_audio(chat_id, media, caption=caption,
+                                            reply_markup=keyboard)
                 uploaded = sent.audio
             if uploaded is not None:
                 self.file_ids[out.audio] = uploaded.file_id
@@ -392,8 +395,13 @@ def bot_username(config: Mapping[str, Any]) -> str | None:
     if configured or not telegram_enabled(config):
         return configured or None
 
+    token = config["TELEGRAM_BOT_TOKEN"]
+    urls = _api_urls(config)
+
     async def ask() -> str:
-        async with Bot(config["TELEGRAM_BOT_TOKEN"], **_api_urls(config)) as bot:
+        bot = (Bot(token, base_url=urls["base_url"], base_file_url=urls["base_file_url"])
+               if urls else Bot(token))
+        async with bot:
             return bot.username
 
     return asyncio.run(ask())

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from dataclasses import replace
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -233,7 +233,7 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
     return ExportStream(chunks, fmt, filename)
 
 
-def write_export(session: Session, surveys: SurveyLibrary, fmt: str, out: BinaryIO,
+def write_export(session: Session, surveys: SurveyLibrary, fmt: str, out: IO[bytes],
                  site_code: str, wave: str | None = None, drop_free_text: bool = False,
                  shift_dates: bool = False, survey_id: str | None = None, *,
                  vault: Vault | None = None) -> int:
@@ -247,13 +247,13 @@ def write_export(session: Session, surveys: SurveyLibrary, fmt: str, out: Binary
     return _drain(stream, out)
 
 
-def _drain(stream: ExportStream, out: BinaryIO) -> int:
+def _drain(stream: ExportStream, out: IO[bytes]) -> int:
     for chunk in stream:
         out.write(chunk)
     return stream.rows
 
 
-def write_codebook(surveys: SurveyLibrary, fmt: str, out: BinaryIO,
+def write_codebook(surveys: SurveyLibrary, fmt: str, out: IO[bytes],
                    survey_id: str | None = None, drop_free_text: bool = False,
                    shift_dates: bool = False) -> int:
     """Write the codebook of a ``wide`` or ``paired`` CSV to ``out``; return its rows.

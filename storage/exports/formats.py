@@ -238,10 +238,11 @@ def sav_chunks(variables: list[Variable], records: Iterable[dict[str, object]],
     whole = [v.name for v in variables if v.kind in ("code", "flag", "number")]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.sav"
+        # pyreadstat's annotation allows numeric codes only; it labels str codes as well.
         pyreadstat.write_sav(
             frame, path, file_label=file_label[:64], note=notes,
             column_labels={v.name: v.label for v in variables},
-            variable_value_labels={v.name: dict(v.values) for v in variables if v.values},
+            variable_value_labels={v.name: dict(v.values) for v in variables if v.values},  # type: ignore[arg-type]  # str codes too
             missing_ranges={v.name: list(v.missing) for v in variables if v.missing},
             variable_measure={v.name: v.measure for v in variables},
             variable_format=dict.fromkeys(whole, "F8.0"),

@@ -9,7 +9,7 @@ and can be assembled without holding anything else.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,8 @@ from ..models import Answer, Participant, Response, Site
 from .variables import DATE_FORMAT, PAIRED_CONTEXT, PER_WAVE, Variable, paired_name
 
 BATCH = 5000
+# A select of any columns (SQLAlchemy 2.1 types a select by its columns' types).
+AnySelect = Select[*tuple[Any, ...]]
 PHONE_REMOVED = "[phone number removed]"
 # A phone number or chat id has at least 7 digits; shorter runs are ages, years, counts.
 _MIN_DIGITS = 7
@@ -79,7 +81,7 @@ def redact(text: str) -> str:
     return text
 
 
-def _scoped(query: Select[Any], scope: Scope) -> Select[Any]:
+def _scoped(query: AnySelect, scope: Scope) -> AnySelect:
     """Limit ``query`` (over responses) to the scope's site, wave and survey, no try-outs."""
     query = (query.join(Participant, Response.participant_id == Participant.id)
              .join(Site, Participant.site_id == Site.id)
@@ -137,8 +139,8 @@ def _utc_text_postgresql(element: utc_text, compiler: Any, **kw: Any) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
 
-def _batches(session: Session, query: Select[Any], batch: int
-             ) -> Iterator[list[Sequence[Any]]]:
+def _batches(session: Session, query: AnySelect, batch: int
+             ) -> Generator[list[Sequence[Any]], None, None]:
     """``query``'s rows, ``batch`` at a time, never holding more than a batch.
 
     When no selected column needs SQLAlchemy to convert its values, the rows come
@@ -158,7 +160,9 @@ def _batches(session: Session, query: Select[Any], batch: int
     compiled = query.compile(dialect=dialect)
     params = ([compiled.params[name] for name in compiled.positiontup or ()]
               if compiled.positional else compiled.params)
-    cursor = connection.connection.driver_connection.cursor()
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a pooled connection that is open always has one
+    cursor = driver.cursor()
     try:
         if dialect.driver == "psycopg":
             from psycopg import capabilities
@@ -182,7 +186,7 @@ def _batches(session: Session, query: Select[Any], batch: int
 
 
 def long_batches(session: Session, scope: Scope,
-                 batch: int = BATCH) -> Iterator[list[Sequence[object]]]:
+                 batch: int = BATCH) -> Generator[list[Sequence[object]], None, None]:
     """The long export's rows (columns ``long_columns``), ``batch`` at a time, as text.
 
     The biggest export there is, so the database does all it can: it writes the value

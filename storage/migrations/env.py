@@ -21,6 +21,8 @@ def run_online() -> None:
     if connectable is not None:
         _run(connectable)
         return
+    if url is None:
+        raise RuntimeError("sqlalchemy.url is not set in the Alembic configuration")
     engine = make_engine(url)
     with engine.connect() as connection:
         _run(connection)

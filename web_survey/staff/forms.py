@@ -48,7 +48,7 @@ class StaffForm(FlaskForm):
 
     def summary(self, extra: list[str] | None = None) -> list[tuple[str, str]]:
         """(anchor id, message) for every error, in the order the fields appear."""
-        found = []
+        found: list[tuple[str, str]] = []
         for field in self:
             if field.errors and field.name != "csrf_token":
                 choices = isinstance(field, RadioField | MultiCheckboxField)
