@@ -86,7 +86,7 @@ def exports(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
             size = spool.tell()
             spool.seek(0)
             media_type = "text/csv" if fmt.endswith("_codebook") else EXPORT_FORMATS[fmt][0]
-            return Response(_chunks(spool), mimetype=media_type, headers={  # type: ignore[arg-type]
+            return Response(_chunks(spool), mimetype=media_type, headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "Content-Length": str(size)})
     return render_template("staff/exports.html", site=site, form=form,
