@@ -208,7 +208,7 @@ def test_erase_deletes_every_recording_in_every_folder_and_at_twilio(
     # The one name that points outside the folder is refused and reported, nothing else.
     assert result.exit_code == 1
     assert "erased CAL-0001" in result.output
-    assert "could not be deleted" in result.stderr and "../outside.ogg" in result.stderr
+    assert "could not be deleted" in result.output and "../outside.ogg" in result.output
     assert not (folder / phone).exists()
     assert not (folder / voice_note).exists()
     assert all(path.exists() for path in others)
