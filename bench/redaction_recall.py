@@ -51,7 +51,7 @@ def measure(path: Path = SENTENCES) -> tuple[dict[str, Tally], Tally]:
             tally = kinds.setdefault(kind, Tally())
             tally.total += 1
             start = sentence.index(span)
-            covered = set()
+            covered: set[int] = set()
             for item in found:
                 covered.update(range(item.start, item.end))
             if not covered.issuperset(range(start, start + len(span))):

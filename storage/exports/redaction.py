@@ -179,18 +179,17 @@ def _names_in(words: list[re.Match[str]], text: str) -> Iterator[Found]:
         lower = _bare(word.group())
         nxt = words[at + 1] if at + 1 < len(words) else None
         # The next word, when it is capitalised and follows on the same phrase.
-        joined = (nxt is not None and _capitalised(nxt.group())
-                  and text[word.end():nxt.start()] in (" ", "\u00a0")
-                  and _bare(nxt.group()) not in _NOT_SURNAME)
-        if lower in _TITLES and joined:
-            assert nxt is not None
-            yield Found(word.start(), nxt.end(), "name")
+        surname = (nxt if nxt is not None and _capitalised(nxt.group())
+                   and text[word.end():nxt.start()] in (" ", "\u00a0")
+                   and _bare(nxt.group()) not in _NOT_SURNAME else None)
+        if lower in _TITLES and surname is not None:
+            yield Found(word.start(), surname.end(), "name")
             at += 2
             continue
         if _capitalised(word.group()) and lower in first:
-            if joined and (lower not in _EVERYDAY or _bare(nxt.group()) in last):
-                assert nxt is not None
-                yield Found(word.start(), nxt.end(), "name")
+            if surname is not None and (lower not in _EVERYDAY
+                                        or _bare(surname.group()) in last):
+                yield Found(word.start(), surname.end(), "name")
                 at += 2
                 continue
             if lower not in _EVERYDAY:

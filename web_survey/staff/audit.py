@@ -1,7 +1,8 @@
 """A site's audit log, for its staff and administrators to read: never to change.
 
 Every line the product writes for the site is here (exports, erasures, consent
-changes, interviews, recordings played, invitations, edits), newest first, filtered by
+changes, invitations, edits; interviews and recordings played have their names ready
+for when they are written), newest first, filtered by
 a date range and by what happened. The page answers GET only and has no form that
 writes: the filters are a GET form, so nobody can change the log from the staff area.
 """
@@ -9,6 +10,7 @@ writes: the filters are a GET form, so nobody can change the log from the staff 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request, url_for
@@ -87,7 +89,7 @@ def _bound(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
-def _query(site: Site, form: AuditFilterForm, zone: ZoneInfo) -> Select[tuple[AuditEntry]]:
+def _query(site: Site, form: AuditFilterForm, zone: ZoneInfo) -> Select[Any]:
     query = select(AuditEntry).where(AuditEntry.site_code == site.code)
     if form.start.data:
         query = query.where(AuditEntry.at >= _bound(form.start.data, zone))
@@ -118,7 +120,7 @@ def audit_log(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
             _query(site, form, zone).offset((page - 1) * PAGE).limit(PAGE + 1)))
         more = len(entries) > PAGE
         entries = entries[:PAGE]
-    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    filters: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
     rows = [{"at": _local(entry.at, zone), "actor": entry.actor,
              "action": action_name(entry.action), "detail": describe(entry.detail or {})}
             for entry in entries]
