@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,10 @@ IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
 KNOWN_NEEDS = tuple(Need)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,30}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# An answer's recording that Twilio still holds (its download failed): twilio:<sid>.
+TWILIO_RECORDING = "twilio:"
+
+log = logging.getLogger(__name__)
 
 
 class EnrolmentError(ValueError):
@@ -182,7 +187,8 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
 def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     """Remove a person's contacts, answers and invitations; return their recordings.
 
-    The caller deletes the returned recording files once this commits. The audit line
+    The caller deletes the returned recordings (``delete_recordings``) once this
+    commits. The audit line
     stays, holding the pseudonymous code only, so the site can show that the erasure
     happened without keeping anything about the person.
     """
@@ -206,7 +212,39 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     return recordings
 
 
-def delete_recordings(folder: str | Path, names: Iterable[str]) -> None:
-    """Delete an erased person's recording files (names only: never a path elsewhere)."""
+def delete_recordings(folder: str | Path, names: Iterable[str],
+                      remote: Callable[[str], object] | None = None) -> list[str]:
+    """Delete an erased person's recordings wherever they are kept; return those left.
+
+    ``names`` are as answers store them: relative to ``folder``, at its top level (a
+    phone recording, ``RE....mp3``) or in a channel's own folder
+    (``telegram/<bot>-<update>.ogg``); a name that would reach outside ``folder`` is
+    never followed. ``twilio:<sid>`` is a recording Twilio still holds because its
+    download failed: ``remote(sid)`` deletes it there. Whatever could not be deleted
+    (no ``remote``, a refused deletion, a name outside the folder) is returned, so the
+    caller can say so; a file already gone counts as deleted.
+    """
+    root = Path(folder).resolve()
+    left: list[str] = []
     for name in names:
-        (Path(folder) / Path(name).name).unlink(missing_ok=True)
+        if name.startswith(TWILIO_RECORDING):
+            recording_sid = name.removeprefix(TWILIO_RECORDING)
+            if remote is None:
+                left.append(name)
+                continue
+            try:
+                remote(recording_sid)
+            except Exception:  # any failure leaves it for a person to delete
+                log.warning("could not delete recording %s from Twilio", name, exc_info=True)
+                left.append(name)
+            continue
+        path = (root / name).resolve()
+        if path == root or not path.is_relative_to(root):
+            left.append(name)
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not delete recording %s", name, exc_info=True)
+            left.append(name)
+    return left

@@ -19,9 +19,11 @@ every format with a column per question except ``xlsx`` (a sheet each) covers on
 survey: pass ``survey_id`` (``--survey``) unless the deployment has only one.
 
 Privacy by default: participant codes only; no phone number, chat id or name is ever
-selected; phone numbers typed into free text are replaced; try-out participants never
-appear. ``drop_free_text`` leaves open answers and recordings out; ``shift_dates``
-moves each participant's dates back by their own 0-364 days (``Vault.date_shift_days``).
+selected; phone numbers, email and web addresses, postcodes, street addresses, NI
+numbers and names typed into free text are replaced (``redaction``); try-out
+participants never appear. ``drop_free_text`` leaves open answers and recordings out;
+``shift_dates`` moves each participant's dates back by their own 0-364 days
+(``Vault.date_shift_days``).
 """
 
 from __future__ import annotations

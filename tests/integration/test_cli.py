@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -167,3 +168,62 @@ def test_health_reports_a_database_that_does_not_answer(app_config, tmp_path):
     response = create_app(app_config).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
+
+
+def _recorded(nsw, pid, names):
+    """Give participant ``pid`` a response whose answers hold the recordings ``names``."""
+    with nsw.uow() as uow:
+        response = Response(participant_id=pid, wave="baseline", survey_id="individual")
+        uow.session.add(response)
+        uow.session.flush()
+        uow.session.add_all(Answer(response_id=response.id, question_id=f"q{at}",
+                                   recording=name, channel="voice")
+                            for at, name in enumerate(names))
+        uow.commit()
+
+
+def test_erase_deletes_every_recording_in_every_folder_and_at_twilio(
+        cli, nsw, make_participant, app_config, monkeypatch, tmp_path):
+    from tests.integration.twilio_fakes import StandIn, sid, twilio_settings
+
+    folder = Path(app_config["RECORDINGS_DIR"])
+    (folder / "telegram").mkdir(parents=True)
+    phone, voice_note = f"{sid('RE')}.mp3", "telegram/7001-42.ogg"
+    others = [folder / "telegram" / "7001-43.ogg", folder / f"{sid('RE')}.mp3",
+              tmp_path / "outside.ogg"]
+    for path in [folder / phone, folder / voice_note, *others]:
+        path.write_bytes(b"OggS")
+    held, kept = sid("RE"), sid("RE")
+    stand_in = StandIn(recordings={held: b"ID3", kept: b"ID3"})
+    server = stand_in.start()
+    try:
+        for name, value in twilio_settings(stand_in.url).items():
+            monkeypatch.setenv(name, value)
+        pid = make_participant("CAL-0001")
+        _recorded(nsw, pid, [phone, voice_note, f"twilio:{held}", "../outside.ogg"])
+        result = cli("participant", "erase", "CAL-0001", "--yes", expect=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The one name that points outside the folder is refused and reported, nothing else.
+    assert result.exit_code == 1
+    assert "erased CAL-0001" in result.output
+    assert "could not be deleted" in result.output and "../outside.ogg" in result.output
+    assert not (folder / phone).exists()
+    assert not (folder / voice_note).exists()
+    assert all(path.exists() for path in others)
+    assert stand_in.deleted() == [held] and set(stand_in.recordings) == {kept}
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(Answer)) is None
+
+
+def test_erase_without_twilio_says_which_recording_is_still_there(
+        cli, nsw, make_participant, app_config):
+    folder = Path(app_config["RECORDINGS_DIR"])
+    (folder / "telegram").mkdir(parents=True)
+    (folder / "telegram" / "7001-42.ogg").write_bytes(b"OggS")
+    pid = make_participant("CAL-0001")
+    _recorded(nsw, pid, ["telegram/7001-42.ogg", "twilio:RE0123"])
+    result = cli("participant", "erase", "CAL-0001", "--yes", expect=1)
+    assert "twilio:RE0123" in result.output
+    assert not (folder / "telegram" / "7001-42.ogg").exists()

@@ -38,6 +38,11 @@ from web_survey.config import ENV_SETTINGS
 
 FREE_TEXT = '=HYPERLINK("http://evil.example") ring me on 07700 900123'
 CHAT_ID = "987654321"
+# Personal details typed into an answer (issue 17, item 4): none may reach an export.
+TYPED_DETAILS = ("Call me back on 07700 900003 please, or ask my carer Sarah Jones: "
+                 "sarah.jones@example.com, 12 Acacia Avenue, Leeds LS6 2AB")
+TYPED_SECRETS = ["Sarah", "Jones", "sarah.jones@example.com", "12 Acacia Avenue", "Acacia",
+                 "LS6 2AB"]
 PHONES = {"CAL-0001": "+447700900001", "CAL-0002": "+447700900002",
           "CAL-0003": "+447700900003", "CAL-0004": "+447700900004",
           "CAL-0005": "+447700900005", "CAM-0001": "+447700900009"}
@@ -103,7 +108,7 @@ def answered(nsw: Services, make_participant: Callable[..., int]) -> dict[str, i
     run(nsw, ids["CAL-0003"], "telegram", {
         "consent": "yes", "know_sw": "yes", "involved": "no", "informed": "yes",
         "not_informed": "no", "contact": "hard", "choices": "yes", "safe": "yes",
-        "home": "happy", "life_better": "Call me back on 07700 900003 please"})
+        "home": "happy", "life_better": TYPED_DETAILS})
     run(nsw, ids["CAL-0004"], "sms", {"consent": "no"})
     run(nsw, ids["CAL-0005"], "web", {"consent": Event("button", "1"),
                                       "role": Event("button", "1"),
@@ -177,8 +182,9 @@ def test_long_csv_has_one_row_per_answer_with_who_answered(nsw, answered):
     assert answer["CAL-0003", "baseline", "contact"]["who_answered"] == "family_carer"
     assert answer["CAL-0005", "baseline", "role"]["response_status"] == "started"
     text = answer["CAL-0001", "baseline", "life_better"]["free_text"]
-    # Formula-safe, and the typed phone number is gone.
-    assert text == "'=HYPERLINK(\"http://evil.example\") ring me on [phone number removed]"
+    # Formula-safe, and the typed web address and phone number are gone.
+    assert text == ("'=HYPERLINK(\"[web address removed]\") ring me on "
+                    "[phone number removed]")
     assert "practice" not in {r["question_id"] for r in rows}
     assert datetime.strptime(feel["answered_at"], "%Y-%m-%d %H:%M:%S")
 
@@ -438,7 +444,7 @@ def _all_exports(nsw: Services, **options: Any) -> dict[str, bytes]:
 
 def test_no_contact_detail_in_any_export(nsw, answered):
     forbidden = [CHAT_ID, "07700 900123", "7700900123", "7700 900123", "07700 900003",
-                 "7700900003"]
+                 "7700900003", *TYPED_SECRETS]
     for phone in PHONES.values():
         national = "0" + phone[3:]
         forbidden += [phone, phone[1:], national, f"{national[:5]} {national[5:]}",

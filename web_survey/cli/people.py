@@ -134,5 +134,11 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(f"there is no participant {code!r}")
             recordings = erase(uow.repo, person, "cli")
             uow.commit()
-        delete_recordings(app.config["RECORDINGS_DIR"], recordings)
+        twilio = app.extensions.get("twilio")
+        left = delete_recordings(app.config["RECORDINGS_DIR"], recordings,
+                                 twilio.delete_recording if twilio else None)
         click.echo(f"erased {code.upper()}")
+        if left:
+            raise click.ClickException(
+                "these recordings could not be deleted; delete them by hand: "
+                + ", ".join(left))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.engine import Event
-from storage.models import AuditEntry, Participant, SafeguardingFlag
+from storage.models import Answer, AuditEntry, Participant, Response, SafeguardingFlag
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -152,6 +152,9 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
     folder.mkdir(parents=True)
     (folder / "cal-0001-life.wav").write_bytes(b"RIFF")
     (folder / "someone-else.wav").write_bytes(b"RIFF")
+    (folder / "telegram").mkdir()
+    (folder / "telegram" / "7001-42.ogg").write_bytes(b"OggS")  # a voice note of theirs
+    (folder / "telegram" / "7001-43.ogg").write_bytes(b"OggS")  # someone else's
     conversation = nsw.conversations
     for event in (Event("start"), Event("text", "yes"), Event("text", "1"),
                   Event("text", "yes"), Event("skip"), Event("skip"), Event("skip"),
@@ -163,6 +166,11 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
         uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id, participant_id=pid,
                                          wave="baseline", question_id="life_better",
                                          text="hurt", matched="hurt*"))
+        response = uow.session.scalar(select(Response).where(Response.participant_id == pid))
+        uow.session.add_all(Answer(response_id=response.id, question_id=question,
+                                   recording=name, channel="telegram")
+                            for question, name in (("note_1", "telegram/7001-42.ogg"),
+                                                   ("note_2", "twilio:RE0123")))
         uow.commit()
     confirm = as_cal.get("/staff/sites/CAL/participants/CAL-0001/erase")
     assert "This cannot be undone." in confirm.get_data(as_text=True)
@@ -173,6 +181,11 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
     assert _codes(nsw) == []
     assert not (folder / "cal-0001-life.wav").exists()
     assert (folder / "someone-else.wav").exists()
+    assert not (folder / "telegram" / "7001-42.ogg").exists()
+    assert (folder / "telegram" / "7001-43.ogg").exists()
+    # Twilio is not set up here, so the recording it holds is named for a person to delete.
+    listing = as_cal.get("/staff/sites/CAL/participants").get_data(as_text=True)
+    assert "could not be deleted" in listing and "twilio:RE0123" in listing
     with nsw.uow() as uow:
         assert uow.repo.participant_by_contact("phone", "+447700900001") is None
         assert uow.session.scalar(select(func.count()).select_from(SafeguardingFlag)) == 0
