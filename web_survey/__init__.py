@@ -19,6 +19,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from .bootstrap import bootstrap
     from .config import defaults, fill_secrets
+    from .logs import redact_survey_links
     from .security import init_security
 
     app = Flask(__name__, instance_relative_config=True)
@@ -31,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Alembic narrates every no-op upgrade; keep the terminal for what people need.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    redact_survey_links(app.logger)
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 
