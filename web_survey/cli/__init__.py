@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from click.utils import make_default_short_help
 
 # Command name -> (module under web_survey.cli, the command's one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -68,7 +67,8 @@ class LazyGroup(click.Group):
         for name in names:
             command = self.commands.get(name)
             if command is None:
-                rows.append((name, make_default_short_help(self.lazy[name][1], limit)))
+                stand_in = click.Command(name, help=self.lazy[name][1])
+                rows.append((name, stand_in.get_short_help_str(limit)))
             elif not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
         with formatter.section("Commands"):
