@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from content.loader import ContentError
+from web_survey import create_app
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -52,9 +55,6 @@ def make_app(migrate: bool = True, providers: Collection[str] = ()) -> Flask:
     ``providers`` names those the command uses ("twilio", "telegram"): only they say
     so when they are not configured.
     """
-    from content.loader import ContentError
-    from web_survey import create_app
-
     unused = [name for provider, names in PROVIDER_LOGGERS.items()
               if provider not in providers for name in names]
     try:
