@@ -72,7 +72,8 @@ def make_app(migrate: bool = True, providers: Collection[str] = ()) -> Flask:
 
 
 def services(app: Flask) -> Services:
-    return app.extensions["nsw"]
+    nsw: Services = app.extensions["nsw"]
+    return nsw
 
 
 def site_or_fail(repo, code: str):  # type: ignore[no-untyped-def]
