@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 # The loggers that say, while the app is built, that a provider is not configured
 # ("SMS and phone surveys are off…", "Telegram is off…"). A command hears them only
-# for the providers it uses.
+# for the providers it uses. bot.service.outreach is where the outreach work may move
+# the Twilio line; tests/integration/test_cli_startup.py fails if a line escapes.
 PROVIDER_LOGGERS = {
     "twilio": ("bot.channels.twilio_outbound", "bot.service.outreach"),
     "telegram": ("web_survey.telegram_routes",),
