@@ -468,8 +468,8 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, app_config: dict[str, Any],
     made: list[Any] = []
     original = invite_command.make_app
 
-    def make_app() -> Any:
-        made.append(original())
+    def make_app(**options: Any) -> Any:
+        made.append(original(**options))
         return made[-1]
 
     monkeypatch.setattr(invite_command, "make_app", make_app)

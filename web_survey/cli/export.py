@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import getpass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -27,6 +29,19 @@ def _actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):  # no login name (some containers): say it was the CLI
         return "cli"
+
+
+def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` without the byte-order mark a CSV starts with. The mark is for Excel,
+    which gets a file (--out); on a terminal or in a pipe it is a stray character."""
+    head = b""
+    chunks = iter(chunks)
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= len(codecs.BOM_UTF8):
+            break
+    yield head.removeprefix(codecs.BOM_UTF8)
+    yield from chunks
 
 
 def register(main: click.Group) -> None:
@@ -67,7 +82,7 @@ def register(main: click.Group) -> None:
                 target = click.get_binary_stream("stdout")
                 if EXPORT_FORMATS[fmt][0] != "text/csv" and target.isatty():
                     raise click.ClickException(f"{fmt} is a binary file: use --out FILE")
-                for chunk in stream:
+                for chunk in _without_bom(stream):
                     target.write(chunk)
                 target.flush()
                 if fmt in CODEBOOK_FORMATS:

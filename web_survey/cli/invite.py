@@ -11,7 +11,7 @@ from storage.invitations import invite_wave
 from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, check_channel, link_for
 from web_survey.sending import send_wave
 
-from .common import make_app, services, site_or_fail
+from .common import make_app, providers_for, services, site_or_fail
 
 CHANNELS = ("web", "telegram", "sms", "voice")
 
@@ -30,7 +30,7 @@ def register(main: click.Group) -> None:
         print them as QR codes from the staff pages); sms and voice ones are sent at
         once (a text, or a phone call), each printed with how the send went.
         """
-        app = make_app()
+        app = make_app(providers=providers_for(channel))
         nsw = services(app)
         config = dict(app.config)
         if channel == "telegram":
