@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bot.channel_table import CHANNELS
 from content.loader import ContentError
 from storage.models import Site
 from storage.uow import Repository
@@ -24,18 +25,16 @@ if TYPE_CHECKING:
 # for the providers it uses. bot.service.outreach is where the outreach work may move
 # the Twilio line; tests/integration/test_cli_startup.py fails if a line escapes.
 PROVIDER_LOGGERS = {
-    "twilio": ("bot.channels.twilio_outbound", "bot.service.outreach"),
+    "twilio": ("nsw_feedback.providers", "bot.channels.twilio_outbound", "bot.service.outreach"),
     "telegram": ("web_survey.telegram_routes",),
 }
 ALL_PROVIDERS = tuple(PROVIDER_LOGGERS)
-TWILIO_CHANNELS = ("sms", "voice")
 
 
 def providers_for(channel: str) -> tuple[str, ...]:
-    """The provider a channel sends through: Twilio for sms and voice, else its own."""
-    if channel in TWILIO_CHANNELS:
-        return ("twilio",)
-    return (channel,) if channel in PROVIDER_LOGGERS else ()
+    """The provider a channel sends through (the channel table's row says), if any."""
+    row = CHANNELS.get(channel)
+    return (row.provider,) if row is not None and row.provider else ()
 
 
 @contextmanager
