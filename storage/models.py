@@ -139,6 +139,10 @@ class Response(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     wave: Mapped[str] = mapped_column(String(16))
     survey_id: Mapped[str] = mapped_column(String(40))
+    # The published version the answers were given to (None: the deployment's own file,
+    # as it stood before versions were kept).
+    survey_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_versions.id"), default=None)
     status: Mapped[str] = mapped_column(String(16), default="started")
     who_answered: Mapped[str] = mapped_column(String(20), default="")
     channel: Mapped[str] = mapped_column(String(16), default="")
@@ -175,6 +179,39 @@ class Answer(Base):
     who_answered: Mapped[str] = mapped_column(String(20), default="")
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+class SurveyVersion(Base):
+    """One published version of a survey: for one site, or (no site) the deployment's own
+    shipped file as it stood when first used. Never changed once written, so what an
+    earlier answer meant is kept."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("site_id", "survey_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None,
+                                                index=True)
+    survey_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)  # the YAML as published
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why easy-read problems stay
+
+
+class SitePlan(Base):
+    """One published version of a site's plan (timepoints, pulses, entry types)."""
+
+    __tablename__ = "site_plans"
+    __table_args__ = (UniqueConstraint("site_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[dict[str, object]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254), default="")
 
 
 class InboundMessage(Base):

@@ -22,7 +22,7 @@ def _waves(variable: Variable) -> str:
         return variable.wave
     if variable.question is None:
         return ""
-    return " ".join(w for w in WAVES if w in variable.question.waves)
+    return " ".join(w for w in WAVES if variable.question.asked_at(w))
 
 
 def codebook_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:

@@ -75,7 +75,7 @@ def test_a_good_custom_survey_loads(folder):
      "{question: safe, equals: [7]}\n", "more", "not all answers of 'safe'"),
     (GOOD_QUESTION + "  - id: tea\n    type: yes_no\n    practice: true\n    text: {en: Hi}\n",
      "tea", "practice question must come before"),
-    ("  - id: safe\n    type: yes_no\n    waves: [middle]\n    text: {en: Hi}\n", "safe",
+    ("  - id: safe\n    type: yes_no\n    waves: [Middle wave]\n    text: {en: Hi}\n", "safe",
      "waves must be a list"),
     ("  - id: safe\n    type: yes_no\n    waves: [exit]\n    text: {en: Hi}\n", "",
      "no questions for the baseline wave"),

@@ -24,12 +24,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Export a site's answers for its evaluation, pseudonymised."),
     "invite": ("invite", "Invite a site's participants to answer a wave."),
     "participant": ("people", "Participants: add, import, erase."),
+    "plan": ("plans", "A site's plan: its timepoints, recurring pulses and entry types."),
     "remind": ("remind", "Remind a site's people who have not finished (web links are "
                          "printed to send)."),
     "serve": ("demo", "Run the production web app under gunicorn (migrations run in the "
                       "release step)."),
     "site": ("people", "Pilot sites."),
     "staff": ("people", "Site staff and administrators."),
+    "survey": ("plans", "A site's own surveys: publish a version, list them."),
     "worker": ("worker", "Run queued jobs: invitations, reminders, audio and recordings "
                          "(needs REDIS_URL)."),
 }
