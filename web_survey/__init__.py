@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from .bootstrap import bootstrap
-from .config import defaults, fill_secrets
+from .config import defaults, fill_secrets, settle
 from .security import init_security
 
 
@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config = defaults(instance)
     config.update(test_config or {})
     fill_secrets(config, instance)
+    settle(config)
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Alembic narrates every no-op upgrade; keep the terminal for what people need.

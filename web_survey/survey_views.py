@@ -91,7 +91,7 @@ def _visit(token: str) -> Visit:
     nsw = services()
     with nsw.uow() as uow:
         invitation = uow.repo.invitation(token)
-        if invitation is None:
+        if invitation is None or invitation.channel == "telegram":  # a deep link's token
             raise _unknown_link()
         person = invitation.participant
         language, contact = person.language, person.site.contact_text
