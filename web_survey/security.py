@@ -132,11 +132,26 @@ def keep_tokens_out_of_logs() -> None:
         logging.setLogRecordFactory(_redacting_factory)
 
 
+def _cookies(app: Flask) -> None:
+    """One session cookie: HttpOnly, SameSite=Lax, and Secure when the site is https.
+
+    Flask ships these keys with lax values, so they are set here, not defaulted.
+    Flask-Login's remember-me cookie is never issued (no "remember me" box), but if it
+    were it would carry the same flags.
+    """
+    https = str(app.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
+    for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
+        app.config[f"{prefix}_HTTPONLY"] = True
+        app.config[f"{prefix}_SAMESITE"] = "Lax"
+        app.config[f"{prefix}_SECURE"] = https
+
+
 def init_security(app: Flask) -> None:
     """Turn on CSRF protection and the security headers for every response."""
     # A CSRF token lives as long as the browser session: a respondent who pauses for an
     # hour on a question must not lose the answer they then give (never time out).
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    _cookies(app)
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_headers)
