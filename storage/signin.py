@@ -5,16 +5,17 @@ restart forgives nothing. A person who is locked out is refused before their pas
 is checked, and that refusal is not counted: the lock ends when the window has passed.
 
 The count cannot be raced: each try is written down (as a failure) and committed
-*before* the lock is checked, and the check counts every other try already written.
-Of many tries at once, the k-th to check sees at least k - 1 others, so no more than
-the limit ever reach the password check.
+*before* the lock is checked, one writer at a time, so tries are numbered in the order
+they were written; a try is then judged on the failures numbered before it. Of many
+tries at once, exactly the first ``limit`` reach the password check and every later
+one is refused, however they interleave, and the lock holds afterwards.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from .models import SignInAttempt, as_utc
@@ -23,6 +24,7 @@ WINDOW = timedelta(minutes=15)
 MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
 KEEP = timedelta(days=1)
+_WRITING_LOCK = 0x5167_1D17  # PostgreSQL advisory lock held while a try is written
 
 
 def _lock_end(session: Session, column: object, value: str, limit: int,
@@ -31,7 +33,7 @@ def _lock_end(session: Session, column: object, value: str, limit: int,
     failures = list(session.scalars(
         select(SignInAttempt.at)
         .where(column == value, SignInAttempt.succeeded.is_(False), SignInAttempt.at > since,
-               SignInAttempt.id != (mine or 0))
+               SignInAttempt.id < (mine or 2**62))
         .order_by(SignInAttempt.at.desc()).limit(limit)))
     if len(failures) < limit:
         return None
@@ -44,7 +46,7 @@ def locked_until(session: Session, email: str, ip: str, now: datetime,
 
     An account counts its failures since its last successful sign-in, so a person who
     mistyped a few times and then got in starts afresh. ``mine`` is this try's own row
-    (from ``begin_attempt``), which is not counted against it.
+    (from ``begin_attempt``): only tries written before it count against it.
     """
     since = now - WINDOW
     last_success = session.scalar(
@@ -63,6 +65,10 @@ def locked_until(session: Session, email: str, ip: str, now: datetime,
 def begin_attempt(session: Session, email: str, ip: str, now: datetime) -> int:
     """Write down one try as a failure (commit it before checking the lock) and forget
     tries older than a day; return the try's id."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One writer at a time (SQLite's write lock does this by itself), so the ids
+        # follow the order of commits and every earlier try is visible to a later one.
+        session.execute(select(func.pg_advisory_xact_lock(_WRITING_LOCK)))
     session.execute(delete(SignInAttempt).where(SignInAttempt.at < now - KEEP))
     attempt = SignInAttempt(email=email, ip=ip, succeeded=False, at=now)
     session.add(attempt)
