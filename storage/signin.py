@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from .models import SignInAttempt, as_utc
 
@@ -27,7 +27,7 @@ KEEP = timedelta(days=1)
 _WRITING_LOCK = 0x5167_1D17  # PostgreSQL advisory lock held while a try is written
 
 
-def _lock_end(session: Session, column: object, value: str, limit: int,
+def _lock_end(session: Session, column: InstrumentedAttribute[str], value: str, limit: int,
               now: datetime, since: datetime, mine: int | None) -> datetime | None:
     """When the oldest of the last ``limit`` failures leaves the window, if all are in it."""
     failures = list(session.scalars(
