@@ -82,7 +82,9 @@ def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) 
         raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
     holder = repo.participant_by_contact("phone", phone)
     if holder is not None and holder is not owner:
-        raise EnrolmentError("this phone number belongs to another participant")
+        # The same words whichever site holds the number: staff learn nothing of others.
+        raise EnrolmentError("this phone number cannot be used: if the person already "
+                             "takes part, ask your administrator")
     return phone
 
 
@@ -97,8 +99,10 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
         raise EnrolmentError("the code is missing")
     if not _CODE.match(code):
         raise EnrolmentError(f"the code {code!r} may hold only letters, digits and -")
-    if code in seen or repo.participant(code) is not None:
-        raise EnrolmentError(f"the code {code} is already used")
+    if code in seen:
+        raise EnrolmentError(f"the code {code} is on an earlier row too")
+    if repo.participant(code) is not None:  # the same words whichever site holds it
+        raise EnrolmentError(f"the code {code} cannot be used: choose another code")
     kind = (row.get("respondent_type") or "").strip().lower()
     if kind not in RESPONDENT_TYPES:
         raise EnrolmentError(f"the respondent type {kind!r} is not one of "

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -238,6 +239,11 @@ class StaffUser(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session's identity: raising it ends every copy of every session
+    # (signing out, a password change, disabling the account).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A disabled account cannot sign in, and its sessions have ended.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     site: Mapped[Site | None] = relationship()
 
 

@@ -18,8 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from .bootstrap import bootstrap
-    from .config import defaults, fill_secrets
-    from .logs import redact_survey_links
+    from .config import defaults, fill_secrets, settle
     from .security import init_security
 
     app = Flask(__name__, instance_relative_config=True)
@@ -28,11 +27,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config = defaults(instance)
     config.update(test_config or {})
     fill_secrets(config, instance)
+    settle(config)
     app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # Alembic narrates every no-op upgrade; keep the terminal for what people need.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    redact_survey_links(app.logger)
     app.extensions["nsw"] = bootstrap(app.config)
     init_security(app)
 

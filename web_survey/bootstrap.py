@@ -59,7 +59,8 @@ class Services:
 
 def bootstrap(config: Mapping[str, Any]) -> Services:
     """Wire the services from ``config``. Survey files are validated here, at start-up."""
-    engine = make_engine(config["DATABASE_URL"], int(config.get("DB_POOL_SIZE") or 5))
+    engine = make_engine(config["DATABASE_URL"], int(config.get("DB_POOL_SIZE") or 5),
+                         int(config.get("DB_CONNECT_TIMEOUT") or 5))
     session_factory = make_session_factory(engine)
     vault = Vault(config["DATA_KEY"])
     surveys = load_library(config.get("CONTENT_DIR") or None)

@@ -18,7 +18,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channel_table import Channel, channel_row
+from bot.channel_table import CHANNELS, Channel, Reach, channel_row
 from bot.engine import (
     FINISHED_STATUSES,
     Event,
@@ -229,7 +229,7 @@ class Conversations:
 
         def run(uow: UnitOfWork) -> LinkVisit:
             invitation = uow.repo.invitation(token)
-            if invitation is None:
+            if invitation is None or _entry_elsewhere(invitation.channel, row):
                 raise UnknownInvitation(token)
             person = self._person(uow, invitation.participant_id, None, row)
             survey = self._survey_of(uow, person).survey
@@ -325,6 +325,14 @@ class Conversations:
                        chosen.version_id or None)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
+
+
+def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
+    """True when an invitation made for another channel that has a link of its own (a
+    Telegram deep link) is opened here: a token opens only its own channel's entry."""
+    own = CHANNELS.get(invited_on)
+    return (own is not None and own.name != opened_on.name and own.reach == Reach.LINK
+            and bool(own.contact))
 
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,

@@ -111,20 +111,38 @@ def test_a_request_without_a_good_signature_is_refused_and_changes_nothing(
     assert snapshot(nsw) == before
 
 
-def test_the_url_a_proxy_forwarded_is_the_one_checked(client, nsw, make_participant):
-    make_participant()
-    form = {"MessageSid": sid("SM"), "From": PHONE, "Body": "Hello"}
-    signature = sign("https://sms.council.example/twilio/sms", form)
-    behind_proxy = client.post("/twilio/sms", data=form, headers={
-        "X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
-        "X-Forwarded-Host": "sms.council.example"})
-    assert messages(twiml(behind_proxy))[0] == phrase(nsw, "greeting")
+@pytest.mark.parametrize("proxies", ["", "1"])
+def test_a_request_signed_for_another_host_is_refused_whatever_it_forwards(
+        app_config, proxies, make_participant):
+    """Only PUBLIC_BASE_URL is checked: X-Forwarded-* naming another host (for which
+    the attacker holds a real signature) changes nothing, behind a proxy or not."""
+    from web_survey import create_app
 
-    form["MessageSid"] = sid("SM")
-    signature = sign("https://sms.council.example/twilio/sms", form)
-    without_headers = client.post("/twilio/sms", data=form,
-                                  headers={"X-Twilio-Signature": signature})
-    assert without_headers.status_code == 403
+    app_config["TRUSTED_PROXIES"] = proxies
+    app = create_app(app_config)
+    client, nsw = app.test_client(), app.extensions["nsw"]
+    try:
+        make_participant()
+        before = snapshot(nsw)
+        form = {"MessageSid": sid("SM"), "From": PHONE, "Body": "Hello"}
+        forged = client.post("/twilio/sms", data=form, headers={
+            "X-Twilio-Signature": sign("https://sms.attacker.example/twilio/sms", form),
+            "X-Forwarded-Proto": "https", "X-Forwarded-Host": "sms.attacker.example",
+            "X-Forwarded-For": "203.0.113.9"})
+        assert forged.status_code == 403
+        assert snapshot(nsw) == before
+
+        # Behind the proxy, a request Twilio signed for PUBLIC_BASE_URL still works,
+        # though the proxy reached the app by another name and scheme.
+        form["MessageSid"] = sid("SM")
+        genuine = client.post("/twilio/sms", data=form, base_url="http://app.internal:8000",
+                              headers={"X-Twilio-Signature":
+                                       sign(PUBLIC_BASE_URL + "/twilio/sms", form),
+                                       "X-Forwarded-Proto": "https",
+                                       "X-Forwarded-Host": "app.internal"})
+        assert messages(twiml(genuine))[0] == phrase(nsw, "greeting")
+    finally:
+        nsw.engine.dispose()
 
 
 @pytest.mark.parametrize("body", ["Hello", "STOP", "START"])

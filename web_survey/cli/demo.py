@@ -17,7 +17,6 @@ from storage.enrolment import add_participant
 from storage.models import Invitation, Participant, Site, StaffUser
 from storage.staff import add_staff, hash_password
 from storage.uow import Repository
-from web_survey.logs import redact_survey_links
 
 from .common import ALL_PROVIDERS, make_app, services
 
@@ -85,8 +84,8 @@ def command_name(argv0: str | None = None) -> str:
 
 
 def _run(app: Flask, host: str, port: int) -> None:
-    # Werkzeug logs each request, survey links included: write /s/… instead of the token.
-    redact_survey_links(app.logger)
+    # Werkzeug logs each request, survey links included: create_app made every log
+    # record write [token] instead (web_survey.security.keep_tokens_out_of_logs).
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
 

@@ -55,7 +55,4 @@ def init_app(app: Flask) -> None:
     login.session_protection = "strong"
     login.user_loader(access.load_user)
     login.init_app(app)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE",
-                          str(app.config.get("PUBLIC_BASE_URL", "")).startswith("https://"))
     app.register_blueprint(bp)
