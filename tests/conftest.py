@@ -10,9 +10,10 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, settings
@@ -138,18 +139,53 @@ def make_participant(nsw: Services) -> Callable[..., int]:
 
 @pytest.fixture
 def cli(app: Flask, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., Any]:
-    """Run ``nsw-feedback ...`` in-process against the test database and keys."""
+        ) -> Callable[..., Result]:
+    """Run ``nsw-feedback ...`` in-process, configured as the test app is.
+
+    ``cli(*args, input=..., expect=0, **settings)``: the command reads this test's
+    configuration (plus ``settings``, e.g. ``TELEGRAM_BOT_TOKEN=""``) from the
+    environment and must end with exit code ``expect`` (``None``: any). The result's
+    ``output`` holds stdout and stderr as a terminal shows them; ``stdout`` and
+    ``stderr`` hold each alone. The apps commands build close their own pools.
+    """
     from click.testing import CliRunner
 
     from web_survey.cli import main
 
-    for name in ENV_SETTINGS:
-        monkeypatch.setenv(name, str(app_config.get(name, "")))
-
-    def run(*args: str, input: str | None = None, expect: int = 0) -> Any:
+    def run(*args: str, input: str | IO[Any] | None = None, expect: int | None = 0,
+            **settings: str) -> Result:
+        # The environment cannot say "no quiet hours" with an empty value (that means
+        # the default), so the test app's empty setting is spelt "none" here.
+        values = {**app_config, "QUIET_HOURS": app_config["QUIET_HOURS"] or "none",
+                  **settings}
+        for name in ENV_SETTINGS:
+            monkeypatch.setenv(name, str(values.get(name) or ""))
         result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
-        assert result.exit_code == expect, result.output
+        if expect is not None:
+            assert result.exit_code == expect, result.output
         return result
 
     return run
+
+
+@pytest.fixture
+def stand_in() -> Iterator[Any]:
+    """A loopback stand-in for Twilio's REST API (``tests/integration/twilio_fakes.py``);
+    point ``TWILIO_API_BASE_URL`` at ``stand_in.url``."""
+    from tests.integration.twilio_fakes import StandIn
+
+    fake = StandIn()
+    server = fake.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def api() -> Iterator[Any]:
+    """A loopback stand-in for Telegram's Bot API (``tests/integration/telegram_standin.py``);
+    point ``TELEGRAM_API_BASE_URL`` at ``api.url``."""
+    from tests.integration.telegram_standin import BotApiStandIn
+
+    with BotApiStandIn() as fake:
+        yield fake
