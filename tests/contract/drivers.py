@@ -120,6 +120,7 @@ class Driver:
     """One channel, through its real transport, for participant ``CODE``."""
 
     name: ClassVar[str]
+    stored_as: ClassVar[str]  # the channel its answers and responses record
     provider_ids: ClassVar[bool] = False  # a provider retries with the same message id
     retry_resends: ClassVar[bool] = True  # a retry's answer carries the reply again
     opt_out: ClassVar[bool] = False  # STOP/START or their like
@@ -181,6 +182,7 @@ class Sms(Driver):
     """Signed Twilio SMS webhooks: the person types words ("no", "happy", "four")."""
 
     name = "sms"
+    stored_as = "sms"
     provider_ids = True
     opt_out = True
 
@@ -232,6 +234,7 @@ class Voice(Driver):
     The caller presses keys, keys then # for a number, and speaks an open answer."""
 
     name = "voice"
+    stored_as = "voice"
     provider_ids = True
 
     @classmethod
@@ -288,6 +291,7 @@ class Telegram(Driver):
     answers through the Bot API stand-in. The person presses the buttons and types."""
 
     name = "telegram"
+    stored_as = "telegram"
     provider_ids = True
     # The bot has sent its reply through the Bot API already; a retried update must
     # not send it twice.
@@ -348,6 +352,7 @@ class Web(Driver):
     answers"."""
 
     name = "web"
+    stored_as = "web"
     review = True
 
     def enrol(self, make_participant: Callable[..., int]) -> int:
@@ -385,6 +390,7 @@ class Terminal(Driver):
     reply to ``Begin`` (when the script starts with one). Keys are typed ("1", "2")."""
 
     name = "terminal"
+    stored_as = "chat"
     # The terminal reads STOP as a text would, but a session for someone opted out
     # ends at its opening, before START can be typed: no opt-out round trip here.
     opt_out = False

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import InboundMessage, Participant, Response
+from storage.models import AuditEntry, InboundMessage, Participant, Response
 from tests.helpers import stored_answers
 from tests.integration.twilio_fakes import snapshot
 
@@ -48,6 +48,11 @@ def stored(nsw: Any, channel: Driver) -> dict[str, tuple[str, int | None, str]]:
             for q, a in stored_answers(nsw, channel.participant_id).items()}
 
 
+def audited(nsw: Any) -> list[str]:
+    with nsw.uow() as uow:
+        return list(uow.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+
+
 def state(nsw: Any, channel: Driver) -> tuple[bool, str | None]:
     """Whether the person is opted out, and their response's status."""
     with nsw.uow() as uow:
@@ -68,6 +73,14 @@ def test_the_survey_stores_the_same_answers_on_every_channel(channel, nsw):
     assert all(turn.ok for turn in sent(turns))
     assert stored(nsw, channel) == STORED
     assert state(nsw, channel) == (False, "completed")
+    answers = stored_answers(nsw, channel.participant_id).values()
+    assert {(a.channel, a.who_answered) for a in answers} == {(channel.stored_as, "self")}
+    with nsw.uow() as uow:
+        response = uow.session.scalar(select(Response))
+        assert (response.channel, response.consent_given) == (channel.stored_as, True)
+    first, last = turns[0], sent(turns)[-1]
+    assert nsw.surveys.phrase("greeting", "en") in first.text
+    assert nsw.surveys.phrase("closing", "en") in last.text
     # Each question was asked, in order, before it was answered.
     for step, turn in zip(SURVEY[1:], turns[:-1], strict=True):
         if isinstance(step, (Choose, Number, Words)) and step.question in QUESTION:
@@ -107,6 +120,8 @@ def test_nonsense_is_asked_again_and_stores_nothing(channel, nsw, question):
 
     assert again is not None and again.ok
     assert QUESTION[question] in again.text
+    assert (nsw.surveys.phrase("not_understood", "en") in again.text
+            or nsw.surveys.phrase("number_range", "en", low=0, high=20) in again.text)
     assert stored(nsw, channel) == answered
     # The question is still the one waiting: its answer lands where it belongs.
     channel.talk(SURVEY[len(before):])
@@ -118,6 +133,7 @@ def test_stop_opts_out_and_start_opts_back_in_where_they_were(channel, nsw):
         pytest.skip(f"{channel.name} has no opt-out command")
     assert all(turn.ok for turn in sent(channel.talk([Begin(), CONSENT, KNOW, OptOut()])))
     assert state(nsw, channel) == (True, "opted_out")
+    assert audited(nsw) == ["opt_out"]
 
     (refused,) = channel.talk([FEEL])
     assert refused is not None and refused.ok
@@ -129,6 +145,7 @@ def test_stop_opts_out_and_start_opts_back_in_where_they_were(channel, nsw):
     assert welcome is not None and welcome.ok
     assert QUESTION["feel"] in welcome.text
     assert state(nsw, channel) == (False, "started")
+    assert audited(nsw) == ["opt_out", "opt_in"]
 
     channel.talk([FEEL, VISITS, BETTER])
     assert stored(nsw, channel) == STORED
