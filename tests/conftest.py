@@ -6,14 +6,15 @@ its own, so parallel runs on one server never see each other's rows.
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from hypothesis import HealthCheck, settings
@@ -137,33 +138,52 @@ def make_participant(nsw: Services) -> Callable[..., int]:
     return make
 
 
+@dataclass(frozen=True)
+class Ran:
+    """A command's result: ``output`` is stdout then stderr, ``stdout`` and ``stderr``
+    each alone (the same whichever click is installed)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
 @pytest.fixture
 def cli(app: Flask, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., Result]:
+        ) -> Callable[..., Ran]:
     """Run ``nsw-feedback ...`` in-process, configured as the test app is.
 
     ``cli(*args, input=..., expect=0, **settings)``: the command reads this test's
     configuration (plus ``settings``, e.g. ``TELEGRAM_BOT_TOKEN=""``) from the
-    environment and must end with exit code ``expect`` (``None``: any). The result's
-    ``output`` holds stdout and stderr as a terminal shows them; ``stdout`` and
-    ``stderr`` hold each alone. The apps commands build close their own pools.
+    environment and must end with exit code ``expect`` (``None``: any). The apps
+    commands build close their own pools.
     """
     from click.testing import CliRunner
 
     from web_survey.cli import main
 
     def run(*args: str, input: str | IO[Any] | None = None, expect: int | None = 0,
-            **settings: str) -> Result:
+            **settings: str) -> Ran:
         # The environment cannot say "no quiet hours" with an empty value (that means
         # the default), so the test app's empty setting is spelt "none" here.
         values = {**app_config, "QUIET_HOURS": app_config["QUIET_HOURS"] or "none",
                   **settings}
         for name in ENV_SETTINGS:
             monkeypatch.setenv(name, str(values.get(name) or ""))
-        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+        # click 8.1 mixes stderr into stdout unless told not to; 8.2 always keeps both.
+        separate = ({"mix_stderr": False} if "mix_stderr" in
+                    inspect.signature(CliRunner.__init__).parameters else {})
+        result = CliRunner(**separate).invoke(main, list(args), input=input,
+                                              catch_exceptions=False)
+        ran = Ran(result.exit_code, result.stdout, result.stderr, result.exception)
         if expect is not None:
-            assert result.exit_code == expect, result.output
-        return result
+            assert ran.exit_code == expect, ran.output
+        return ran
 
     return run
 

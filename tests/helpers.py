@@ -40,13 +40,14 @@ class Stored:
         return self.text or self.recording or self.status
 
 
-def stored_answers(nsw: Any, participant: int | str | None = None,
+def stored_answers(nsw: Any, participant: int | str | None = None, *fields: str,
                    wave: str | None = None) -> Any:
     """What is stored, read in a fresh unit of work.
 
     With ``participant`` (an id or a code): that person's answers by question id,
     ``{question_id: Stored}``. Without: everyone's, ``{code: {question_id: Stored}}``.
-    ``wave`` keeps one wave's answers only.
+    ``fields`` (names of ``Stored`` attributes) keep only those: a tuple of them, or
+    the one value when one is named. ``wave`` keeps one wave's answers only.
     """
     query = (select(Answer, Response.wave, Participant.code, Participant.is_tryout)
              .join(Response, Answer.response_id == Response.id)
@@ -60,13 +61,21 @@ def stored_answers(nsw: Any, participant: int | str | None = None,
     found: dict[str, dict[str, Stored]] = {}
     with nsw.uow() as uow:
         for answer, answer_wave, code, tryout in uow.session.execute(query):
-            found.setdefault(code, {})[answer.question_id] = Stored(
-                code, answer_wave, answer.question_id, answer.status, answer.value_code,
-                answer.text or "", answer.recording or "", answer.raw or "", answer.channel,
-                answer.who_answered or "", bool(tryout))
+            row = Stored(code, answer_wave, answer.question_id, answer.status,
+                         answer.value_code, answer.text or "", answer.recording or "",
+                         answer.raw or "", answer.channel, answer.who_answered or "",
+                         bool(tryout))
+            found.setdefault(code, {})[answer.question_id] = _keep(row, fields)
     if participant is None:
         return found
     return next(iter(found.values()), {})
+
+
+def _keep(row: Stored, fields: tuple[str, ...]) -> Any:
+    if not fields:
+        return row
+    values = tuple(getattr(row, name) for name in fields)
+    return values[0] if len(values) == 1 else values
 
 
 class Browser:
