@@ -164,9 +164,11 @@ def test_stop_and_start_after_a_finished_survey_leave_it_completed(channel, nsw,
     if (channel.name, afterwards) in DEFECT_TODAY:
         request.applymarker(pytest.mark.xfail(
             strict=True, reason="issue 12 item 1: the lead is fixing it"))
+    sorry = nsw.surveys.phrase("something_wrong", "en")
     channel.talk(SURVEY)
     for step in AFTERWARDS[afterwards]:
         (turn,) = channel.talk([step])
         assert turn is not None and turn.ok, step
+        assert turn.texts and sorry not in turn.text, step  # a kind reply, not an apology
         assert state(nsw, channel)[1] == "completed", step
     assert stored_answers(nsw, channel.participant_id, *FIELDS) == STORED
