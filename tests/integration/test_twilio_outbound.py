@@ -23,23 +23,12 @@ from web_survey.delivery import deliver
 from .twilio_fakes import (
     FROM_NUMBER,
     PHONE,
-    StandIn,
     messages,
     post_signed,
-    run_cli,
     sid,
     twiml,
 )
 from .twilio_fakes import twilio_settings as settings
-
-
-@pytest.fixture
-def stand_in():
-    fake = StandIn()
-    server = fake.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -49,12 +38,12 @@ def app_config(app_config, stand_in):
 
 
 @pytest.fixture
-def invite(app_config, monkeypatch, nsw):
+def invite(cli, nsw):
     """Run ``nsw-feedback invite`` for site CAL's baseline wave."""
 
     def run(*args, **config):
-        return run_cli(monkeypatch, app_config,
-                       ["invite", "--site", "CAL", "--wave", "baseline", *args], **config)
+        return cli("invite", "--site", "CAL", "--wave", "baseline", *args, expect=None,
+                   **config)
 
     return run
 
