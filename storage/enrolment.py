@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from bot.channel_table import ENROLLED
+from bot.channel_table import CHANNELS, ENROLLED
 from bot.engine import RESPONDENT_TYPES, Need
 
 from .models import (
@@ -89,7 +89,7 @@ def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) 
 
 
 def _reachable(channel: str, has_phone: bool) -> None:
-    if channel in ("sms", "voice") and not has_phone:
+    if CHANNELS[channel].contact == "phone" and not has_phone:
         raise EnrolmentError(f"a phone number is needed to use {channel}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from telegram.error import TelegramError
 
+from bot.channel_table import ENROLLED
 from bot.channels.telegram import bot_username
 from storage.invitations import invite_wave
 from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, check_channel, link_for
@@ -12,7 +13,8 @@ from web_survey.sending import UnknownTimepoint, send_wave, timepoints
 
 from .common import make_app, providers_for, services, site_or_fail
 
-CHANNELS = ("web", "telegram", "sms", "voice")
+# The link channels first: they need no provider to be configured.
+CHANNELS = sorted(ENROLLED, key=lambda name: name not in LINK_CHANNELS)
 
 
 def register(main: click.Group) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.channel_table import ENROLLED
 from storage.enrolment import (
     EnrolmentError,
     add_participant,
@@ -84,7 +85,7 @@ def register(main: click.Group) -> None:
     @click.option("--phone", default="", help="Mobile number (stored encrypted).")
     @click.option("--language", default="en")
     @click.option("--channel", default="web",
-                  type=click.Choice(["sms", "voice", "telegram", "web"]))
+                  type=click.Choice(ENROLLED))
     @click.option("--cohort", default="")
     @click.option("--needs", default="", help="Such as easy-read;audio-first.")
     def participant_add(site_code: str, code: str, respondent_type: str, phone: str,
