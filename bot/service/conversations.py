@@ -10,6 +10,8 @@ like any other), linking a Telegram chat, changing language and opening a web li
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -43,8 +45,11 @@ from .catalogue import Chosen, SurveyCatalogue
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Each attempt that loses a race lets another message through, so this many messages
-# from one person can arrive together before one of them fails.
-ATTEMPTS = 5
+# from one person can arrive together before one of them fails. Twilio does not send a
+# failed messaging webhook again, so a failure here is a lost message: the budget is
+# generous, and a short random pause spreads the runners-up apart.
+ATTEMPTS = 40
+PAUSE_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,7 @@ def _until_stored(who: object, attempt: Callable[[], T]) -> T:
             if number == ATTEMPTS:
                 raise
             log.info("another message from %r was stored first; running again", who)
+            time.sleep(random.uniform(0, PAUSE_SECONDS * min(number, 10)))  # noqa: S311 - jitter
     raise AssertionError("unreachable")
 
 

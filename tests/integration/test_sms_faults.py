@@ -16,6 +16,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -190,3 +191,22 @@ def test_a_worker_killed_mid_load_loses_no_acknowledged_text(served, nsw):
         completed = uow.session.scalar(select(func.count()).select_from(Response).where(
             Response.status == "completed"))
     assert completed == len(people)
+
+
+def test_twenty_texts_at_once_from_one_person_each_delivered_twice_all_stored(served, nsw):
+    """One person sends 20 texts at once and Twilio delivers each twice, both at once.
+    Every request gets a 200, both deliveries of a text get the same reply, and every
+    text is stored (Twilio does not resend a failed messaging webhook: a 500 is a loss).
+    The order they are answered in is the database's to settle."""
+    (person,) = respondents(nsw.surveys, 1)
+    person = replace(person, texts=("Hello", *(["1", "yes", "2", "no"] * 5)[:19]))
+    enrol(nsw.uow, [person])
+    deliver(served.url, text(person, 0))
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda i: deliver_together(served.url, text(person, i)),
+                                range(1, 20)))
+    failed = [(i, first[0], second[0]) for i, (first, second) in enumerate(results, 1)
+              if first[0] != 200 or second[0] != 200]
+    assert failed == []
+    assert [i for i, (first, second) in enumerate(results, 1) if first != second] == []
+    assert sorted(stored_message_ids(nsw)) == sorted(person.message_sid(i) for i in range(20))
