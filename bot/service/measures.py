@@ -234,9 +234,9 @@ class Measures:
         """Give each row its participant id; a Problem for each that is not the site's."""
         ids: dict[str, int] = {}
         for codes in _chunks(sorted({row.code for row in rows})):
-            ids.update(uow.session.execute(
+            ids.update((code, pid) for code, pid in uow.session.execute(
                 select(Participant.code, Participant.id).where(
-                    Participant.code.in_(codes), Participant.site_id == site.id)).tuples())
+                    Participant.code.in_(codes), Participant.site_id == site.id)))
         problems = []
         for row in rows:
             if row.code in ids:
