@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'  # TEMP: '0005' in the final commit
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
