@@ -19,6 +19,7 @@ from .models import (
     Answer,
     InboundMessage,
     Invitation,
+    OutsideMeasure,
     Participant,
     Response,
     SafeguardingFlag,
@@ -189,7 +190,8 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
 
 
 def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
-    """Remove a person's contacts, answers and invitations; return their recordings.
+    """Remove a person's contacts, answers, invitations and outside measures; return
+    their recordings.
 
     The caller deletes the returned recordings (``delete_recordings``) once this
     commits. The audit line
@@ -208,6 +210,8 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     repo.session.execute(delete(Invitation).where(Invitation.participant_id == participant.id))
     repo.session.execute(delete(SafeguardingFlag).where(
         SafeguardingFlag.participant_id == participant.id))
+    repo.session.execute(delete(OutsideMeasure).where(
+        OutsideMeasure.participant_id == participant.id))
     repo.session.execute(delete(InboundMessage).where(
         InboundMessage.participant_id == participant.id))
     repo.session.delete(participant)

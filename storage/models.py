@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers.
+"""SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers,
+outside measures.
 
 Contact details are never stored in clear: ``Contact.secret`` holds Fernet ciphertext
 and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
@@ -6,17 +7,20 @@ and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -291,3 +295,26 @@ class SignInAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     ip: Mapped[str] = mapped_column(String(45), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutsideMeasure(Base):
+    """A figure about a person from outside the survey, for a period: hospital admissions,
+    emergency medication, staffing hours; any named measure a site imports.
+
+    One value per person, measure and period: importing it again replaces it. Erasing
+    the participant deletes their measures.
+    """
+
+    __tablename__ = "outside_measures"
+    __table_args__ = (UniqueConstraint("participant_id", "measure", "period_start",
+                                       "period_end"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(80))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column(Numeric())
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(254), default="")

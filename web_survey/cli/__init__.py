@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "Seed a demo site in a local SQLite database and start the app."),
     "export": ("export", "Export a site's answers for its evaluation, pseudonymised."),
     "invite": ("invite", "Invite a site's participants to answer a wave."),
+    "measures": ("measures", "Outside measures: figures per person and period, from a CSV."),
     "participant": ("people", "Participants: add, import, erase."),
     "plan": ("plans", "A site's plan: its timepoints, recurring pulses and entry types."),
     "remind": ("remind", "Remind a site's people who have not finished (web links are "

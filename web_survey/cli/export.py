@@ -66,7 +66,8 @@ def register(main: click.Group) -> None:
 
         long: a row per answer. wide: a row per participant and wave. paired: a row per
         participant, baseline beside exit. xlsx: all of these as sheets with a codebook.
-        sav: SPSS with labels. dictionary: a REDCap data dictionary.
+        sav: SPSS with labels. dictionary: a REDCap data dictionary. measures: the
+        outside measures (measures import), a row per person, measure and period.
         """
         app = make_app()
         nsw = services(app)
