@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 
-from content.audio import audio_key
+from bot.channels.voice import SAY_VOICES
+from content.audio import SPEEDS, audio_key, spoken_texts
 from storage.models import Answer, InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
 
@@ -268,3 +269,75 @@ def test_every_turn_is_one_inbound_row(client, nsw, make_participant):
     call.wait()
     with nsw.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(InboundMessage)) == 3
+
+
+# What an offline render (espeak-ng, then ffmpeg) leaves for each prompt: a WAV to play
+# and an OGG/Opus voice note for Telegram. Only the first bytes matter here.
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64)
+OGG = b"OggS" + bytes(64)
+PLAYABLE = {"audio/mpeg", "audio/wav"}  # what Twilio's <Play> documents (and we render)
+
+
+def _render_offline(app_config, texts, language):
+    folder = Path(app_config["AUDIO_DIR"]) / language
+    folder.mkdir(parents=True, exist_ok=True)
+    for text in texts:
+        for speed in SPEEDS:
+            stem = folder / audio_key(text, language, speed)
+            stem.with_suffix(".wav").write_bytes(WAV)
+            stem.with_suffix(".ogg").write_bytes(OGG)
+
+
+def _plays(root):
+    return [play.text for play in root.iter("Play")]
+
+
+def test_every_play_of_a_whole_call_is_audio_twilio_plays(client, nsw, make_participant,
+                                                          app_config, stand_in):
+    make_participant()
+    _render_offline(app_config, spoken_texts(nsw.surveys, "en"), "en")
+    call = Call(client)
+    urls = _plays(call.start())
+    assert spoken(call.root) == []  # every prompt has a file: nothing falls back to <Say>
+    for key in KEYS:
+        urls += _plays(call.act(Digits=key))
+        assert spoken(call.root) == []
+    recording = sid("RE")
+    stand_in.recordings[recording] = MP3
+    urls += _plays(call.act(RecordingSid=recording, RecordingDuration="3"))
+    assert call.root[-1].tag == "Hangup"
+    assert len(urls) > 2 * len(KEYS)
+    for url in urls:
+        assert url.startswith(f"{PUBLIC_BASE_URL}/audio/en/")
+        with client.get(url[len(PUBLIC_BASE_URL):]) as response:
+            assert response.status_code == 200, url
+            assert response.mimetype in PLAYABLE, url
+            assert response.data == WAV
+
+
+def test_slow_speech_plays_the_slow_wav_never_the_voice_note(client, nsw, make_participant,
+                                                             app_config):
+    make_participant(needs="slow-speech")
+    greeting = phrase(nsw, "greeting")
+    _render_offline(app_config, [greeting], "en")
+    root = Call(client).start()
+    assert root[0].text.endswith(f"/audio/en/{audio_key(greeting, 'en', 'slow')}.wav")
+
+
+@pytest.mark.parametrize(("language", "locale", "voice"), [
+    ("en", "en-GB", "Polly.Amy"), ("pl", "pl-PL", "Polly.Ewa"),
+    ("ur", "ur-IN", "Google.ur-IN-Standard-A")])
+def test_without_audio_every_say_names_a_locale_and_a_voice(client, nsw, make_participant,
+                                                            language, locale, voice):
+    assert SAY_VOICES[language] == (locale, voice)
+    make_participant(language=language)
+    call = Call(client)
+    roots = [call.start()]
+    for key in KEYS[:4]:
+        roots.append(call.act(Digits=key))
+    for root in roots:
+        says = list(root.iter("Say"))
+        assert says
+        assert {(say.get("language"), say.get("voice")) for say in says} == {(locale, voice)}
+        gather = root.find("Gather")
+        assert gather is None or gather.get("language") == locale
