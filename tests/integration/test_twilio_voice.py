@@ -74,7 +74,7 @@ def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand
     assert gather.get("language") == "en-GB"
     assert root.find("Redirect").text == gather.get("action")
     assert [s.get("language") for s in gather.iter("Say")] == ["en-GB", "en-GB"]
-    assert spoken(gather)[1].startswith("Press 1 for Yes. Press 2 for No.")
+    assert spoken(gather)[1] == "Press 1: Yes. Press 2: No. Press 0: Not sure. Star: hear again."
 
     for key in KEYS:
         root = call.act(Digits=key)

@@ -110,7 +110,7 @@ def test_the_sms_channel_gets_reply_instructions_for_the_confirmation(survey):
     progress = part_way(survey)
     progress.capabilities = capabilities("sms")
     (question,) = advance(survey, progress, Event("restart")).prompts
-    assert question.instruction == "Reply 1 Yes, 2 No"
+    assert question.instruction == "Reply with a number:\n1 Yes\n2 No"
 
 
 def test_a_voice_message_only_answers_an_open_question(survey):
