@@ -78,7 +78,7 @@ def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand
 
     for key in KEYS:
         root = call.act(Digits=key)
-    assert spoken(root)[-1].startswith("Say your answer after the beep.")
+    assert spoken(root)[-1].startswith("After the sound, say your answer.")
     record = root.find("Record")
     assert (record.get("maxLength"), record.get("finishOnKey")) == ("120", "#")
 
@@ -126,7 +126,7 @@ def test_silence_asks_again_once_then_moves_on(client, nsw, make_participant):
     assert spoken(root)[1] == "Who is answering these questions?"
     root = call.wait()
     assert spoken(root)[0] == phrase(nsw, "moving_on")
-    assert spoken(root)[1].startswith("Here is a practice question.")
+    assert spoken(root)[1].startswith("Let us try one first.")
     assert stored(nsw)["who"].status == "no_answer"
 
 
