@@ -68,7 +68,7 @@ class Prompt:
 
     ``kind`` is "say" (a statement), "ask" (a question waiting for an answer) or
     "review" (every answer so far, for channels with a check-your-answers step).
-    ``instruction`` tells this channel's person how to answer ("Reply 1 for Yes").
+    ``instruction`` tells this channel's person how to answer ("Press 1: Yes.").
     ``error`` is set when the question is asked again because the reply did not fit.
     ``phrase`` names the shared phrase a statement was made from ("closing").
     """

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
+import responses
 from sqlalchemy import func, select
 
 from bot.channels.voice import SAY_VOICES
-from content.audio import SPEEDS, audio_key, spoken_texts
+from content.audio import SPEEDS, Renderer, Tools, audio_key, spoken_texts
 from storage.models import Answer, InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
 
@@ -341,3 +344,24 @@ def test_without_audio_every_say_names_a_locale_and_a_voice(client, nsw, make_pa
         assert {(say.get("language"), say.get("voice")) for say in says} == {(locale, voice)}
         gather = root.find("Gather")
         assert gather is None or gather.get("language") == locale
+
+
+GOOGLE = "https://translate.google.com/_/TranslateWebserverUi/data/batchexecute"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or Tools.find().ffmpeg is None,
+                    reason="espeak-ng and ffmpeg with Opus are not installed")
+def test_a_call_plays_the_wav_espeak_made_offline_not_its_voice_note(client, nsw, make_participant,
+                                                                     app_config):
+    make_participant()
+    greeting = phrase(nsw, "greeting")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as offline:
+        offline.add(responses.POST, GOOGLE, body=requests.ConnectionError("no route to host"))
+        done = Renderer(app_config["AUDIO_DIR"], Tools.find(), lambda line: None).render(
+            "en", [greeting])
+    assert (done.espeak, done.voice_notes) == (2, 2)  # a WAV and an OGG at each speed
+    play = Call(client).start().find("Play").text
+    assert play.endswith(f"/audio/en/{audio_key(greeting, 'en')}.wav")
+    with client.get(play[len(PUBLIC_BASE_URL):]) as response:
+        assert response.mimetype == "audio/wav"
+        assert response.data[:4] == b"RIFF"
