@@ -30,9 +30,13 @@ from gtts.lang import tts_langs
 from bot.engine import AnswerMode, Capabilities, Need, Prompt, Survey, every_prompt, localise
 
 SPEEDS = ("normal", "slow")
-# Preferred first: MP3 plays everywhere (Twilio <Play>, browsers); OGG/Opus is for
-# Telegram voice notes; WAV comes from espeak-ng when gTTS is unreachable.
-EXTENSIONS = (".mp3", ".ogg", ".wav")
+# Preferred first: MP3 plays everywhere (Twilio <Play>, browsers); WAV comes from
+# espeak-ng when gTTS is unreachable and plays everywhere too; OGG/Opus is for Telegram
+# voice notes, and last, as neither Twilio nor every browser plays it.
+EXTENSIONS = (".mp3", ".wav", ".ogg")
+# What Twilio's <Play> takes (audio/mpeg, audio/wav): never OGG, which is an error
+# (13420) and silence on the line.
+PHONE_EXTENSIONS = (".mp3", ".wav")
 CONTENT_TYPES = {".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".wav": "audio/wav"}
 # The participant need (storage/enrolment.py KNOWN_NEEDS) that asks for slower speech.
 SLOW_NEED = Need.SLOW_SPEECH

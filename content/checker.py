@@ -3,7 +3,12 @@
 A site that writes its own questions runs ``nsw-feedback content check`` and is told,
 line by line (``file:question: rule: suggestion``), what to change. The numbers live in
 ``checker.yaml``. Counting words, sentences, capitals and digits needs no library
-(readability libraries that download dictionaries fail offline).
+(readability libraries that download dictionaries fail offline); how common a word is
+comes from ``wordfreq``, whose word lists are installed with it.
+
+Raw wording is checked, and so is every message as each channel composes it (a
+question with its instruction, a phrase with its values filled in), so a sentence made
+long by the answers listed in it is caught too.
 """
 
 from __future__ import annotations
@@ -15,8 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from wordfreq import zipf_frequency
 
-from bot.engine import CONSENT, AnswerMode, Capabilities, Option, Survey, every_prompt, prompt_text
+from bot.engine import (
+    CONSENT,
+    WAVES,
+    AnswerMode,
+    Capabilities,
+    Option,
+    Prompt,
+    Survey,
+    every_prompt,
+    prompt_text,
+)
 from bot.engine.parsing import COMMANDS
 
 from .audio import SPEEDS, find_audio, spoken_items
@@ -33,7 +49,8 @@ from .loader import (
 )
 
 RULES = ("invalid", "words-per-sentence", "acronym", "number-word", "passive-voice",
-         "jargon", "sms-segments", "missing-audio", "missing-translation")
+         "jargon", "common-words", "no-instruction", "sms-segments", "missing-audio",
+         "missing-translation")
 EASY_READ = "easy_read"
 # The scales people with learning disabilities answer; agree5 is for professionals.
 EASY_SCALES = ("yes_no", "scale3")
@@ -51,6 +68,19 @@ class Profile:
     number_words: bool
     passive_voice: bool
     jargon: bool
+    common_words: bool = False
+    # Text-message segments one prompt may take, by language, where this profile's
+    # wording needs other numbers than ``sms``'s.
+    sms_max_segments: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Common:
+    """One language's common-words rule: a word rarer than ``min_zipf`` (wordfreq's
+    Zipf scale: 6 is "the", 3 is once in a million words) is reported, unless allowed."""
+
+    min_zipf: float
+    allowed: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -75,6 +105,7 @@ class Settings:
     jargon: dict[str, dict[str, str]]
     sms_max_segments: int
     sms_max_by_language: dict[str, int]
+    common_words: dict[str, Common] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Settings:
@@ -87,7 +118,10 @@ class Settings:
             profiles = {
                 name: Profile(tuple(p["respondent_types"]), int(p["max_words_per_sentence"]),
                               bool(p["acronyms"]), bool(p["number_words"]),
-                              bool(p["passive_voice"]), bool(p["jargon"]))
+                              bool(p["passive_voice"]), bool(p["jargon"]),
+                              bool(p.get("common_words", False)),
+                              {str(k): int(v) for k, v in
+                               (p.get("sms_max_segments") or {}).items()})
                 for name, p in data["profiles"].items()
             }
             passive = {
@@ -96,8 +130,15 @@ class Settings:
                               frozenset(p["not_passive"]))
                 for lang, p in data["passive_voice"].items()
             }
+            common = data.get("common_words") or {}
+            allowed = common.get("allowed") or {}
+            common_words = {
+                str(lang): Common(float(zipf), frozenset(
+                    str(w).casefold() for w in allowed.get(lang) or ()))
+                for lang, zipf in (common.get("min_zipf") or {}).items()}
             return cls(
                 profiles=profiles,
+                common_words=common_words,
                 allowed_capitals=frozenset(map(str, data["allowed_capitals"])),
                 number_words={lang: tuple(map(str, words))
                               for lang, words in data["number_words"].items()},
@@ -196,6 +237,27 @@ def _command_words() -> frozenset[str]:
                      for spelling in spellings for word in spelling.split())
 
 
+# wordfreq counts each form of a word apart, so an English word is also looked up
+# without a plain ending: "answered" is as common as "answer".
+_EN_ENDINGS = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("ed", ""),
+               ("ed", "e"), ("es", ""), ("s", ""), ("d", ""))
+_WORD_PARTS = re.compile(r"[-/]")
+
+
+def word_frequency(word: str, language: str) -> float:
+    """How common ``word`` is in ``language`` on the Zipf scale (0 when unknown)."""
+    forms = {word}
+    if language == "en":
+        forms |= {word[:-len(ending)] + then for ending, then in _EN_ENDINGS
+                  if word.endswith(ending) and len(word) > len(ending) + 2}
+    return max(zipf_frequency(form, language) for form in forms)
+
+
+# How each way of answering is named in a problem's advice.
+HOW = {AnswerMode.KEYS: "phone keys", AnswerMode.TEXT: "texts",
+       AnswerMode.BUTTONS: "buttons (Telegram)", AnswerMode.PAGES: "web pages"}
+
+
 # ---------------------------------------------------------------- the rules
 
 
@@ -206,6 +268,9 @@ class Checker:
     settings: Settings
     problems: dict[str, Problem] = field(default_factory=dict)
     sentence_lengths: list[int] = field(default_factory=list)
+    # (language, sentence) of every raw wording, so a composed message reports only
+    # the sentences composing made.
+    written: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, file: str, where: str, rule: str, advice: str) -> None:
         problem = Problem(file, where, rule, advice)
@@ -217,6 +282,7 @@ class Checker:
         text = _PLACEHOLDER.sub("3", item.text)  # "{total}" is filled in with a number
         note = f"({item.language}) "
         for sentence in sentences(text):
+            self.written.add((item.language, sentence))
             count = len(words(sentence))
             self.sentence_lengths.append(count)
             if count > profile.max_words_per_sentence:
@@ -241,6 +307,45 @@ class Checker:
             for word, plainer in self.settings.jargon.get(item.language, {}).items():
                 if _has(tokens, word):
                     self.add(item.file, item.where, "jargon", f"{note}\"{word}\": {plainer}")
+        if profile.common_words and item.language in self.settings.common_words:
+            self._common(item, tokens, note)
+
+    def _common(self, item: Wording, tokens: list[str], note: str) -> None:
+        rule = self.settings.common_words[item.language]
+        known = _command_words() | {w.casefold() for w in self.settings.allowed_capitals}
+        for token in tokens:
+            for part in _WORD_PARTS.split(token):
+                word = _EDGES.sub("", part).casefold()
+                if (not any(c.isalpha() for c in word) or any(c.isdigit() for c in word)
+                        or word in rule.allowed or word in known):
+                    continue
+                if word_frequency(word, item.language) < rule.min_zipf:
+                    self.add(item.file, item.where, "common-words",
+                             f"{note}\"{word}\" is not an everyday word: say it in common "
+                             "words (or, if people need it, add it to common_words: allowed "
+                             "in checker.yaml)")
+
+    def composed(self, file: str, where: str, prompt: Prompt, mode: AnswerMode,
+                 profile: str) -> None:
+        """A message as ``mode``'s channels send it: every sentence that composing made
+        (a question with its instruction, a phrase with its values) within the length,
+        and a question that says how to answer it."""
+        limit = self.settings.profiles[profile].max_words_per_sentence
+        note = f"({prompt.language}, as {HOW[mode]} say it)"
+        for sentence in sentences(prompt_text(prompt)):
+            if (prompt.language, sentence) in self.written:
+                continue  # checked as written
+            count = len(words(sentence))
+            if count > limit:
+                self.add(file, where, "words-per-sentence",
+                         f"{note} {count} words in \"{sentence}\": make the instruction or "
+                         f"the answers shorter, {limit} words a sentence or fewer")
+        typed_needs_words = mode != AnswerMode.PAGES and not (
+            mode == AnswerMode.BUTTONS and prompt.choices)
+        if prompt.kind == "ask" and typed_needs_words and not prompt.instruction:
+            self.add(file, where, "no-instruction",
+                     f"{note} nothing says how to answer: add the phrase that says how "
+                     f"for {HOW[mode]}")
 
     def _acronyms(self, item: Wording, tokens: list[str], note: str) -> None:
         commands = _command_words()
@@ -272,9 +377,12 @@ class Checker:
                          f"{note}\"{said}\" reads as passive: say who does it (\"We will "
                          "keep your answers safe\")")
 
-    def sms(self, file: str, where: str, language: str, message: str) -> None:
+    def sms(self, file: str, where: str, language: str, message: str,
+            profile: str = EASY_READ) -> None:
         """A prompt as its text message: within the segments allowed for its language?"""
-        limit = self.settings.sms_max_by_language.get(language, self.settings.sms_max_segments)
+        limit = self.settings.profiles[profile].sms_max_segments.get(
+            language, self.settings.sms_max_by_language.get(language,
+                                                            self.settings.sms_max_segments))
         segments, encoding, length = sms_segments(message)
         if segments > limit:
             self.add(file, where, "sms-segments",
@@ -398,19 +506,46 @@ def check(path: str | Path | None = None, settings: Settings | None = None,
     for item in content.wordings(settings):
         checker.wording(item)
         count += 1
+    costs: list[str] = []
     for survey in content.surveys:
+        profile = settings.profile_for(survey.respondent_type)
         for language in survey.languages:
+            for mode in AnswerMode:
+                for prompt in every_prompt(survey, language, Capabilities(mode)):
+                    where = prompt.question_id or prompt.phrase
+                    checker.composed(content.file_of(survey, where), where, prompt, mode,
+                                     profile if prompt.question_id else EASY_READ)
             for prompt in every_prompt(survey, language, Capabilities(AnswerMode.TEXT)):
                 where = prompt.question_id or prompt.phrase
-                checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt))
+                checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt),
+                            profile if prompt.question_id else EASY_READ)
+        costs.append(f"{survey.id}: " + ", ".join(
+            f"{language} {sms_cost(survey, language)}" for language in survey.languages))
     content.translations(checker)
     if audio_dir is not None:
         _check_audio(content, checker, Path(audio_dir))
     lengths = checker.sentence_lengths
     average = sum(lengths) / len(lengths) if lengths else 0.0
     summary = (f"{len(checker.problems)} problems in {count} texts of {len(content.surveys)} "
-               f"surveys; {average:.1f} words a sentence on average (aim for 10 or fewer)")
+               f"surveys; {average:.1f} words a sentence on average (aim for 10 or fewer)\n"
+               f"SMS segments to text one whole survey ({WAVES[0]}, every question once): "
+               + "; ".join(costs))
     return list(checker.problems.values()), summary
+
+
+def sms_cost(survey: Survey, language: str, wave: str = WAVES[0]) -> int:
+    """Text-message segments one person is sent for a whole survey in ``wave``: the
+    greeting, consent, thanks, every question (conditional ones too) and the goodbye.
+    Urdu and Polish cost more: a Unicode segment holds 70 characters, not 160."""
+    asked = {CONSENT, *(q.id for q in survey.for_wave(wave))}
+    said: dict[str, Prompt] = {}
+    total = 0
+    for prompt in every_prompt(survey, language, Capabilities(AnswerMode.TEXT)):
+        if prompt.kind == "ask" and prompt.question_id in asked:
+            total += sms_segments(prompt_text(prompt))[0]
+        elif prompt.phrase in ("greeting", "consent_thanks", "closing"):
+            said.setdefault(prompt.phrase, prompt)  # consent_thanks: the first wave's
+    return total + sum(sms_segments(prompt_text(p))[0] for p in said.values())
 
 
 def _check_audio(content: Content, checker: Checker, audio_dir: Path) -> None:

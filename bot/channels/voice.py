@@ -1,12 +1,13 @@
 """Phone calls: the engine's prompts as TwiML, and what a caller did as an engine event.
 
-Every prompt is spoken: ``<Play>`` of its cached audio file when one was rendered,
-otherwise ``<Say>`` in the person's language. The question waits in a ``<Gather>`` for a
-key (1-3 for the answers, 0 "not sure", * again, # skip) or spoken words, or in a
-``<Record>`` for open questions that keep the voice. A ``<Redirect>`` follows, so a
-caller who does nothing comes back to us as silence; the engine asks once more, then
-moves on. The terminal chat (``nsw-feedback chat --channel voice``) uses ``event_for``
-too, so both give the same conversation.
+Every prompt is spoken: ``<Play>`` of its cached MP3 or WAV file when one was rendered
+(never the OGG voice notes made for Telegram: Twilio cannot play them), otherwise
+``<Say>`` in the person's language with a voice Twilio has for it. The question waits
+in a ``<Gather>`` for a key (1-3 for the answers, 0 "not sure", * again, # skip) or
+spoken words, or in a ``<Record>`` for open questions that keep the voice. A
+``<Redirect>`` follows, so a caller who does nothing comes back to us as silence; the
+engine asks once more, then moves on. The terminal chat (``nsw-feedback chat
+--channel voice``) uses ``event_for`` too, so both give the same conversation.
 """
 
 from __future__ import annotations
@@ -19,11 +20,21 @@ from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
 from bot.engine import Event, EventKind, Need, Prompt, prompt_text
-from content.audio import find_audio
+from content.audio import PHONE_EXTENSIONS, find_audio
 
 KEYPAD = frozenset("0123456789*#")
-# <Say> locale and a voice that reads SSML, so slow speech can be slowed down.
-SAY_VOICES = {"en": ("en-GB", "Polly.Amy")}
+# <Say> locale and voice per language, for prompts with no rendered file: a locale and
+# voice pair Twilio documents (twilio.com/docs/voice/twiml/say/text-speech), as a bare
+# "pl" or "ur" may be refused, which is silence. Each reads SSML, so slow speech can be
+# slowed down. Amazon Polly has no Urdu voice, so Urdu uses a Google Urdu (India)
+# voice, which Twilio offers as "Google.<name>"; it is the one <Say> that may not be
+# accepted on every account, so render the audio (nsw-feedback content audio) and
+# callers hear the rendered Urdu instead.
+SAY_VOICES = {
+    "en": ("en-GB", "Polly.Amy"),
+    "pl": ("pl-PL", "Polly.Ewa"),
+    "ur": ("ur-IN", "Google.ur-IN-Standard-A"),
+}
 # Seconds Twilio waits for a first key or word: long, because nobody should be rushed.
 WAIT_SECONDS = 10
 RECORD_SECONDS = 120
@@ -46,7 +57,8 @@ class Speaker:
         """Add ``text`` to ``parent`` as the cached recording, or as speech."""
         if not text:
             return
-        path = find_audio(self.audio_dir, text, language, "slow" if self.slow else "normal")
+        path = find_audio(self.audio_dir, text, language, "slow" if self.slow else "normal",
+                          extensions=PHONE_EXTENSIONS)
         if path is not None:
             parent.play(f"{self.audio_url}/{language}/{path.name}")
             return

@@ -68,7 +68,7 @@ class Prompt:
 
     ``kind`` is "say" (a statement), "ask" (a question waiting for an answer) or
     "review" (every answer so far, for channels with a check-your-answers step).
-    ``instruction`` tells this channel's person how to answer ("Reply 1 for Yes").
+    ``instruction`` tells this channel's person how to answer ("Press 1: Yes.").
     ``error`` is set when the question is asked again because the reply did not fit.
     ``phrase`` names the shared phrase a statement was made from ("closing").
     """
@@ -243,9 +243,14 @@ def _question(survey: Survey, question_id: str) -> Question:
 
 def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
     lang, capabilities = progress.language, progress.capabilities
+    typed = question.type in ("open", "number")
     if capabilities.shows_choices:
+        # Choices are there to press. A typed answer under a message (no text box of
+        # its own, unlike a web page) still needs saying how: "Type your answer...".
+        if typed and capabilities.answers_by == AnswerMode.BUTTONS:
+            return survey.phrase(_variant(progress, question.type), lang)
         return ""
-    if question.type in ("open", "number"):
+    if typed:
         return survey.phrase(_variant(progress, question.type), lang)
     if capabilities.answers_by == AnswerMode.KEYS:
         parts = [survey.phrase("option_keys", lang, key=o.key, label=localise(o.label, lang))
@@ -253,8 +258,13 @@ def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
         parts += [survey.phrase("not_sure_keys", lang)] if any(
             o.not_sure for o in question.options) else []
         parts.append(survey.phrase("again_keys", lang))
+        # Every survey question can be skipped (consent and "start again?" cannot), so
+        # the caller hears how with the question's own keys, not after wrong ones.
+        if question.id not in (CONSENT, RESTART):
+            parts.append(survey.phrase("skip_keys", lang))
         return " ".join(parts)
-    listed = ", ".join(f"{o.key} {localise(o.label, lang)}" for o in question.options)
+    # One answer a line: a list reads more easily than one long sentence.
+    listed = "".join(f"\n{o.key} {localise(o.label, lang)}" for o in question.options)
     return survey.phrase("choices_text", lang, choices=listed)
 
 
@@ -651,7 +661,9 @@ def _move_on(survey: Survey, progress: Progress, question: Question, recorded: R
     prompts: list[Prompt] = [note] if note else []
     records: tuple[Recorded, ...] = ()
     if question.practice:
-        prompts.append(say(survey, progress, "practice_done"))
+        # "Well done" only for an answer: skipping it or saying nothing is no practice.
+        done = recorded.status == AnswerStatus.ANSWERED
+        prompts.append(say(survey, progress, "practice_done" if done else "practice_over"))
     else:
         progress.answers[question.id] = {
             "code": recorded.code, "status": recorded.status,

@@ -30,10 +30,11 @@ REQUIRED_PHRASES = (
     "already_declined", "already_opted_out", "welcome_back_at", "welcome_back",
     "welcome_back_review", "not_understood", "offer_skip_text", "offer_skip_keys",
     "offer_skip_buttons", "help_text", "help_keys", "help_buttons", "stopped", "skipped",
-    "silence", "moving_on", "practice_done", "closing", "review", "not_answered",
+    "silence", "moving_on", "practice_done", "practice_over", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_text", "open_text", "number_text", "option_keys", "not_sure_keys",
-    "again_keys", "open_keys", "number_keys", "old_question", "nothing_given",
+    "again_keys", "skip_keys", "open_keys", "number_keys", "open_buttons", "number_buttons",
+    "old_question", "nothing_given",
     "safeguarding", "restart_confirm",
     "restart_cancelled", "restarted",
     # Opting out of (and back in to) every contact, worded for how the channel answers.

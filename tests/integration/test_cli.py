@@ -34,7 +34,7 @@ def test_chat_by_digits_words_and_emoji_completes(cli, nsw):
 
 def test_chat_voice_shows_the_keypad(cli):
     result = cli("chat", "--survey", "individual", "--channel", "voice", input="1\n*\n")
-    assert "Press 1 for Yes. Press 2 for No. Press 0 if you are not sure." in result.output
+    assert "Press 1: Yes. Press 2: No. Press 0: Not sure." in result.output
     assert result.output.count("Who is answering these questions?") == 2
 
 

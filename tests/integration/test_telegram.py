@@ -222,8 +222,12 @@ def test_a_whole_survey_lands_exactly_as_it_would_by_sms(
     final()
 
     seen = sam.seen()
-    # Every prompt arrived as a voice note of itself, with its words underneath.
-    assert [s.text for s in seen] == texts
+    # Every prompt arrived as a voice note of itself, with its words underneath; the
+    # open question also says how to answer it, as it has no answer buttons.
+    open_question = nsw.surveys.get("individual").question("life_better").text["en"]
+    how = nsw.surveys.phrase("open_buttons", "en")
+    assert [s.text for s in seen] == [f"{t}\n{how}" if t == open_question else t
+                                      for t in texts]
     assert {s.method for s in seen} == {"sendVoice"}
     assert [s.audio for s in seen] == [spoken(t) for t in texts]
     assert seen[-1].text.startswith("Thank you for your answers.")
@@ -277,7 +281,7 @@ def test_back_and_say_it_again_buttons(sam, api, nsw, make_participant):
     sam.press("⬅️ Back")
     sam.press("⬅️ Back")
     assert sam.seen()[-1].text == "Who is answering these questions?"
-    sam.press("👪 Family or carer")
+    sam.press("👪 Family or someone who cares for me")
     assert stored_answers(nsw, participant_id, "value") == {"who": 3}
     # The pressed messages lost their buttons, so only the newest can be pressed.
     edited = api.methods("editMessageReplyMarkup")
@@ -432,7 +436,7 @@ def test_restart_asks_first_then_starts_the_wave_again(sam, nsw, make_participan
         sam.press(label)
     sam.type("/restart")
     confirm = sam.seen()[-1]
-    assert confirm.text == "Do you want to start again? We will delete your answers so far."
+    assert confirm.text == "Do you want to start again? We will take away your answers so far."
     assert confirm.buttons == ["👍 Yes", "👎 No", "🔁 Say it again"]
     sam.press("👎 No")
     assert [s.text for s in sam.seen()[-2:]] == [
@@ -441,7 +445,7 @@ def test_restart_asks_first_then_starts_the_wave_again(sam, nsw, make_participan
     sam.type("/restart")
     sam.press("👍 Yes")
     assert stored_answers(nsw, participant_id, "value") == {}
-    assert sam.seen()[-2].text == "OK. We deleted your answers. Let us start again."
+    assert sam.seen()[-2].text == "OK. We took away your answers. Let us start again."
     assert sam.seen()[-1].buttons == ["👍 Yes", "👎 No", "🤷 Not sure", "🔁 Say it again"]
     sam.press("👍 Yes")
     sam.press("🙋 Me on my own")

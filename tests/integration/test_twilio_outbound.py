@@ -81,7 +81,7 @@ def test_a_text_invitation_opens_the_survey_and_the_reply_answers_it(
     assert {m["StatusCallback"] for m in sent} == {f"{PUBLIC_BASE_URL}/twilio/status"}
     assert sent[0]["Body"] == phrase(nsw, "greeting")
     assert sent[1]["Body"].endswith("Is it OK to ask you some questions?\n"
-                                    "Reply 1 Yes, 2 No, 0 Not sure")
+                                    "Send a number:\n1 Yes\n2 No\n0 Not sure")
     status, provider_id = invitations(nsw)["CAL-0001"]
     assert status == "queued" and provider_id.startswith("SM")
 

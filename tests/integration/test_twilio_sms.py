@@ -53,8 +53,8 @@ def test_a_whole_survey_by_text_is_stored(client, nsw, make_participant):
 
     assert replies[0][0] == phrase(nsw, "greeting")
     assert replies[0][1].startswith("We want to ask you about your social worker.")
-    assert replies[0][1].endswith("Reply 1 Yes, 2 No, 0 Not sure")
-    assert replies[2][-1].startswith("Here is a practice question.")
+    assert replies[0][1].endswith("Send a number:\n1 Yes\n2 No\n0 Not sure")
+    assert replies[2][-1].startswith("Let us try one first.")
     assert replies[-1] == [phrase(nsw, "closing")]
     assert stored_answers(nsw, pid, "value_code", "text") == STORED
     with nsw.uow() as uow:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
+import requests
+import responses
 from sqlalchemy import func, select
 
-from content.audio import audio_key
+from bot.channels.voice import SAY_VOICES
+from content.audio import SPEEDS, Renderer, Tools, audio_key, spoken_texts
 from storage.models import InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
 from tests.helpers import stored_answers
@@ -55,11 +59,11 @@ def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand
     assert gather.get("language") == "en-GB"
     assert root.find("Redirect").text == gather.get("action")
     assert [s.get("language") for s in gather.iter("Say")] == ["en-GB", "en-GB"]
-    assert spoken(gather)[1].startswith("Press 1 for Yes. Press 2 for No.")
+    assert spoken(gather)[1] == "Press 1: Yes. Press 2: No. Press 0: Not sure. Star: hear again."
 
     for key in KEYS:
         root = call.act(Digits=key)
-    assert spoken(root)[-1].startswith("Say your answer after the beep.")
+    assert spoken(root)[-1].startswith("After the sound, say your answer.")
     record = root.find("Record")
     assert (record.get("maxLength"), record.get("finishOnKey")) == ("120", "#")
 
@@ -107,7 +111,7 @@ def test_silence_asks_again_once_then_moves_on(client, nsw, make_participant):
     assert spoken(root)[1] == "Who is answering these questions?"
     root = call.wait()
     assert spoken(root)[0] == phrase(nsw, "moving_on")
-    assert spoken(root)[1].startswith("Here is a practice question.")
+    assert spoken(root)[1].startswith("Let us try one first.")
     assert stored_answers(nsw, CODE)["who"].status == "no_answer"
 
 
@@ -237,3 +241,96 @@ def test_every_turn_is_one_inbound_row(client, nsw, make_participant):
     call.wait()
     with nsw.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(InboundMessage)) == 3
+
+
+# What an offline render (espeak-ng, then ffmpeg) leaves for each prompt: a WAV to play
+# and an OGG/Opus voice note for Telegram. Only the first bytes matter here.
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64)
+OGG = b"OggS" + bytes(64)
+PLAYABLE = {"audio/mpeg", "audio/wav"}  # what Twilio's <Play> documents (and we render)
+
+
+def _render_offline(app_config, texts, language):
+    folder = Path(app_config["AUDIO_DIR"]) / language
+    folder.mkdir(parents=True, exist_ok=True)
+    for text in texts:
+        for speed in SPEEDS:
+            stem = folder / audio_key(text, language, speed)
+            stem.with_suffix(".wav").write_bytes(WAV)
+            stem.with_suffix(".ogg").write_bytes(OGG)
+
+
+def _plays(root):
+    return [play.text for play in root.iter("Play")]
+
+
+def test_every_play_of_a_whole_call_is_audio_twilio_plays(client, nsw, make_participant,
+                                                          app_config, stand_in):
+    make_participant()
+    _render_offline(app_config, spoken_texts(nsw.surveys, "en"), "en")
+    call = Call(client)
+    urls = _plays(call.start())
+    assert spoken(call.root) == []  # every prompt has a file: nothing falls back to <Say>
+    for key in KEYS:
+        urls += _plays(call.act(Digits=key))
+        assert spoken(call.root) == []
+    recording = sid("RE")
+    stand_in.recordings[recording] = MP3
+    urls += _plays(call.act(RecordingSid=recording, RecordingDuration="3"))
+    assert call.root[-1].tag == "Hangup"
+    assert len(urls) > 2 * len(KEYS)
+    for url in urls:
+        assert url.startswith(f"{PUBLIC_BASE_URL}/audio/en/")
+        with client.get(url[len(PUBLIC_BASE_URL):]) as response:
+            assert response.status_code == 200, url
+            assert response.mimetype in PLAYABLE, url
+            assert response.data == WAV
+
+
+def test_slow_speech_plays_the_slow_wav_never_the_voice_note(client, nsw, make_participant,
+                                                             app_config):
+    make_participant(needs="slow-speech")
+    greeting = phrase(nsw, "greeting")
+    _render_offline(app_config, [greeting], "en")
+    root = Call(client).start()
+    assert root[0].text.endswith(f"/audio/en/{audio_key(greeting, 'en', 'slow')}.wav")
+
+
+@pytest.mark.parametrize(("language", "locale", "voice"), [
+    ("en", "en-GB", "Polly.Amy"), ("pl", "pl-PL", "Polly.Ewa"),
+    ("ur", "ur-IN", "Google.ur-IN-Standard-A")])
+def test_without_audio_every_say_names_a_locale_and_a_voice(client, nsw, make_participant,
+                                                            language, locale, voice):
+    assert SAY_VOICES[language] == (locale, voice)
+    make_participant(language=language)
+    call = Call(client)
+    roots = [call.start()]
+    for key in KEYS[:4]:
+        roots.append(call.act(Digits=key))
+    for root in roots:
+        says = list(root.iter("Say"))
+        assert says
+        assert {(say.get("language"), say.get("voice")) for say in says} == {(locale, voice)}
+        gather = root.find("Gather")
+        assert gather is None or gather.get("language") == locale
+
+
+GOOGLE = "https://translate.google.com/_/TranslateWebserverUi/data/batchexecute"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or Tools.find().ffmpeg is None,
+                    reason="espeak-ng and ffmpeg with Opus are not installed")
+def test_a_call_plays_the_wav_espeak_made_offline_not_its_voice_note(client, nsw, make_participant,
+                                                                     app_config):
+    make_participant()
+    greeting = phrase(nsw, "greeting")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as offline:
+        offline.add(responses.POST, GOOGLE, body=requests.ConnectionError("no route to host"))
+        done = Renderer(app_config["AUDIO_DIR"], Tools.find(), lambda line: None).render(
+            "en", [greeting])
+    assert (done.espeak, done.voice_notes) == (2, 2)  # a WAV and an OGG at each speed
+    play = Call(client).start().find("Play").text
+    assert play.endswith(f"/audio/en/{audio_key(greeting, 'en')}.wav")
+    with client.get(play[len(PUBLIC_BASE_URL):]) as response:
+        assert response.mimetype == "audio/wav"
+        assert response.data[:4] == b"RIFF"

@@ -83,7 +83,7 @@ def test_start_greets_and_asks_consent_first(library):
     assert [p.kind for p in step.prompts] == ["say", "ask"]
     assert step.prompts[1].question_id == "consent"
     assert "Is it OK to ask you some questions?" in step.prompts[1].text
-    assert step.prompts[1].instruction == "Reply 1 Yes, 2 No, 0 Not sure"
+    assert step.prompts[1].instruction == "Send a number:\n1 Yes\n2 No\n0 Not sure"
 
 
 def test_no_to_consent_ends_kindly_and_is_declined(library):
@@ -113,8 +113,48 @@ def test_practice_question_is_not_data(library):
     assert talk.asking == "practice"
     step = talk.say("yes")
     assert "practice" not in talk.recorded
-    assert "That was the practice" in step.prompts[0].text
+    assert step.prompts[0].text == talk.survey.phrase("practice_done", "en")
     assert talk.asking == "know_sw"
+
+
+@pytest.mark.parametrize(("events", "before"), [
+    ([("key", "#")], "skipped"), ([("silence", ""), ("silence", "")], "moving_on")])
+def test_no_well_done_for_a_practice_skipped_or_met_with_silence(library, events, before):
+    talk = consented(library.get("individual"), channel="voice")
+    talk.send("key", "1")
+    assert talk.asking == "practice"
+    for kind, value in events:
+        step = talk.send(kind, value)
+    survey = talk.survey
+    assert [p.text for p in step.prompts[:2]] == [survey.phrase(before, "en"),
+                                                  survey.phrase("practice_over", "en")]
+    assert survey.phrase("practice_done", "en") not in talk.texts()
+    assert talk.asking == "know_sw" and "practice" not in talk.recorded
+
+
+def test_the_keys_say_how_to_skip_with_every_question_but_consent(library):
+    talk = Talk(library.get("individual"), channel="voice")
+    consent = talk.send("start").prompts[-1]
+    assert "Hash" not in consent.instruction  # consent cannot be skipped
+    who = talk.send("key", "1").prompts[-1]
+    assert who.instruction == ("Press 1: Me on my own. Press 2: Me with help. "
+                               "Press 3: Family or someone who cares for me. Press 4: A worker. "
+                               "Star: hear again. Hash: skip.")
+    # Beyond the answers' own words, 2 words a key and 5 for star and hash (it was 3 a
+    # key and 6 for star alone, with no word on skipping).
+    labels = sum(len(choice.label.split()) for choice in who.choices)
+    assert len(who.instruction.split()) - labels <= 2 * len(who.choices) + 5
+
+
+def test_an_open_question_under_buttons_says_how_to_answer_and_a_page_does_not(library):
+    survey = library.get("individual")
+    for channel, expected in (("telegram", survey.phrase("open_buttons", "en")),
+                              ("web", "")):
+        talk = Talk(survey, channel=channel)
+        talk.progress.status = "in_progress"
+        talk.progress.current = "life_better"
+        step = talk.send("again")
+        assert step.prompts[-1].instruction == expected
 
 
 @pytest.mark.parametrize("reply", ["1", "one", "Yes", "  YES!! ", "y", "yeah", "👍", "👍🏽",
@@ -164,8 +204,8 @@ def test_keypad_and_buttons(library):
     step = talk.send("key", "2")
     assert talk.recorded["who"].code == 2
     assert talk.progress.who_answered == "supported"
-    assert "Press 1 for Yes." in step.prompts[-1].instruction
-    assert "Press 0 if you are not sure." in step.prompts[-1].instruction
+    assert "Press 1: Yes." in step.prompts[-1].instruction
+    assert "Press 0: Not sure." in step.prompts[-1].instruction
     talk.send("key", "1")
     talk.send("button", "1")
     assert talk.recorded["know_sw"].code == 1

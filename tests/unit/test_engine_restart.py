@@ -38,7 +38,7 @@ def test_restart_asks_first_and_changes_nothing(survey):
     step = advance(survey, progress, Event("restart"))
     (question,) = step.prompts
     assert question.question_id == RESTART
-    assert question.text == "Do you want to start again? We will delete your answers so far."
+    assert question.text == "Do you want to start again? We will take away your answers so far."
     assert [c.label for c in question.choices] == ["Yes", "No"]
     assert step.recorded == () and step.withdrawn == ()
     assert step.progress.answers == progress.answers
@@ -51,7 +51,7 @@ def test_yes_starts_the_wave_again_and_withdraws_every_answer(survey):
     assert set(step.withdrawn) == {"who", "know_sw"}
     assert step.progress.answers == {}
     assert step.progress.status == "consent" and step.progress.current == "consent"
-    assert step.prompts[0].text == "OK. We deleted your answers. Let us start again."
+    assert step.prompts[0].text == "OK. We took away your answers. Let us start again."
     assert step.prompts[-1].question_id == "consent"
     # The new start carries on normally: consent, then the first question.
     after = advance(survey, step.progress, Event("text", "yes"))
@@ -112,7 +112,7 @@ def test_the_sms_channel_gets_reply_instructions_for_the_confirmation(survey):
     progress = part_way(survey)
     progress.capabilities = capabilities("sms")
     (question,) = advance(survey, progress, Event("restart")).prompts
-    assert question.instruction == "Reply 1 Yes, 2 No"
+    assert question.instruction == "Send a number:\n1 Yes\n2 No"
 
 
 def test_a_voice_message_only_answers_an_open_question(survey):

@@ -81,8 +81,25 @@ def test_voice_instructions_are_listed_as_the_engine_composes_them() -> None:
     voice = capabilities("voice")
     asked = {p.question_id: p for p in every_prompt(survey, "en", voice) if p.kind == "ask"}
     assert asked["know_sw"].instruction == (
-        "Press 1 for Yes. Press 2 for No. Press 0 if you are not sure. "
-        "Press star to hear it again.")
+        "Press 1: Yes. Press 2: No. Press 0: Not sure. Star: hear again. Hash: skip.")
     said = {p.text for p in every_prompt(survey, "en", voice) if p.kind == "say"}
     assert "Welcome back. You are on question 3 of 8." in said  # know_sw answered "No"
     assert "Thank you. There are 11 questions. There are no right or wrong answers." in said
+
+
+# Questions where "Not sure" would make no sense: who is answering, and a professional's
+# own role. Every other question with answers offers it, and a caller hears its key.
+NO_NOT_SURE = {("individual", "who"), ("family", "who"), ("professional", "role")}
+
+
+@pytest.mark.parametrize("survey", list(LIBRARY), ids=lambda s: s.id)
+def test_not_sure_is_offered_wherever_it_makes_sense(survey) -> None:
+    keys = capabilities("voice")
+    for prompt in every_prompt(survey, "en", keys):
+        if prompt.kind != "ask" or not prompt.choices:
+            continue
+        offered = any(choice.not_sure for choice in prompt.choices)
+        if (survey.id, prompt.question_id) in NO_NOT_SURE or prompt.question_id == "restart":
+            continue
+        assert offered, (survey.id, prompt.question_id)
+        assert "Press 0: Not sure." in prompt.instruction

@@ -81,4 +81,4 @@ def test_every_shipped_prompt_fits_one_segment(capsys):
 @pytest.mark.parametrize("where", ["individual:individual:who", "family:family:consent"])
 def test_questions_are_measured_with_their_instructions(where):
     text = next(t for _, w, t in sms_texts() if w == where)
-    assert "\nReply 1 " in text
+    assert "\nSend a number:\n1 " in text

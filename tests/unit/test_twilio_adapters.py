@@ -97,7 +97,14 @@ def test_answers_to_check_wait_for_any_key_and_are_read_out():
     assert [child.tag for child in root] == ["Gather", "Redirect"]
 
 
-def test_a_language_without_a_known_voice_is_said_in_that_language():
+def test_polish_is_said_with_a_polish_locale_and_voice():
     root = _render(Prompt("say", "Dziękujemy.", "pl"))
-    assert root.find("Say").get("language") == "pl"
+    assert (root.find("Say").get("language"), root.find("Say").get("voice")) == (
+        "pl-PL", "Polly.Ewa")
+    assert root[-1].tag == "Hangup"
+
+
+def test_a_language_without_a_known_voice_is_said_in_that_language():
+    root = _render(Prompt("say", "Diolch.", "cy"))
+    assert root.find("Say").get("language") == "cy"
     assert root[-1].tag == "Hangup"

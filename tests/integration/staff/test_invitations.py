@@ -109,7 +109,7 @@ def test_the_print_page_has_a_qr_code_and_the_link_for_each_person(
             assert str(qr_svg(link, invitation.participant.code)) in page
     assert page.count('role="img"') == 2
     assert "<title>QR code for CAL-0001</title>" in page
-    assert "Scan this code with your phone camera. It opens your survey." in page
+    assert "Point your phone camera at this code. It opens your survey." in page
     assert "<script" not in page
 
 
