@@ -340,7 +340,7 @@ def _domain(data: Any, questions: Mapping[str, Question], earlier: Mapping[str, 
             raise ctx.fail(f"{what}: '{qid}' is reverse-scored, so it needs both min and max")
     needed = data.get("min_answered", 0)
     if (not isinstance(needed, int) or isinstance(needed, bool) or not 0 <= needed <= len(items)
-            or "min_answered" in data and needed == 0):
+            or ("min_answered" in data and needed == 0)):
         raise ctx.fail(f"{what}: min_answered must be a whole number from 1 to {len(items)} "
                        "(the number of its questions)")
     return Domain(id=did, label=label, questions=tuple(items), score=score,

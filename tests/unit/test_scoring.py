@@ -15,10 +15,10 @@ from bot.engine.scoring import (
     scale_bounds,
 )
 
-AGREE = tuple(Option(code, {"en": str(code)}, str(6 - code)) for code in (5, 4, 3, 2, 1)) + (
-    Option(NOT_SURE_CODE, {"en": "Not sure"}, "0", not_sure=True),)
-SCALE3 = tuple(Option(code, {"en": str(code)}, str(4 - code)) for code in (3, 2, 1)) + (
-    Option(NOT_SURE_CODE, {"en": "Not sure"}, "0", not_sure=True),)
+NOT_SURE = Option(NOT_SURE_CODE, {"en": "Not sure"}, "0", not_sure=True)
+AGREE = (*(Option(code, {"en": str(code)}, str(6 - code)) for code in (5, 4, 3, 2, 1)),
+         NOT_SURE)
+SCALE3 = (*(Option(code, {"en": str(code)}, str(4 - code)) for code in (3, 2, 1)), NOT_SURE)
 
 
 def agree(qid: str) -> Question:
