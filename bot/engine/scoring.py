@@ -15,7 +15,7 @@ like the rest of the engine: the exports call ``domain_scores`` for each respons
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .model import Domain, Question, Survey
 
@@ -52,15 +52,20 @@ def item_value(domain: Domain, question: Question, code: int | None) -> float | 
     return float(code)
 
 
-def domain_score(domain: Domain, survey: Survey, codes: Codes) -> float | None:
-    """``domain``'s score from ``codes`` (question id -> answer code, None if none)."""
-    values = [value for question_id in domain.questions
-              if (value := item_value(domain, survey.question(question_id),
-                                      codes.get(question_id))) is not None]
+def score_items(domain: Domain, items: Iterable[tuple[Question, int | None]]) -> float | None:
+    """``domain``'s score from its items, each a question and its answer code (or None)."""
+    values = [value for question, code in items
+              if (value := item_value(domain, question, code)) is not None]
     if not values or len(values) < domain.needed:
         return None
     total = sum(values)
     return total if domain.score == "sum" else total / len(values)
+
+
+def domain_score(domain: Domain, survey: Survey, codes: Codes) -> float | None:
+    """``domain``'s score from ``codes`` (question id -> answer code, None if none)."""
+    return score_items(domain, ((survey.question(question_id), codes.get(question_id))
+                                for question_id in domain.questions))
 
 
 def domain_scores(survey: Survey, codes: Codes) -> dict[str, float | None]:
