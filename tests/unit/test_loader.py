@@ -265,3 +265,21 @@ def test_the_practice_question_is_not_scored(folder):
     body = ("  - id: tea\n    type: scale3\n    practice: true\n    text: {en: 'Tea?'}\n"
             + domains(DOMAIN + "    questions: [tea, home]\n    score: sum\n"))
     assert "'tea' is the practice question" in load_error(folder, body).reason
+
+
+def test_the_example_outcome_survey_loads_and_passes_the_checker():
+    from content.checker import check
+    from content.loader import load_phrases, load_scales, load_survey
+
+    path = PACKAGE_CONTENT.parent / "examples" / "outcomes_worker.yaml"
+    survey = load_survey(path, load_scales(PACKAGE_CONTENT / "scales.yaml"),
+                         load_phrases(PACKAGE_CONTENT / "phrases.yaml"))
+    assert [d.id for d in survey.domains] == ["example_a", "example_b", "example_c"]
+    # Placeholders, never presented as the framework's own items.
+    for domain in survey.domains:
+        for qid in domain.questions:
+            assert "example: a site supplies HEF's own items" in survey.question(qid).label
+    problems, _ = check(path)
+    assert problems == []
+    # Not shipped as a default survey.
+    assert "outcomes_worker" not in {s.id for s in load_library()}
