@@ -42,17 +42,18 @@ class Channel:
     capabilities: Capabilities
     reach: Reach
     contact: str = ""  # the contact kind a sender is known by ("phone", "telegram")
+    provider: str = ""  # the outside service it goes through, which must be configured
     enrol: bool = True  # can be a participant's preferred channel
 
 
 CHANNELS: dict[str, Channel] = {row.name: row for row in (
     Channel(ChannelName.SMS, "Text message",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8),
-            Reach.MESSAGE, contact="phone"),
+            Reach.MESSAGE, contact="phone", provider="twilio"),
     Channel(ChannelName.VOICE, "Phone call", Capabilities(AnswerMode.KEYS), Reach.CALL,
-            contact="phone"),
+            contact="phone", provider="twilio"),
     Channel(ChannelName.TELEGRAM, "Telegram", Capabilities(AnswerMode.BUTTONS), Reach.LINK,
-            contact="telegram"),
+            contact="telegram", provider="telegram"),
     Channel(ChannelName.WEB, "Web page",
             Capabilities(AnswerMode.PAGES, review=True, typed_commands=False), Reach.LINK),
     # The terminal answers as a texter does, STOP and START included.

@@ -45,6 +45,7 @@ CHECKER_FILE = "checker.yaml"
 STANDARD_SCALES = ("yes_no", "scale3", "agree5")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
+_TIMEPOINT = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 _LINE = "__line__"
 
 SURVEY_KEYS = {"id", "title", "respondent_type", "languages", "consent", "questions",
@@ -83,11 +84,13 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
-def read_yaml(path: Path) -> Any:
-    """Parse ``path``; a syntax error becomes a ContentError with its line."""
+def read_yaml(path: Path, text: str | None = None) -> Any:
+    """Parse ``path`` (or ``text``, named ``path``: a published version kept in the
+    database); a syntax error becomes a ContentError with its line."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        if text is None:
+            text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 0
@@ -226,9 +229,11 @@ def _question(data: Any, survey: dict[str, Any], scales: Mapping[str, tuple[Opti
         if "options" in data:
             raise ctx.fail(f"a {qtype} question has no options")
         options = ()
-    waves = data.get("waves", list(WAVES))
-    if not isinstance(waves, list) or not waves or not set(waves) <= set(WAVES):
-        raise ctx.fail(f"waves must be a list from {list(WAVES)}, not {waves!r}")
+    waves = data.get("waves", [])
+    if not isinstance(waves, list) or not all(isinstance(w, str) and _TIMEPOINT.match(w)
+                                              for w in waves):
+        raise ctx.fail(f"waves must be a list of timepoints such as {list(WAVES)}, "
+                       f"not {waves!r}")
     practice, role = bool(data.get("practice", False)), str(data.get("role", ""))
     if practice and qtype not in ("yes_no", "scale3", "choice"):
         raise ctx.fail("a practice question must have answers to choose from")
@@ -322,10 +327,10 @@ def _domain(data: Any, questions: Mapping[str, Question], earlier: Mapping[str, 
                            f"only {', '.join(SCORED_TYPES)} questions")
     waves = {questions[qid].waves for qid in items}
     if len(waves) > 1:
-        asked = "; ".join(f"{qid}: {' '.join(w for w in WAVES if w in questions[qid].waves)}"
+        asked = "; ".join(f"{qid}: {' '.join(sorted(questions[qid].waves)) or 'every timepoint'}"
                           for qid in items)
-        raise ctx.fail(f"{what}: its questions are not all asked at the same waves, so its "
-                       f"scores could not be compared ({asked})")
+        raise ctx.fail(f"{what}: its questions are not all asked at the same timepoints, so "
+                       f"its scores could not be compared ({asked})")
     score = _rule(data, "score", SCORE_RULES, None, what, ctx)
     not_sure = _rule(data, "not_sure", NOT_SURE_RULES, "missing", what, ctx)
     skipped = _rule(data, "skipped", SKIPPED_RULES, "missing", what, ctx)
@@ -361,10 +366,11 @@ def _domains(raw: Any, questions: Mapping[str, Question], ctx: _Context) -> tupl
 
 
 def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
-                phrases: Mapping[str, Mapping[str, str]]) -> Survey:
-    """Load one survey file, validating every field."""
+                phrases: Mapping[str, Mapping[str, str]], text: str | None = None) -> Survey:
+    """Load one survey file (or its ``text``, kept under the name ``path``), validating
+    every field."""
     ctx = _Context(path)
-    data = _mapping(read_yaml(path), "a survey file", ctx)
+    data = _mapping(read_yaml(path, text), "a survey file", ctx)
     _check_keys(data, SURVEY_KEYS, "survey", ctx)
     for key in ("id", "title", "respondent_type", "consent", "questions"):
         if key not in data:
@@ -393,8 +399,12 @@ def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
                            who[1].id, who[1].line)
     if not who and not answered_by:
         raise ctx.fail("add a who-is-answering question, or say 'answered_by' for the survey")
-    for wave in WAVES:
-        if not any(q.is_data and wave in q.waves for q in questions.values()):
+    # Each timepoint the survey names has questions; a survey that tells baseline and
+    # exit apart has questions for both.
+    named = set().union(*(q.waves for q in questions.values()))
+    for wave in sorted(named | (set(WAVES) if named & set(WAVES) else set())) or ["any"]:
+        if not any(q.is_data and (q.asked_at(wave) or wave == "any")
+                   for q in questions.values()):
             raise ctx.fail(f"there are no questions for the {wave} wave")
     domains = _domains(data.get("domains"), questions, _Context(path, line=data.get(_LINE, 0)))
     return Survey(
@@ -411,6 +421,16 @@ class SurveyLibrary:
     surveys: dict[str, Survey] = field(default_factory=dict)
     directory: Path = PACKAGE_CONTENT
     phrases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    scales: Mapping[str, tuple[Option, ...]] = field(default_factory=dict)
+
+    def parse(self, source: str, name: str) -> Survey:
+        """A survey from its YAML ``source`` (a published version), with this library's
+        scales and phrases; ContentError names ``name`` and the line when it is wrong."""
+        return load_survey(Path(name), self.scales, self.phrases, source)
+
+    def source(self, survey_id: str) -> str:
+        """The YAML the deployment's own survey ``survey_id`` was loaded from."""
+        return Path(self.get(survey_id).source).read_text(encoding="utf-8")
 
     def phrase(self, phrase_id: str, language: str, **values: object) -> str:
         """A shared phrase, for channels speaking to someone outside any survey."""
@@ -453,7 +473,7 @@ def load_library(directory: str | Path | None = None) -> SurveyLibrary:
     folder = content_folder(directory)
     scales = load_scales(shared_file(folder, "scales.yaml"))
     phrases = load_phrases(shared_file(folder, "phrases.yaml"))
-    library = SurveyLibrary(directory=folder, phrases=phrases)
+    library = SurveyLibrary(directory=folder, phrases=phrases, scales=scales)
     for path in sorted(folder.glob("*.yaml")):
         if path.name in (*SHARED_FILES, CHECKER_FILE):
             continue

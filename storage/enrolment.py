@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from bot.channel_table import ENROLLED
+from bot.channel_table import CHANNELS, ENROLLED
 from bot.engine import RESPONDENT_TYPES, Need
 
 from .models import (
     Answer,
     InboundMessage,
     Invitation,
+    OutsideMeasure,
     Participant,
     Response,
     SafeguardingFlag,
@@ -30,6 +32,10 @@ IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
 KNOWN_NEEDS = tuple(Need)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,30}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+# An answer's recording that Twilio still holds (its download failed): twilio:<sid>.
+TWILIO_RECORDING = "twilio:"
+
+log = logging.getLogger(__name__)
 
 
 class EnrolmentError(ValueError):
@@ -77,12 +83,14 @@ def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) 
         raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
     holder = repo.participant_by_contact("phone", phone)
     if holder is not None and holder is not owner:
-        raise EnrolmentError("this phone number belongs to another participant")
+        # The same words whichever site holds the number: staff learn nothing of others.
+        raise EnrolmentError("this phone number cannot be used: if the person already "
+                             "takes part, ask your administrator")
     return phone
 
 
 def _reachable(channel: str, has_phone: bool) -> None:
-    if channel in ("sms", "voice") and not has_phone:
+    if CHANNELS[channel].contact == "phone" and not has_phone:
         raise EnrolmentError(f"a phone number is needed to use {channel}")
 
 
@@ -92,8 +100,10 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
         raise EnrolmentError("the code is missing")
     if not _CODE.match(code):
         raise EnrolmentError(f"the code {code!r} may hold only letters, digits and -")
-    if code in seen or repo.participant(code) is not None:
-        raise EnrolmentError(f"the code {code} is already used")
+    if code in seen:
+        raise EnrolmentError(f"the code {code} is on an earlier row too")
+    if repo.participant(code) is not None:  # the same words whichever site holds it
+        raise EnrolmentError(f"the code {code} cannot be used: choose another code")
     kind = (row.get("respondent_type") or "").strip().lower()
     if kind not in RESPONDENT_TYPES:
         raise EnrolmentError(f"the respondent type {kind!r} is not one of "
@@ -180,9 +190,11 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
 
 
 def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
-    """Remove a person's contacts, answers and invitations; return their recordings.
+    """Remove a person's contacts, answers, invitations and outside measures; return
+    their recordings.
 
-    The caller deletes the returned recording files once this commits. The audit line
+    The caller deletes the returned recordings (``delete_recordings``) once this
+    commits. The audit line
     stays, holding the pseudonymous code only, so the site can show that the erasure
     happened without keeping anything about the person.
     """
@@ -198,6 +210,8 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     repo.session.execute(delete(Invitation).where(Invitation.participant_id == participant.id))
     repo.session.execute(delete(SafeguardingFlag).where(
         SafeguardingFlag.participant_id == participant.id))
+    repo.session.execute(delete(OutsideMeasure).where(
+        OutsideMeasure.participant_id == participant.id))
     repo.session.execute(delete(InboundMessage).where(
         InboundMessage.participant_id == participant.id))
     repo.session.delete(participant)
@@ -206,7 +220,39 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     return recordings
 
 
-def delete_recordings(folder: str | Path, names: Iterable[str]) -> None:
-    """Delete an erased person's recording files (names only: never a path elsewhere)."""
+def delete_recordings(folder: str | Path, names: Iterable[str],
+                      remote: Callable[[str], object] | None = None) -> list[str]:
+    """Delete an erased person's recordings wherever they are kept; return those left.
+
+    ``names`` are as answers store them: relative to ``folder``, at its top level (a
+    phone recording, ``RE....mp3``) or in a channel's own folder
+    (``telegram/<bot>-<update>.ogg``); a name that would reach outside ``folder`` is
+    never followed. ``twilio:<sid>`` is a recording Twilio still holds because its
+    download failed: ``remote(sid)`` deletes it there. Whatever could not be deleted
+    (no ``remote``, a refused deletion, a name outside the folder) is returned, so the
+    caller can say so; a file already gone counts as deleted.
+    """
+    root = Path(folder).resolve()
+    left: list[str] = []
     for name in names:
-        (Path(folder) / Path(name).name).unlink(missing_ok=True)
+        if name.startswith(TWILIO_RECORDING):
+            recording_sid = name.removeprefix(TWILIO_RECORDING)
+            if remote is None:
+                left.append(name)
+                continue
+            try:
+                remote(recording_sid)
+            except Exception:  # any failure leaves it for a person to delete
+                log.warning("could not delete recording %s from Twilio", name, exc_info=True)
+                left.append(name)
+            continue
+        path = (root / name).resolve()
+        if path == root or not path.is_relative_to(root):
+            left.append(name)
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.warning("could not delete recording %s", name, exc_info=True)
+            left.append(name)
+    return left

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot.channel_table import CHANNELS, Reach
+from bot.engine import WAVES
 
 from .models import Invitation, Participant, Response, Site
 from .uow import Repository
@@ -29,11 +31,12 @@ class InviteOutcome:
 
 
 def invite_wave(repo: Repository, site: Site, wave: str, channel: str,
-                code: str | None = None) -> InviteOutcome:
-    """Invite ``site``'s participants (or one) to ``wave`` on ``channel``.
+                code: str | None = None, timepoints: Sequence[str] = WAVES) -> InviteOutcome:
+    """Invite ``site``'s participants (or one) to timepoint ``wave`` on ``channel``.
 
-    Inviting for the exit wave opens that wave for the person. People who opted out are
-    skipped, and so is anyone whose response to the wave is already finished.
+    ``timepoints`` are the site's, in order: inviting to one later than the person's
+    current timepoint opens it for them (as inviting to the exit opens the exit). People
+    who opted out are skipped, and so is anyone whose response to it is already finished.
     """
     query = select(Participant).where(Participant.site_id == site.id,
                                       Participant.is_tryout.is_(False))
@@ -51,12 +54,19 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str,
         if response is not None and response.status != "started":
             outcome.skipped.append((person.code, f"already {response.status}"))
             continue
-        if wave == "exit":
-            person.current_wave = "exit"
+        if _later(timepoints, wave, person.current_wave):
+            person.current_wave = wave
         outcome.invitations.append(repo.add_invitation(person, wave, channel))
     repo.session.flush()
     return outcome
 
+
+
+def _later(timepoints: Sequence[str], wave: str, current: str) -> bool:
+    """True when ``wave`` comes after ``current`` (or ``current`` is not in the plan)."""
+    if current not in timepoints:
+        return wave != current
+    return wave in timepoints and timepoints.index(wave) > timepoints.index(current)
 
 
 def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, str | None]]:

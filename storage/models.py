@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers.
+"""SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers,
+outside measures.
 
 Contact details are never stored in clear: ``Contact.secret`` holds Fernet ciphertext
 and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
@@ -6,20 +7,24 @@ and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -139,6 +144,10 @@ class Response(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     wave: Mapped[str] = mapped_column(String(16))
     survey_id: Mapped[str] = mapped_column(String(40))
+    # The published version the answers were given to (None: the deployment's own file,
+    # as it stood before versions were kept).
+    survey_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_versions.id"), default=None)
     status: Mapped[str] = mapped_column(String(16), default="started")
     who_answered: Mapped[str] = mapped_column(String(20), default="")
     channel: Mapped[str] = mapped_column(String(16), default="")
@@ -177,6 +186,39 @@ class Answer(Base):
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
+class SurveyVersion(Base):
+    """One published version of a survey: for one site, or (no site) the deployment's own
+    shipped file as it stood when first used. Never changed once written, so what an
+    earlier answer meant is kept."""
+
+    __tablename__ = "survey_versions"
+    __table_args__ = (UniqueConstraint("site_id", "survey_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None,
+                                                index=True)
+    survey_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)  # the YAML as published
+    digest: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")  # why easy-read problems stay
+
+
+class SitePlan(Base):
+    """One published version of a site's plan (timepoints, pulses, entry types)."""
+
+    __tablename__ = "site_plans"
+    __table_args__ = (UniqueConstraint("site_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[dict[str, object]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254), default="")
+
+
 class InboundMessage(Base):
     """A provider's message id, seen once: a retry finds it and gets the same reply."""
 
@@ -201,6 +243,11 @@ class StaffUser(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of every session's identity: raising it ends every copy of every session
+    # (signing out, a password change, disabling the account).
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # A disabled account cannot sign in, and its sessions have ended.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     site: Mapped[Site | None] = relationship()
 
 
@@ -248,3 +295,26 @@ class SignInAttempt(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     ip: Mapped[str] = mapped_column(String(45), index=True)
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OutsideMeasure(Base):
+    """A figure about a person from outside the survey, for a period: hospital admissions,
+    emergency medication, staffing hours; any named measure a site imports.
+
+    One value per person, measure and period: importing it again replaces it. Erasing
+    the participant deletes their measures.
+    """
+
+    __tablename__ = "outside_measures"
+    __table_args__ = (UniqueConstraint("participant_id", "measure", "period_start",
+                                       "period_end"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    measure: Mapped[str] = mapped_column(String(80))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column(Numeric())
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(254), default="")

@@ -63,6 +63,7 @@ class StoredResponse:
     id: int
     version: int
     survey_id: str
+    survey_version_id: int | None
     progress: dict[str, Any]
     updated_at: datetime
     completed_at: datetime | None
@@ -105,6 +106,7 @@ class TurnWrite:
     inbound: tuple[str, str] | None
     # False when nothing was asked yet (a first message that opts out): no response row.
     store_response: bool = True
+    survey_version_id: int | None = None  # the version a new response answers
     opted_out: bool | None = None  # the person's new opt-out choice, if they made one
     actor: str = ""  # who made it, for the audit line
 
@@ -120,7 +122,8 @@ def _person_query(by_contact: bool) -> Any:
                    participants.c.current_wave, participants.c.preferred_channel,
                    participants.c.opted_out,
                    sites.c.worrying_words, sites.c.contact_text, responses.c.id.label("rid"),
-                   responses.c.version, responses.c.survey_id, responses.c.progress,
+                   responses.c.version, responses.c.survey_id, responses.c.survey_version_id,
+                   responses.c.progress,
                    responses.c.updated_at, responses.c.completed_at, seen.label("seen"))
     people = contacts.join(participants) if by_contact else participants
     joined = people.join(sites).outerjoin(responses, and_(
@@ -162,7 +165,8 @@ def find_person(connection: Connection, *, participant_id: int | None = None,
     if row is None:
         return None
     response = None if row.rid is None else StoredResponse(
-        row.rid, row.version, row.survey_id, dict(row.progress), as_utc(row.updated_at),
+        row.rid, row.version, row.survey_id, row.survey_version_id, dict(row.progress),
+        as_utc(row.updated_at),
         row.completed_at and as_utc(row.completed_at))
     return Person(row.id, row.code, row.site_id, row.site_code, row.respondent_type,
                   row.language, tuple(split_needs(row.needs)), row.current_wave,
@@ -248,7 +252,8 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
     if stored is None:
         response_id = connection.execute(_INSERT_RESPONSE, {
             "participant_id": person.id, "wave": person.current_wave, "survey_id": survey_id,
-            "started_at": now, "version": 1, **values}).scalar_one()
+            "survey_version_id": write.survey_version_id, "started_at": now, "version": 1,
+            **values}).scalar_one()
     else:
         response_id = stored.id
         changed = connection.execute(_UPDATE_RESPONSE, {

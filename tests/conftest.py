@@ -6,11 +6,13 @@ its own, so parallel runs on one server never see each other's rows.
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from flask import Flask
@@ -136,20 +138,74 @@ def make_participant(nsw: Services) -> Callable[..., int]:
     return make
 
 
+@dataclass(frozen=True)
+class Ran:
+    """A command's result: ``output`` is stdout then stderr, ``stdout`` and ``stderr``
+    each alone (the same whichever click is installed)."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
 @pytest.fixture
 def cli(app: Flask, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-        ) -> Callable[..., Any]:
-    """Run ``nsw-feedback ...`` in-process against the test database and keys."""
+        ) -> Callable[..., Ran]:
+    """Run ``nsw-feedback ...`` in-process, configured as the test app is.
+
+    ``cli(*args, input=..., expect=0, **settings)``: the command reads this test's
+    configuration (plus ``settings``, e.g. ``TELEGRAM_BOT_TOKEN=""``) from the
+    environment and must end with exit code ``expect`` (``None``: any). The apps
+    commands build close their own pools.
+    """
     from click.testing import CliRunner
 
     from web_survey.cli import main
 
-    for name in ENV_SETTINGS:
-        monkeypatch.setenv(name, str(app_config.get(name, "")))
-
-    def run(*args: str, input: str | None = None, expect: int = 0) -> Any:
-        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
+    def run(*args: str, input: str | IO[Any] | None = None, expect: int | None = 0,
+            **settings: str) -> Ran:
+        # The environment cannot say "no quiet hours" with an empty value (that means
+        # the default), so the test app's empty setting is spelt "none" here.
+        values = {**app_config, "QUIET_HOURS": app_config["QUIET_HOURS"] or "none",
+                  **settings}
+        for name in ENV_SETTINGS:
+            monkeypatch.setenv(name, str(values.get(name) or ""))
+        # click 8.1 mixes stderr into stdout unless told not to; 8.2 always keeps both.
+        separate = ({"mix_stderr": False} if "mix_stderr" in
+                    inspect.signature(CliRunner.__init__).parameters else {})
+        result = CliRunner(**separate).invoke(main, list(args), input=input,
+                                              catch_exceptions=False)
+        ran = Ran(result.exit_code, result.stdout, result.stderr, result.exception)
+        if expect is not None:
+            assert ran.exit_code == expect, ran.output
+        return ran
 
     return run
+
+
+@pytest.fixture
+def stand_in() -> Iterator[Any]:
+    """A loopback stand-in for Twilio's REST API (``tests/integration/twilio_fakes.py``);
+    point ``TWILIO_API_BASE_URL`` at ``stand_in.url``."""
+    from tests.integration.twilio_fakes import StandIn
+
+    fake = StandIn()
+    server = fake.start()
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def api() -> Iterator[Any]:
+    """A loopback stand-in for Telegram's Bot API (``tests/integration/telegram_standin.py``);
+    point ``TELEGRAM_API_BASE_URL`` at ``api.url``."""
+    from tests.integration.telegram_standin import BotApiStandIn
+
+    with BotApiStandIn() as fake:
+        yield fake

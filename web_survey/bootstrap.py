@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels import twilio_outbound
 from bot.service import Conversations
 from bot.service.outreach import Outreach, QuietHours, Route
+from bot.service.publishing import Publishing
 from content.loader import SurveyLibrary, load_library
 from storage.crypto import Vault
 from storage.db import make_engine, make_session_factory
@@ -22,7 +22,7 @@ from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 
 # One line per provider that is not configured, said where the senders are built. Its
-# own logger, so commands that send nothing can leave it out (``provider_notices_off``).
+# own logger, so commands that send nothing can leave it out (``web_survey.cli.common``).
 notices = logging.getLogger("nsw_feedback.providers")
 TWILIO_OFF = ("SMS and phone surveys are off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
               "and TWILIO_FROM_NUMBER to turn them on")
@@ -40,6 +40,8 @@ class Services:
     config: Mapping[str, Any]
     # Who may be contacted, sending invitations and recording what became of them.
     outreach: Outreach
+    # A site's own surveys and plan: published, checked and versioned.
+    publishing: Publishing
 
     @property
     def senders(self) -> dict[str, Route]:
@@ -57,7 +59,8 @@ class Services:
 
 def bootstrap(config: Mapping[str, Any]) -> Services:
     """Wire the services from ``config``. Survey files are validated here, at start-up."""
-    engine = make_engine(config["DATABASE_URL"], int(config.get("DB_POOL_SIZE") or 5))
+    engine = make_engine(config["DATABASE_URL"], int(config.get("DB_POOL_SIZE") or 5),
+                         int(config.get("DB_CONNECT_TIMEOUT") or 5))
     session_factory = make_session_factory(engine)
     vault = Vault(config["DATA_KEY"])
     surveys = load_library(config.get("CONTENT_DIR") or None)
@@ -67,7 +70,9 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
 
     conversations = Conversations(uow_factory, surveys)
     outreach = Outreach(conversations, uow_factory, *_senders(config))
-    return Services(engine, session_factory, vault, surveys, conversations, config, outreach)
+    publishing = Publishing(uow_factory, conversations.catalogue)
+    return Services(engine, session_factory, vault, surveys, conversations, config, outreach,
+                    publishing)
 
 
 def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:
@@ -82,22 +87,6 @@ def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:
         notices.error("SMS and phone invitations are off: %s", error)
         return {}, QuietHours.none()
     return twilio_outbound.senders(config), quiet
-
-
-@contextmanager
-def provider_notices_off() -> Iterator[None]:
-    """Leave out the "… are off" lines while building the app, for a command that sends
-    nothing (``site add``, ``export``). Errors in provider settings are still said.
-
-        with provider_notices_off():
-            app = create_app()
-    """
-    level = notices.level
-    notices.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        notices.setLevel(level)
 
 
 def services() -> Services:

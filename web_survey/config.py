@@ -16,8 +16,15 @@ ENV_SETTINGS = (
     "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_API_BASE_URL", "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_BASE_URL", "TELEGRAM_BOT_USERNAME", "REDIS_URL",
     "CONTENT_DIR", "AUDIO_DIR", "RECORDINGS_DIR", "QUIET_HOURS", "SITE_TIMEZONE",
-    "DB_POOL_SIZE", "RQ_QUEUE",
+    "DB_POOL_SIZE", "RQ_QUEUE", "TRUSTED_PROXIES", "MAX_CONTENT_LENGTH", "DB_CONNECT_TIMEOUT",
 )
+
+# A request body larger than this gets 413 before it is read (1 MiB: a CSV of thousands
+# of participants fits; recordings go to Twilio and Telegram, never through this app).
+MAX_CONTENT_LENGTH = 1024 * 1024
+# Seconds to wait for the database to answer a new connection before giving up, so a
+# webhook gets a quick 503 (and the provider retries) instead of hanging.
+DB_CONNECT_TIMEOUT = 5
 
 
 def _instance_secret(instance: Path, name: str) -> str:
@@ -47,6 +54,17 @@ def defaults(instance: Path) -> dict[str, Any]:
         "SITE_TIMEZONE": env["SITE_TIMEZONE"] or "Europe/London",
         "DB_POOL_SIZE": int(env["DB_POOL_SIZE"] or 5),
     }
+
+
+def settle(config: dict[str, Any]) -> None:
+    """Turn the numeric security settings into numbers, blank meaning the default.
+
+    ``TRUSTED_PROXIES`` is how many proxies in front of the app may set
+    ``X-Forwarded-*`` (0: none, so the headers are ignored).
+    """
+    config["TRUSTED_PROXIES"] = int(config.get("TRUSTED_PROXIES") or 0)
+    config["MAX_CONTENT_LENGTH"] = int(config.get("MAX_CONTENT_LENGTH") or MAX_CONTENT_LENGTH)
+    config["DB_CONNECT_TIMEOUT"] = int(config.get("DB_CONNECT_TIMEOUT") or DB_CONNECT_TIMEOUT)
 
 
 def fill_secrets(config: dict[str, Any], instance: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.channel_table import CHANNELS
 from storage.invitations import LINK_CHANNELS
 from storage.models import Invitation
 from storage.uow import Repository
@@ -26,9 +27,9 @@ def invitation_link(config: Mapping[str, Any], invitation: Invitation) -> str:
     return f"{config['PUBLIC_BASE_URL']}/s/{invitation.token}"
 
 
+# What each provider of the channel table needs set before its channels work.
 SETTINGS_NEEDED = {
-    "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
-    "voice": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
+    "twilio": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "telegram": "TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)",
 }
 
@@ -56,7 +57,8 @@ def check_channel(services: Any, channel: str) -> None:
                                                  or config.get("TELEGRAM_BOT_TOKEN")))
               or services.outreach.sends(channel))
     if not usable:
-        needed = SETTINGS_NEEDED.get(channel, "its settings")
+        row = CHANNELS.get(channel)
+        needed = SETTINGS_NEEDED.get(row.provider if row else "", "its settings")
         raise ChannelUnavailable(f"{channel} is not configured: set {needed}")
 
 

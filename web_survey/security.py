@@ -4,16 +4,41 @@ The Content-Security-Policy allows no inline script: a page that needs a script
 loads it from /static, or uses the per-request nonce as ``{{ csp_nonce() }}``.
 Webhook blueprints (Twilio, Telegram) authenticate by signature or secret instead of a
 CSRF token and exempt themselves with ``csrf.exempt(blueprint)``.
+
+Also here: forwarded headers trusted only from ``TRUSTED_PROXIES`` proxies, a body
+limit checked before a byte is read, ``no-store`` on survey pages, a quick 503 while
+the database cannot be reached, and no invitation or bot token in any log line.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
+from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, abort, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
+log = logging.getLogger(__name__)
+
+# Blueprints whose pages hold a person's answers, and webhooks a provider may retry.
+SURVEY_BLUEPRINTS = frozenset({"survey"})
+WEBHOOK_BLUEPRINTS = frozenset({"telegram", "twilio"})
+RETRY_AFTER = "30"
+
+# Secrets that could reach a log line: an invitation token in a survey address or a
+# Telegram /start, a token= parameter, a Telegram bot token in an API address.
+_SECRETS = (
+    (re.compile(r"(/s/)[A-Za-z0-9_-]+"), r"\1[token]"),
+    (re.compile(r"(\bstart[= ]+)[A-Za-z0-9_-]{8,}"), r"\1[token]"),
+    (re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE), r"\1[token]"),
+    (re.compile(r"\b(bot)?\d{5,}:[A-Za-z0-9_-]{20,}"), r"\1[bot-token]"),
+)
 
 
 def csp_nonce() -> str:
@@ -41,11 +66,105 @@ def _headers(response: Response) -> Response:
     return response
 
 
+def _survey_no_store(response: Response) -> Response:
+    # A survey page shows a person's answers: on a shared computer (a care home, a
+    # library) the next person must not page back through them.
+    if request.blueprint in SURVEY_BLUEPRINTS:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _body_limit() -> None:
+    """413 for a body over ``MAX_CONTENT_LENGTH``, decided from its declared length
+    before a byte is read (a body without a length is cut off by Werkzeug instead)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        abort(413)
+
+
+def _database_reachable() -> None:
+    """A webhook update that cannot be stored must not be acknowledged: while the
+    database cannot be reached, answer 503 at once so the provider tries again."""
+    if request.blueprint not in WEBHOOK_BLUEPRINTS:
+        return
+    from .bootstrap import services
+
+    with services().engine.connect():
+        pass  # taking a connection pings it (or connects, within DB_CONNECT_TIMEOUT)
+
+
+def _database_away(error: Exception) -> Response:
+    log.error("the database cannot be reached: %s", type(error).__name__)
+    response = Response("The service is busy. Please try again in a minute.\n", 503,
+                        mimetype="text/plain")
+    response.headers["Retry-After"] = RETRY_AFTER
+    return response
+
+
+def redact(text: str) -> str:
+    """``text`` with every invitation token and bot token replaced by a placeholder."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken log call is for logging itself to report
+        return record
+    clean = redact(message)
+    if clean != message:
+        record.msg, record.args = clean, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+    return record
+
+
+def keep_tokens_out_of_logs() -> None:
+    """Redact tokens in every log record of this process, whichever logger makes it
+    (the app, Werkzeug's and gunicorn's access logs, httpx, SQLAlchemy), errors too."""
+    if logging.getLogRecordFactory() is not _redacting_factory:
+        logging.setLogRecordFactory(_redacting_factory)
+
+
+def _cookies(app: Flask) -> None:
+    """One session cookie: HttpOnly, SameSite=Lax, and Secure when the site is https.
+
+    Flask ships these keys with lax values, so they are set here, not defaulted.
+    Flask-Login's remember-me cookie is never issued (no "remember me" box), but if it
+    were it would carry the same flags.
+    """
+    https = str(app.config.get("PUBLIC_BASE_URL", "")).startswith("https://")
+    for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
+        app.config[f"{prefix}_HTTPONLY"] = True
+        app.config[f"{prefix}_SAMESITE"] = "Lax"
+        app.config[f"{prefix}_SECURE"] = https
+
+
 def init_security(app: Flask) -> None:
     """Turn on CSRF protection and the security headers for every response."""
     # A CSRF token lives as long as the browser session: a respondent who pauses for an
     # hour on a question must not lose the answer they then give (never time out).
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    _cookies(app)
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_headers)
+    app.after_request(_survey_no_store)
+    app.before_request(_body_limit)
+    app.before_request(_database_reachable)
+    app.register_error_handler(OperationalError, _database_away)
+    app.register_error_handler(PoolTimeout, _database_away)
+    keep_tokens_out_of_logs()
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # Only the last ``proxies`` hops are believed: a client cannot name its own
+        # address, host or scheme by sending X-Forwarded-* itself.
+        app.wsgi_app = ProxyFix(app.wsgi_app,  # type: ignore[method-assign]
+                                x_for=proxies, x_proto=proxies, x_host=proxies,
+                                x_port=proxies)

@@ -38,6 +38,19 @@ def _send(services: Services, uow: UnitOfWork, invitation: Invitation) -> None:
     uow.session.refresh(invitation)
 
 
+class UnknownTimepoint(ValueError):
+    """A timepoint the site's plan does not have (the message lists those it has)."""
+
+
+def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tuple[str, ...]:
+    """The site's timepoints in order; UnknownTimepoint when ``wave`` is not one."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    if wave not in plan.names:
+        raise UnknownTimepoint(f"{site.code} has no timepoint {wave!r} in its plan "
+                               f"(it has: {', '.join(plan.names)})")
+    return plan.names
+
+
 def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channel: str,
               actor: str, code: str | None = None) -> SendReport:
     """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each.
@@ -45,7 +58,8 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channe
     Raises ChannelUnavailable before anything is made when the channel cannot send.
     """
     check_channel(services, channel)
-    outcome = invite_wave(uow.repo, site, wave, channel, code)
+    outcome = invite_wave(uow.repo, site, wave, channel, code,
+                          timepoints(services, uow, site, wave))
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel,
                    count=len(outcome.invitations))
     uow.commit()

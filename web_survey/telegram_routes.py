@@ -33,6 +33,18 @@ def _set_up(state: BlueprintSetupState) -> None:
     state.app.extensions["telegram"] = WebhookBot(nsw.config, nsw.conversations)
 
 
+def _too_deep(data: object, limit: int = 32) -> bool:
+    """True when ``data`` nests lists and objects deeper than ``limit`` (a real update
+    is under ten deep): nothing that deep reaches the bot."""
+    level = [data]
+    for _ in range(limit):
+        level = [child for item in level if isinstance(item, dict | list)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return True
+
+
 @bp.post("/telegram/webhook")
 def webhook() -> ResponseReturnValue:
     """Handle one update; 403 without the right secret, 400 for a malformed body."""
@@ -42,8 +54,11 @@ def webhook() -> ResponseReturnValue:
         abort(403)
     if not telegram_enabled(current_app.config):
         abort(503)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested far deeper than any real update
+        abort(400)
+    if not isinstance(data, dict) or _too_deep(data):
         abort(400)
     try:
         current_app.extensions["telegram"].process(data)

@@ -60,19 +60,18 @@ def _first(header: str | None) -> str:
 def _signed(auth_token: str) -> bool:
     """True when ``X-Twilio-Signature`` signs this exact URL and form.
 
-    Twilio signs the URL it requested: ``PUBLIC_BASE_URL`` plus the path, or, behind a
-    proxy that rewrites the host or scheme, the one ``X-Forwarded-*`` names.
+    Twilio signs the URL it requested, which is ``PUBLIC_BASE_URL`` plus the path: only
+    that is checked. ``X-Forwarded-Host``/``-Proto`` are never believed here, so a request
+    signed for another host (another Twilio account's app) is refused.
     """
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
     target = request.path + (f"?{request.query_string.decode()}" if request.query_string
                              else "")
-    seen = (f"{_first(request.headers.get('X-Forwarded-Proto')) or request.scheme}://"
-            f"{_first(request.headers.get('X-Forwarded-Host')) or request.host}")
     validator = RequestValidator(auth_token)
-    return any(validator.validate(base + target, request.form, signature)
-               for base in dict.fromkeys((current_app.config["PUBLIC_BASE_URL"], seen)))
+    return bool(validator.validate(current_app.config["PUBLIC_BASE_URL"] + target,
+                                   request.form, signature))
 
 
 @bp.before_request

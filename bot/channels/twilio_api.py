@@ -98,6 +98,20 @@ class TwilioGateway:
             status_callback_event=["initiated", "ringing", "answered", "completed"])
         return str(call.sid)
 
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete a recording Twilio holds (an erasure); one already gone counts.
+
+        Raises RecordingUnavailable for an id that is not one, TwilioRestException or
+        OSError when Twilio did not delete it.
+        """
+        if not recording_sid.isalnum():
+            raise RecordingUnavailable(f"{recording_sid!r} is not a recording id")
+        try:
+            self.client.api.v2010.account.recordings(recording_sid).delete()
+        except TwilioRestException as error:
+            if error.status != 404:
+                raise
+
     def save_recording(self, recording_sid: str, folder: Path) -> Path:
         """Download a recording into ``folder``, then delete it from Twilio.
 

@@ -267,7 +267,7 @@ def _variant(progress: Progress, phrase_id: str) -> str:
 def _position(survey: Survey, progress: Progress, question: Question) -> tuple[int, int]:
     """Question number and total, counting a conditional question as asked until the
     answer it depends on rules it out, so the total never grows as someone answers."""
-    shown = [q for q in survey.questions if q.is_data and progress.wave in q.waves
+    shown = [q for q in survey.questions if q.is_data and q.asked_at(progress.wave)
              and (q.show_if is None or q.show_if.question not in progress.answers
                   or _applies(q, progress))]
     if question not in shown:
@@ -327,7 +327,7 @@ def _review(survey: Survey, progress: Progress) -> Prompt:
 
 
 def _applies(question: Question, progress: Progress) -> bool:
-    if progress.wave not in question.waves:
+    if not question.asked_at(progress.wave):
         return False
     if question.show_if is None:
         return True
@@ -720,7 +720,7 @@ def _phrase_values(survey: Survey, language: str,
         _, total = _position(survey, progress, survey.questions[0])
         values["consent_thanks"].append({"total": total})
         targets = sorted({q.show_if.question for q in survey.questions
-                          if q.show_if and wave in q.waves})
+                          if q.show_if and q.asked_at(wave)})
         states = product(*[[None, *(o.code for o in survey.question(t).options)]
                            for t in targets])
         for state in states:

@@ -97,7 +97,8 @@ class Question:
     label: str = ""
     help: Text = field(default_factory=dict)
     options: tuple[Option, ...] = ()
-    waves: frozenset[str] = frozenset(WAVES)
+    # The timepoints it is asked at; empty: every timepoint of the site's plan.
+    waves: frozenset[str] = frozenset()
     show_if: ShowIf | None = None
     practice: bool = False
     role: str = ""
@@ -110,6 +111,10 @@ class Question:
     def is_data(self) -> bool:
         """True when the answer is evaluation data (not the practice question)."""
         return not self.practice
+
+    def asked_at(self, timepoint: str) -> bool:
+        """True when the question is asked at ``timepoint``."""
+        return not self.waves or timepoint in self.waves
 
     @property
     def has_options(self) -> bool:
@@ -175,4 +180,4 @@ class Survey:
 
     def for_wave(self, wave: str) -> tuple[Question, ...]:
         """The questions asked in ``wave``, in order."""
-        return tuple(q for q in self.questions if wave in q.waves)
+        return tuple(q for q in self.questions if q.asked_at(wave))

@@ -73,7 +73,7 @@ def domain_scores(survey: Survey, codes: Codes) -> dict[str, float | None]:
     return {domain.id: domain_score(domain, survey, codes) for domain in survey.domains}
 
 
-def domain_waves(domain: Domain, survey: Survey) -> frozenset[str]:
-    """The waves at which ``domain`` is scored: those at which its items are asked."""
-    waves = [survey.question(question_id).waves for question_id in domain.questions]
-    return frozenset.intersection(*waves) if waves else frozenset()
+def scored_at(domain: Domain, survey: Survey, timepoint: str) -> bool:
+    """True when ``domain`` is scored at ``timepoint``: every item is asked there."""
+    return all(survey.question(question_id).asked_at(timepoint)
+               for question_id in domain.questions)

@@ -10,6 +10,8 @@ like any other), linking a Telegram chat, changing language and opening a web li
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -18,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channel_table import Channel, channel_row
+from bot.channel_table import CHANNELS, Channel, Reach, channel_row
 from bot.engine import (
     FINISHED_STATUSES,
     Event,
@@ -38,11 +40,16 @@ from storage.models import Participant, Response, as_utc, utcnow
 from storage.turns import Person, StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
+from .catalogue import Chosen, SurveyCatalogue
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Each attempt that loses a race lets another message through, so this many messages
-# from one person can arrive together before one of them fails.
-ATTEMPTS = 5
+# from one person can arrive together before one of them fails. Twilio does not send a
+# failed messaging webhook again, so a failure here is a lost message: the budget is
+# generous, and a short random pause spreads the runners-up apart.
+ATTEMPTS = 40
+PAUSE_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ def _until_stored(who: object, attempt: Callable[[], T]) -> T:
             if number == ATTEMPTS:
                 raise
             log.info("another message from %r was stored first; running again", who)
+            time.sleep(random.uniform(0, PAUSE_SECONDS * min(number, 10)))  # noqa: S311 - jitter
     raise AssertionError("unreachable")
 
 
@@ -131,6 +139,7 @@ class Conversations:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], surveys: SurveyLibrary) -> None:
         self.uow_factory = uow_factory
         self.surveys = surveys
+        self.catalogue = SurveyCatalogue(surveys)
 
     # ------------------------------------------------------------ use cases
 
@@ -197,7 +206,7 @@ class Conversations:
         """The person's language and the languages their survey is written in."""
         with self.uow_factory() as uow:
             person = self._person(uow, who, None, None)
-            return person.language, self._survey_of(person).languages
+            return person.language, self._survey_of(uow, person).survey.languages
 
     def set_language(self, who: Who, language: str, channel: str,
                      inbound: tuple[str, str] | None = None) -> Reply:
@@ -207,7 +216,8 @@ class Conversations:
 
         def run(uow: UnitOfWork) -> Reply:
             person = self._person(uow, who, inbound, row)
-            if person.seen_reply is None and language in self._survey_of(person).languages:
+            languages = self._survey_of(uow, person).survey.languages
+            if person.seen_reply is None and language in languages:
                 participant = uow.repo.participant_by_id(person.id)
                 assert participant is not None
                 participant.language = language
@@ -225,10 +235,10 @@ class Conversations:
 
         def run(uow: UnitOfWork) -> LinkVisit:
             invitation = uow.repo.invitation(token)
-            if invitation is None:
+            if invitation is None or _entry_elsewhere(invitation.channel, row):
                 raise UnknownInvitation(token)
             person = self._person(uow, invitation.participant_id, None, row)
-            survey = self._survey_of(person)
+            survey = self._survey_of(uow, person).survey
             visit = LinkVisit(person.id, survey, person.language, person.needs,
                               person.respondent_type, person.contact_text)
             stored = person.response
@@ -284,11 +294,15 @@ class Conversations:
             raise UnknownParticipant(who)
         return person
 
-    def _survey_of(self, person: Person) -> Survey:
-        """The survey the person's current response answers (or will answer)."""
-        if person.response is not None:
-            return self.surveys.get(person.response.survey_id)
-        return self.surveys.for_respondent(person.respondent_type)
+    def _survey_of(self, uow: UnitOfWork, person: Person) -> Chosen:
+        """The survey (and its version) the person's current response answers, or will
+        answer when it starts: the one their site's plan asks at their timepoint."""
+        stored, session = person.response, uow.session
+        if stored is not None:
+            return Chosen(stored.survey_version_id or 0, self.catalogue.version(
+                session, stored.survey_version_id, stored.survey_id))
+        return self.catalogue.current(session, person.site_id, person.respondent_type,
+                                      person.current_wave)
 
     def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
               inbound: tuple[str, str] | None, actor: str) -> Reply:
@@ -298,7 +312,8 @@ class Conversations:
                          duplicate=True, needs=person.needs, language=person.language)
         stored = person.response
         now = utcnow()
-        survey = self._survey_of(person)
+        chosen = self._survey_of(uow, person)
+        survey = chosen.survey
         if stored is None:
             progress = begin(survey, person.current_wave, person.language, row.name,
                              row.capabilities)
@@ -312,13 +327,22 @@ class Conversations:
                        Safeguarding.for_site(person.worrying_words, person.contact_text),
                        Standing(person.opted_out, idle))
         write = _write(step, row.name, inbound, now,
-                       actor or f"participant by {row.name}", stored is not None)
+                       actor or f"participant by {row.name}", stored is not None,
+                       chosen.version_id or None)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
 
 
+def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
+    """True when an invitation made for another channel that has a link of its own (a
+    Telegram deep link) is opened here: a token opens only its own channel's entry."""
+    own = CHANNELS.get(invited_on)
+    return (own is not None and own.name != opened_on.name and own.reach == Reach.LINK
+            and bool(own.contact))
+
+
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
-           actor: str, stored: bool) -> TurnWrite:
+           actor: str, stored: bool, version_id: int | None) -> TurnWrite:
     """What ``step`` stores: the answers as the person gave them, and the progress."""
     progress = step.progress
     who = progress.who_answered
@@ -338,4 +362,4 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
         # A response is stored once something was asked: a first message that only
         # opts out leaves the person's choice and no empty response.
         store_response=stored or bool(progress.asked),
-        opted_out=step.opted_out, actor=actor)
+        opted_out=step.opted_out, actor=actor, survey_version_id=version_id)

@@ -13,6 +13,8 @@ Formats (``EXPORT_FORMATS``):
 - ``sav``: SPSS, the wide layout, with variable labels, value labels and "Not sure"
   (code 9) declared user-missing.
 - ``dictionary``: a REDCap data dictionary for the wide layout's fields.
+- ``measures``: the site's outside measures (``bot.service.measures``), one row per
+  participant, measure and period, by participant code; every survey, no wave.
 
 A survey with scored domains (``domains:`` in its YAML) gets a ``dom_<id>`` column
 per domain beside the questions in ``wide``, ``xlsx`` and ``sav`` (scored from each
@@ -25,9 +27,11 @@ every format with a column per question except ``xlsx`` (a sheet each) covers on
 survey: pass ``survey_id`` (``--survey``) unless the deployment has only one.
 
 Privacy by default: participant codes only; no phone number, chat id or name is ever
-selected; phone numbers typed into free text are replaced; try-out participants never
-appear. ``drop_free_text`` leaves open answers and recordings out; ``shift_dates``
-moves each participant's dates back by their own 0-364 days (``Vault.date_shift_days``).
+selected; phone numbers, email and web addresses, postcodes, street addresses, NI
+numbers and names typed into free text are replaced (``redaction``); try-out
+participants never appear. ``drop_free_text`` leaves open answers and recordings out;
+``shift_dates`` moves each participant's dates back by their own 0-364 days
+(``Vault.date_shift_days``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from ..models import AuditEntry
 from ..uow import Repository
 from .describe import CODEBOOK_COLUMNS, REDCAP_COLUMNS, codebook_rows, dictionary_rows
 from .formats import Sheet, csv_chunks, sav_chunks, spreadsheet_safe, xlsx_chunks
+from .measures import MEASURE_COLUMNS, MEASURE_VALUE_AT, measure_rows
 from .records import (
     BATCH,
     LONG_COLUMNS,
@@ -83,6 +88,7 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
     "xlsx": (XLSX, "xlsx"),
     "sav": ("application/x-spss-sav", "sav"),
     "dictionary": ("text/csv", "csv"),
+    "measures": ("text/csv", "csv"),
 }
 # CSV formats that come with a codebook CSV (``write_codebook``).
 CODEBOOK_FORMATS = ("wide", "paired")
@@ -149,6 +155,8 @@ def _check(fmt: str, wave: str | None) -> None:
         raise ExportError(f"unknown wave {wave!r} (use one of: {', '.join(WAVES)})")
     if fmt == "paired" and wave:
         raise ExportError("the paired export puts baseline beside exit: leave out the wave")
+    if fmt == "measures" and wave:
+        raise ExportError("the measures export covers periods, not waves: leave out the wave")
 
 
 def _wide_rows(session: Session, variables: list[Variable], scope: Scope,
@@ -201,7 +209,8 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
     key derives each participant's shift).
     """
     _check(fmt, wave)
-    survey = _survey(surveys, fmt, survey_id)
+    # A measure is about a person, not a survey: the measures export has every person's.
+    survey = None if fmt == "measures" else _survey(surveys, fmt, survey_id)
     if shift_dates and vault is None:
         raise ExportError("shifting dates needs the vault, whose key derives each shift")
     scope = Scope(site_code, wave, survey.id if survey else None, drop_free_text,
@@ -211,6 +220,9 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
     if fmt == "long":
         chunks = csv_chunks(long_columns(drop_free_text), long_rows(session, scope, batch),
                             numeric=(VALUE_CODE_AT,))
+    elif fmt == "measures":
+        chunks = csv_chunks(MEASURE_COLUMNS, measure_rows(session, scope, batch),
+                            numeric=(MEASURE_VALUE_AT,))
     elif fmt == "xlsx":
         chosen = [survey] if survey else list(surveys)
         chunks = xlsx_chunks(_xlsx_sheets(session, chosen, scope, batch, drop_free_text,
@@ -246,7 +258,7 @@ def write_export(session: Session, surveys: SurveyLibrary, fmt: str, out: IO[byt
     """Write the export to ``out`` as it is made; return the rows written.
 
     Rows are answers (long), participant-waves (wide, xlsx, sav), participants
-    (paired) or fields (dictionary). Raises ExportError before writing anything.
+    (paired), fields (dictionary) or measures. Raises ExportError before writing anything.
     """
     stream = stream_export(session, surveys, fmt, site_code, wave, drop_free_text,
                            shift_dates, survey_id, vault=vault)

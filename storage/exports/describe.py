@@ -24,7 +24,7 @@ def _waves(variable: Variable) -> str:
         return " ".join(domain_waves(variable))
     if variable.question is None:
         return ""
-    return " ".join(w for w in WAVES if w in variable.question.waves)
+    return " ".join(w for w in WAVES if variable.question.asked_at(w))
 
 
 def _domain_items(variable: Variable) -> str:

@@ -8,7 +8,6 @@ and can be assembled without holding anything else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -27,15 +25,12 @@ from bot.engine import WAVES
 from bot.engine.scoring import score_items
 
 from ..models import Answer, Participant, Response, Site
+from .redaction import redact
 from .variables import DATE_FORMAT, PAIRED_CONTEXT, PER_WAVE, Variable, paired_name
 
 BATCH = 5000
 # A select of any columns (SQLAlchemy 2.1 types a select by its columns' types).
 AnySelect = Select[*tuple[Any, ...]]
-PHONE_REMOVED = "[phone number removed]"
-# A phone number or chat id has at least 7 digits; shorter runs are ages, years, counts.
-_MIN_DIGITS = 7
-_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -62,24 +57,6 @@ class Scope:
         if self.shift is not None:
             value -= timedelta(days=self.shift(code))
         return value
-
-
-def redact(text: str) -> str:
-    """Free text with anything that looks like a phone number (or chat id) replaced.
-
-    A person may type their number into an open answer ("ring me on 07700 900123");
-    pseudonymised exports must not carry it.
-    """
-    if len(_DIGIT.findall(text)) < _MIN_DIGITS:
-        # No match can count more digits than the whole text holds, and most answers
-        # hold none: this skips the phone number matcher, a tenth of a long export.
-        return text
-    found = [m for m in phonenumbers.PhoneNumberMatcher(text, "GB",
-                                                        leniency=phonenumbers.Leniency.POSSIBLE)
-             if len(_DIGIT.findall(m.raw_string)) >= _MIN_DIGITS]
-    for match in reversed(found):
-        text = text[:match.start] + PHONE_REMOVED + text[match.end:]
-    return text
 
 
 def _scoped(query: AnySelect, scope: Scope) -> AnySelect:
@@ -193,8 +170,8 @@ def long_batches(session: Session, scope: Scope,
     The biggest export there is, so the database does all it can: it writes the value
     code (an empty cell when there is none) and, unless dates are shifted, the answer
     time as text, and leaves the free-text columns out when they are dropped; the rows
-    come straight from the driver (``_batches``). Python only redacts free text that
-    holds enough digits for a phone number and shifts dates when asked. Every cell is
+    come straight from the driver (``_batches``). Python only redacts personal details
+    from free text (``redaction.redact``) and shifts dates when asked. Every cell is
     a str, so ``csv_chunks`` can join a batch without looking at each cell; pass it
     ``numeric=(VALUE_CODE_AT,)``, as a code such as "-1" is a number, not a formula.
     """
@@ -216,7 +193,7 @@ def long_batches(session: Session, scope: Scope,
 
 
 def _redact_free_text(rows: list[Sequence[object]]) -> None:
-    """Replace, in place, each row whose free text holds a phone number (``redact``)."""
+    """Replace, in place, each row whose free text holds a personal detail (``redact``)."""
     for at, text in enumerate(map(itemgetter(_FREE_TEXT_AT), rows)):
         if text and (clean := redact(str(text))) != text:
             row = rows[at]
@@ -285,8 +262,8 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
 
     A question not asked, skipped or left unanswered is None (the long export says
     which). A domain's score is made from the response's own answers
-    (``bot.engine.scoring``). Free text is redacted of phone numbers; dates are naive
-    UTC, shifted when the scope says so.
+    (``bot.engine.scoring``). Free text is redacted of personal details; dates are
+    naive UTC, shifted when the scope says so.
     """
     query = _scoped(
         select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS).select_from(Response)

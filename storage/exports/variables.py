@@ -185,7 +185,7 @@ def domain_variables(survey: Survey) -> list[Variable]:
 
 def domain_waves(variable: Variable) -> tuple[str, ...]:
     """The waves at which a domain variable is scored (those asking all its items)."""
-    return tuple(w for w in WAVES if all(w in item.waves for item in variable.items))
+    return tuple(w for w in WAVES if all(item.asked_at(w) for item in variable.items))
 
 
 def wide_variables(survey: Survey, drop_free_text: bool = False,
@@ -213,7 +213,7 @@ def has_change(variable: Variable) -> bool:
     """True for a question on an ordered scale that is asked at both waves."""
     question = variable.question
     return (question is not None and variable.part == "answer"
-            and question.type in ORDERED_TYPES and set(WAVES) <= question.waves)
+            and question.type in ORDERED_TYPES and all(question.asked_at(w) for w in WAVES))
 
 
 def paired_variables(survey: Survey, drop_free_text: bool = False,
@@ -232,7 +232,7 @@ def paired_variables(survey: Survey, drop_free_text: bool = False,
     for variable in question_variables(survey, drop_free_text):
         assert variable.question is not None
         for wave in WAVES:
-            if wave in variable.question.waves:
+            if variable.question.asked_at(wave):
                 found.append(replace(variable, name=paired_name(variable.name, wave),
                                      label=f"{variable.label} at {wave}", wave=wave,
                                      source=variable.name))

@@ -118,3 +118,28 @@ def test_a_site_lead_does_everything_without_javascript(live: str, browser: Brow
     assert saved.read_text(encoding="utf-8-sig").startswith("site,participant,respondent_type")
     assert "+447700" not in saved.read_text()
     context.close()
+
+
+def test_the_audit_log_page_meets_wcag_22_aa(live: str, browser: Browser, axe: Any) -> None:
+    page = browser.new_page()
+    sign_in(page, live)
+    page.goto(f"{live}/staff/sites/CAL/invitations")
+    page.get_by_label("Web link").check()
+    page.get_by_role("button", name="Send invitations").click()
+    page.get_by_role("link", name="Audit log").click()
+    assert page.get_by_role("heading", name="Audit log").is_visible()
+    assert page.get_by_role("cell", name="lead@calderdale.example").first.is_visible()
+    found = {"log": _violations(axe, page)}
+    page.get_by_label("What happened").select_option("invite")
+    page.get_by_role("button", name="Show").click()
+    assert "action=invite" in page.url
+    assert page.get_by_role("rowheader", name="Invitations sent").is_visible()
+    found["filtered"] = _violations(axe, page)
+    page.goto(f"{live}/staff/sites/CAL/audit?start=2026-04-02&end=2026-04-01")
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    found["errors"] = _violations(axe, page)
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live, "admin@example.org")
+    page.goto(f"{live}/staff/sites/CAL/audit")
+    found["admin"] = _violations(axe, page)
+    assert {where: problems for where, problems in found.items() if problems} == {}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import axe_violations, open_phone
+from tests.helpers import stored_answers
 
 pytestmark = pytest.mark.browser
 
@@ -118,23 +119,17 @@ class Run:
         raise AssertionError("the survey never ended")
 
 
-def stored(nsw: Any, pid: int) -> tuple[Any, dict[str, tuple[int | None, str, str, str]]]:
-    with nsw.uow() as uow:
-        response = uow.repo.response(uow.repo.participant_by_id(pid), "baseline")
-        return response.status, {a.question_id: (a.value_code, a.text, a.channel, a.who_answered)
-                                  for a in response.answers}
-
-
 def expect_stored(nsw: Any, pid: int, codes: dict[str, int | None], answers: dict[str, str],
                   who: str) -> None:
-    status, rows = stored(nsw, pid)
-    assert status == "completed"
-    assert {q: row[0] for q, row in rows.items()} == codes
-    for question, (code, text, channel, answered_by) in rows.items():
-        assert channel == "web"
-        assert answered_by == who
-        if code is None:
-            assert text == answers[question]
+    with nsw.uow() as uow:
+        response = uow.repo.response(uow.repo.participant_by_id(pid), "baseline")
+        assert response.status == "completed"
+    rows = stored_answers(nsw, pid)
+    assert {q: row.value_code for q, row in rows.items()} == codes
+    for question, row in rows.items():
+        assert (row.channel, row.who_answered) == ("web", who)
+        if row.value_code is None:
+            assert row.text == answers[question]
 
 
 @pytest.fixture

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from sqlalchemy import select
 
 from storage.exports import LONG_COLUMNS
 from storage.models import Answer, AuditEntry, Participant, Response, StaffUser
 from storage.staff import check_password
+from tests.helpers import stored_answers
 from web_survey.cli.demo import DEMO_STAFF, demo_staff_password, seed_demo
 
 DIGITS = "1\n1\n1\n1\n1\n1\n1\n1\n1\n1\nA bigger flat\n"
@@ -17,33 +19,17 @@ WORDS = "yes\nme on my own\nyes\nyes\nhappy\nyes\nno\nme and others\nyes\nok\nMo
 EMOJI = "👍\n🙋\n👍\n👍\n😀\n👍\n👎\n🤷\n👍\n😐\nA dog\n"
 
 
-def stored(nsw, code=None):
-    with nsw.uow() as uow:
-        query = select(Participant.code, Answer.question_id, Answer.value_code, Answer.text,
-                       Participant.is_tryout).join(Response, Answer.response_id == Response.id
-                       ).join(Participant, Response.participant_id == Participant.id)
-        return uow.session.execute(query).all()
-
-
 def test_chat_by_digits_words_and_emoji_completes(cli, nsw):
     for script in (DIGITS, WORDS, EMOJI):
         result = cli("chat", "--survey", "individual", "--wave", "baseline", input=script)
         assert "Thank you for your answers" in result.output
-    rows = stored(nsw)
-    assert all(row.is_tryout for row in rows)
-    by_person: dict[str, dict] = {}
-    for row in rows:
-        by_person.setdefault(row.code, {})[row.question_id] = row.value_code or row.text
-    answers = sorted(by_person.values(), key=lambda a: str(a["life_better"]))
+    by_person = stored_answers(nsw)
+    assert all(a.is_tryout for person in by_person.values() for a in person.values())
+    answers = sorted(({q: a.value for q, a in person.items()} for person in by_person.values()),
+                     key=lambda a: str(a["life_better"]))
     assert [a["life_better"] for a in answers] == ["A bigger flat", "A dog", "More trips"]
     assert answers[2]["decisions"] == 2 and answers[2]["ignored"] == 2
     assert answers[1]["decisions"] == 9 and answers[1]["home"] == 2
-
-
-def test_chat_reasks_once_after_nonsense(cli):
-    result = cli("chat", "--survey", "individual", input="yes\nbanana\n" + DIGITS[2:])
-    assert result.output.count("Sorry, I did not understand.") == 1
-    assert "Thank you for your answers" in result.output
 
 
 def test_chat_voice_shows_the_keypad(cli):
@@ -57,8 +43,7 @@ def test_chat_as_a_participant_counts_and_ends_cleanly_at_end_of_input(cli, nsw,
     make_participant(code="CAL-0001")
     result = cli("chat", "--participant", "CAL-0001", input="yes\n1\n")
     assert "End of input" in result.output
-    assert [(r.code, r.question_id, r.is_tryout) for r in stored(nsw)] == [
-        ("CAL-0001", "who", False)]
+    assert stored_answers(nsw, None, "is_tryout") == {"CAL-0001": {"who": False}}
     again = cli("chat", "--participant", "cal-0001", input="")
     assert "Welcome back" in again.output
 
@@ -75,7 +60,7 @@ def test_export_long_is_pseudonymised_streamed_and_audited(cli, nsw, make_partic
     cli("chat", "--participant", "CAM-0002", input=DIGITS)
     cli("chat", "--survey", "individual", input=DIGITS)
     result = cli("export", "--site", "CAL", "--format", "long")
-    rows = list(csv.DictReader(io.StringIO(result.output.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert {r["participant"] for r in rows} == {"CAL-0001"}
     assert {r["question_id"] for r in rows} >= {"who", "know_sw", "life_better"}
     first = rows[0]
@@ -167,3 +152,62 @@ def test_health_reports_a_database_that_does_not_answer(app_config, tmp_path):
     response = create_app(app_config).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
+
+
+def _recorded(nsw, pid, names):
+    """Give participant ``pid`` a response whose answers hold the recordings ``names``."""
+    with nsw.uow() as uow:
+        response = Response(participant_id=pid, wave="baseline", survey_id="individual")
+        uow.session.add(response)
+        uow.session.flush()
+        uow.session.add_all(Answer(response_id=response.id, question_id=f"q{at}",
+                                   recording=name, channel="voice")
+                            for at, name in enumerate(names))
+        uow.commit()
+
+
+def test_erase_deletes_every_recording_in_every_folder_and_at_twilio(
+        cli, nsw, make_participant, app_config, monkeypatch, tmp_path):
+    from tests.integration.twilio_fakes import StandIn, sid, twilio_settings
+
+    folder = Path(app_config["RECORDINGS_DIR"])
+    (folder / "telegram").mkdir(parents=True)
+    phone, voice_note = f"{sid('RE')}.mp3", "telegram/7001-42.ogg"
+    others = [folder / "telegram" / "7001-43.ogg", folder / f"{sid('RE')}.mp3",
+              tmp_path / "outside.ogg"]
+    for path in [folder / phone, folder / voice_note, *others]:
+        path.write_bytes(b"OggS")
+    held, kept = sid("RE"), sid("RE")
+    stand_in = StandIn(recordings={held: b"ID3", kept: b"ID3"})
+    server = stand_in.start()
+    try:
+        for name, value in twilio_settings(stand_in.url).items():
+            monkeypatch.setenv(name, value)
+        pid = make_participant("CAL-0001")
+        _recorded(nsw, pid, [phone, voice_note, f"twilio:{held}", "../outside.ogg"])
+        result = cli("participant", "erase", "CAL-0001", "--yes", expect=1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    # The one name that points outside the folder is refused and reported, nothing else.
+    assert result.exit_code == 1
+    assert "erased CAL-0001" in result.output
+    assert "could not be deleted" in result.output and "../outside.ogg" in result.output
+    assert not (folder / phone).exists()
+    assert not (folder / voice_note).exists()
+    assert all(path.exists() for path in others)
+    assert stand_in.deleted() == [held] and set(stand_in.recordings) == {kept}
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(Answer)) is None
+
+
+def test_erase_without_twilio_says_which_recording_is_still_there(
+        cli, nsw, make_participant, app_config):
+    folder = Path(app_config["RECORDINGS_DIR"])
+    (folder / "telegram").mkdir(parents=True)
+    (folder / "telegram" / "7001-42.ogg").write_bytes(b"OggS")
+    pid = make_participant("CAL-0001")
+    _recorded(nsw, pid, ["telegram/7001-42.ogg", "twilio:RE0123"])
+    result = cli("participant", "erase", "CAL-0001", "--yes", expect=1)
+    assert "twilio:RE0123" in result.output
+    assert not (folder / "telegram" / "7001-42.ogg").exists()

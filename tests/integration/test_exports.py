@@ -9,15 +9,13 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import openpyxl
 import pyreadstat
 import pytest
-from click.testing import CliRunner
-from flask import Flask
 from sqlalchemy import select
 
 from bot.engine import Event
@@ -32,12 +30,14 @@ from storage.exports import (
 )
 from storage.models import AuditEntry
 from web_survey.bootstrap import Services
-from web_survey.cli import common, main
-from web_survey.cli import export as export_cli
-from web_survey.config import ENV_SETTINGS
 
 FREE_TEXT = '=HYPERLINK("http://evil.example") ring me on 07700 900123'
 CHAT_ID = "987654321"
+# Personal details typed into an answer (issue 17, item 4): none may reach an export.
+TYPED_DETAILS = ("Call me back on 07700 900003 please, or ask my carer Sarah Jones: "
+                 "sarah.jones@example.com, 12 Acacia Avenue, Leeds LS6 2AB")
+TYPED_SECRETS = ["Sarah", "Jones", "sarah.jones@example.com", "12 Acacia Avenue", "Acacia",
+                 "LS6 2AB"]
 PHONES = {"CAL-0001": "+447700900001", "CAL-0002": "+447700900002",
           "CAL-0003": "+447700900003", "CAL-0004": "+447700900004",
           "CAL-0005": "+447700900005", "CAM-0001": "+447700900009"}
@@ -103,7 +103,7 @@ def answered(nsw: Services, make_participant: Callable[..., int]) -> dict[str, i
     run(nsw, ids["CAL-0003"], "telegram", {
         "consent": "yes", "know_sw": "yes", "involved": "no", "informed": "yes",
         "not_informed": "no", "contact": "hard", "choices": "yes", "safe": "yes",
-        "home": "happy", "life_better": "Call me back on 07700 900003 please"})
+        "home": "happy", "life_better": TYPED_DETAILS})
     run(nsw, ids["CAL-0004"], "sms", {"consent": "no"})
     run(nsw, ids["CAL-0005"], "web", {"consent": Event("button", "1"),
                                       "role": Event("button", "1"),
@@ -134,30 +134,6 @@ def by_key(rows: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
     return {(r["participant"], r["wave"]): r for r in rows}
 
 
-@pytest.fixture
-def cli(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-        nsw: Services) -> Iterator[Callable[..., Any]]:
-    """Run ``nsw-feedback`` against the test database, as a site lead would."""
-    for name in ENV_SETTINGS:
-        monkeypatch.setenv(name, str(app_config.get(name) or ""))
-    apps: list[Flask] = []
-
-    def make_app() -> Flask:
-        apps.append(common.make_app())
-        return apps[-1]
-
-    # The command's own app is built from the environment; close its database pool
-    # after the test, as the process ending would.
-    monkeypatch.setattr(export_cli, "make_app", make_app)
-
-    def invoke(*args: str) -> Any:
-        return CliRunner(mix_stderr=False).invoke(main, list(args), catch_exceptions=False)
-
-    yield invoke
-    for app in apps:
-        app.extensions["nsw"].engine.dispose()
-
-
 # ------------------------------------------------------------------ long
 
 
@@ -177,8 +153,9 @@ def test_long_csv_has_one_row_per_answer_with_who_answered(nsw, answered):
     assert answer["CAL-0003", "baseline", "contact"]["who_answered"] == "family_carer"
     assert answer["CAL-0005", "baseline", "role"]["response_status"] == "started"
     text = answer["CAL-0001", "baseline", "life_better"]["free_text"]
-    # Formula-safe, and the typed phone number is gone.
-    assert text == "'=HYPERLINK(\"http://evil.example\") ring me on [phone number removed]"
+    # Formula-safe, and the typed web address and phone number are gone.
+    assert text == ("'=HYPERLINK(\"[web address removed]\") ring me on "
+                    "[phone number removed]")
     assert "practice" not in {r["question_id"] for r in rows}
     assert datetime.strptime(feel["answered_at"], "%Y-%m-%d %H:%M:%S")
 
@@ -210,7 +187,7 @@ def test_wide_csv_holds_a_row_per_participant_and_wave(nsw, answered):
 def test_cli_writes_wide_csv_with_codebook_beside_it_and_audits(nsw, answered, cli, tmp_path):
     out = tmp_path / "cal.csv"
     result = cli("export", "--site", "cal", "--format", "wide", "--survey", "individual",
-                 "--wave", "baseline", "--out", str(out))
+                 "--wave", "baseline", "--out", str(out), expect=None)
     assert result.exit_code == 0, result.stderr
     assert [r["participant"] for r in read_csv(out.read_bytes())] == ["CAL-0001", "CAL-0002"]
     codebook = read_csv((tmp_path / "cal.codebook.csv").read_bytes())
@@ -237,13 +214,13 @@ def test_cli_writes_wide_csv_with_codebook_beside_it_and_audits(nsw, answered, c
 
 def test_cli_explains_what_to_choose(nsw, make_participant, cli):
     make_participant()
-    result = cli("export", "--site", "CAL", "--format", "wide")
+    result = cli("export", "--site", "CAL", "--format", "wide", expect=None)
     assert result.exit_code != 0
     assert "choose one survey (family, individual, professional)" in result.stderr
     result = cli("export", "--site", "CAL", "--format", "paired", "--survey", "individual",
-                 "--wave", "exit")
+                 "--wave", "exit", expect=None)
     assert "leave out the wave" in result.stderr
-    result = cli("export", "--site", "CAL", "--format", "sav", "--survey", "carers")
+    result = cli("export", "--site", "CAL", "--format", "sav", "--survey", "carers", expect=None)
     assert "there is no survey 'carers'" in result.stderr
     with nsw.uow() as uow:
         assert uow.session.scalars(select(AuditEntry).where(
@@ -251,11 +228,11 @@ def test_cli_explains_what_to_choose(nsw, make_participant, cli):
 
 
 def test_cli_writes_long_to_stdout_and_xlsx_to_a_file(nsw, answered, cli, tmp_path):
-    result = cli("export", "--site", "CAL", "--survey", "family")
+    result = cli("export", "--site", "CAL", "--survey", "family", expect=None)
     assert result.exit_code == 0, result.stderr
-    assert {r["participant"] for r in read_csv(result.stdout_bytes)} == {"CAL-0003"}
+    assert {r["participant"] for r in read_csv(result.stdout.encode())} == {"CAL-0003"}
     result = cli("export", "--site", "CAL", "--format", "xlsx", "--out",
-                 str(tmp_path / "x.xlsx"), "--drop-free-text", "--shift-dates")
+                 str(tmp_path / "x.xlsx"), "--drop-free-text", "--shift-dates", expect=None)
     assert result.exit_code == 0, result.stderr
     book = openpyxl.load_workbook(tmp_path / "x.xlsx")
     assert book.sheetnames[-1] == "Codebook" and "life_better" not in next(
@@ -438,7 +415,7 @@ def _all_exports(nsw: Services, **options: Any) -> dict[str, bytes]:
 
 def test_no_contact_detail_in_any_export(nsw, answered):
     forbidden = [CHAT_ID, "07700 900123", "7700900123", "7700 900123", "07700 900003",
-                 "7700900003"]
+                 "7700900003", *TYPED_SECRETS]
     for phone in PHONES.values():
         national = "0" + phone[3:]
         forbidden += [phone, phone[1:], national, f"{national[:5]} {national[5:]}",

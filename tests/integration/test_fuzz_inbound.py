@@ -31,7 +31,7 @@ from tests.conftest import PUBLIC_BASE_URL
 from tests.inbound import INBOUND, NOT_UTF8, ONWARD, REPLIES
 from web_survey.telegram_routes import SECRET_HEADER
 
-from .telegram_standin import SECRET, TOKEN, BotApiStandIn, Person, post_update
+from .telegram_standin import SECRET, TOKEN, Person, post_update
 from .twilio_fakes import Call, sid, sign, snapshot, spoken, twilio_settings
 
 pytestmark = pytest.mark.fault
@@ -41,13 +41,6 @@ CONTACT = "Please call the social care team on 0113 496 0000."
 # Where the fuzzed text arrives: early (with commands and nonsense first), or at any
 # question after consent, the open ones at the end included.
 BEFORE = st.one_of(st.lists(REPLIES, max_size=4), ONWARD)
-
-
-@pytest.fixture
-def api() -> Iterator[BotApiStandIn]:
-    """The stand-in Telegram Bot API the bot sends its replies to."""
-    with BotApiStandIn() as stand_in:
-        yield stand_in
 
 
 @pytest.fixture

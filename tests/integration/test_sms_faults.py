@@ -16,6 +16,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -24,7 +25,6 @@ from sqlalchemy import func, select
 
 from bench.respondents import (
     SMS_PATH,
-    Answers,
     Respondent,
     SignedText,
     deliver,
@@ -33,8 +33,9 @@ from bench.respondents import (
     signed_text,
 )
 from bench.sms_bench import PRODUCT_APP
-from storage.models import Answer, InboundMessage, Participant, Response
+from storage.models import InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
+from tests.helpers import stored_answers
 from tests.servers import Gunicorn, gunicorn
 from web_survey.config import ENV_SETTINGS
 
@@ -86,19 +87,6 @@ def deliver_together(base_url: str, signed: SignedText) -> list[tuple[int, bytes
             connection.close()
 
 
-def stored_answers(nsw: Any) -> dict[str, Answers]:
-    """Each participant's stored answers: question id -> (value code, typed words)."""
-    found: dict[str, Answers] = {}
-    with nsw.uow() as uow:
-        rows = uow.session.execute(
-            select(Participant.code, Answer.question_id, Answer.value_code, Answer.text)
-            .join(Response, Answer.response_id == Response.id)
-            .join(Participant, Response.participant_id == Participant.id))
-        for code, question_id, value_code, typed in rows:
-            found.setdefault(code, {})[question_id] = (value_code, typed)
-    return found
-
-
 def stored_message_ids(nsw: Any) -> list[str]:
     with nsw.uow() as uow:
         return list(uow.session.scalars(select(InboundMessage.provider_id)))
@@ -144,7 +132,8 @@ def test_every_text_delivered_twice_is_recorded_exactly_once(served, nsw):
     run_all(people, converse)
 
     assert mismatched == []
-    assert stored_answers(nsw) == {person.code: person.answers for person in people}
+    assert stored_answers(nsw, None, "value_code", "text") == {
+        person.code: person.answers for person in people}
     sent = [person.message_sid(i) for person in people for i in range(len(person.texts))]
     assert sorted(stored_message_ids(nsw)) == sorted(sent)
 
@@ -196,8 +185,28 @@ def test_a_worker_killed_mid_load_loses_no_acknowledged_text(served, nsw):
     assert set(acknowledged) <= set(stored)
     assert set(cut) <= set(stored)
     assert len(stored) == len(set(stored)) == sum(len(p.texts) for p in people)
-    assert stored_answers(nsw) == {person.code: person.answers for person in people}
+    assert stored_answers(nsw, None, "value_code", "text") == {
+        person.code: person.answers for person in people}
     with nsw.uow() as uow:
         completed = uow.session.scalar(select(func.count()).select_from(Response).where(
             Response.status == "completed"))
     assert completed == len(people)
+
+
+def test_twenty_texts_at_once_from_one_person_each_delivered_twice_all_stored(served, nsw):
+    """One person sends 20 texts at once and Twilio delivers each twice, both at once.
+    Every request gets a 200, both deliveries of a text get the same reply, and every
+    text is stored (Twilio does not resend a failed messaging webhook: a 500 is a loss).
+    The order they are answered in is the database's to settle."""
+    (person,) = respondents(nsw.surveys, 1)
+    person = replace(person, texts=("Hello", *(["1", "yes", "2", "no"] * 5)[:19]))
+    enrol(nsw.uow, [person])
+    deliver(served.url, text(person, 0))
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda i: deliver_together(served.url, text(person, i)),
+                                range(1, 20)))
+    failed = [(i, first[0], second[0]) for i, (first, second) in enumerate(results, 1)
+              if first[0] != 200 or second[0] != 200]
+    assert failed == []
+    assert [i for i, (first, second) in enumerate(results, 1) if first != second] == []
+    assert sorted(stored_message_ids(nsw)) == sorted(person.message_sid(i) for i in range(20))

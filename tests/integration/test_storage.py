@@ -8,18 +8,11 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bot.engine import Event
-from storage.models import Answer, Contact, InboundMessage, Response
+from storage.models import Answer, Contact, InboundMessage
 from storage.uow import Repository
+from tests.helpers import stored_answers
 
 PHONE = "+447700900001"
-
-
-def answers(nsw, pid) -> dict[str, int | None]:
-    with nsw.uow() as uow:
-        rows = uow.session.execute(
-            select(Answer.question_id, Answer.value_code)
-            .join(Response).where(Response.participant_id == pid)).all()
-        return dict(rows)
 
 
 def test_repeated_inbound_id_records_once_and_replies_the_same(nsw, make_participant):
@@ -31,7 +24,7 @@ def test_repeated_inbound_id_records_once_and_replies_the_same(nsw, make_partici
     again = conv.handle(pid, "sms", Event("text", "1"), inbound=("twilio-sms", "SM3"))
     assert again.duplicate and not first.duplicate
     assert [p.text for p in again.prompts] == [p.text for p in first.prompts]
-    assert answers(nsw, pid) == {"who": 1}
+    assert stored_answers(nsw, pid, "value_code") == {"who": 1}
     with nsw.uow() as uow:
         progress = uow.repo.response(uow.repo.participant_by_id(pid), "baseline").progress
         assert progress["current"] == "practice", "the retry did not move the survey on"
@@ -56,7 +49,7 @@ def test_concurrent_deliveries_of_one_message_record_once(nsw, make_participant)
         thread.join(timeout=60)
     assert len(replies) == 4
     assert sum(not r.duplicate for r in replies) == 1
-    assert answers(nsw, pid) == {"who": 2}
+    assert stored_answers(nsw, pid, "value_code") == {"who": 2}
     with nsw.uow() as uow:
         count = uow.session.scalar(select(func.count()).select_from(InboundMessage))
         assert count == 1
@@ -90,7 +83,7 @@ def test_a_message_that_read_an_old_response_runs_again_on_the_new_one(
     # The late text answered the question it found on its second run, the practice one,
     # and left the first text's answer alone.
     assert late.question.question_id not in ("who", "practice")
-    assert answers(nsw, pid) == {"who": 2}
+    assert stored_answers(nsw, pid, "value_code") == {"who": 2}
 
 
 def test_a_stop_overtaken_by_an_answer_still_opts_the_person_out(
@@ -102,7 +95,7 @@ def test_a_stop_overtaken_by_an_answer_still_opts_the_person_out(
     # The person's answer is stored while their STOP is being recorded.
     overtaken_once(monkeypatch, "save_turn", nsw, pid)
     conv.opt_out(pid, True, "participant by sms")
-    assert answers(nsw, pid) == {"who": 2}
+    assert stored_answers(nsw, pid, "value_code") == {"who": 2}
     with nsw.uow() as uow:
         person = uow.repo.participant_by_id(pid)
         assert person.opted_out
@@ -122,13 +115,13 @@ def test_answer_and_progress_commit_together_or_not_at_all(nsw, make_participant
     with pytest.raises(RuntimeError):
         conv.handle(pid, "sms", Event("text", "1"))
     monkeypatch.undo()
-    assert answers(nsw, pid) == {}
+    assert stored_answers(nsw, pid, "value_code") == {}
     with nsw.uow() as uow:
         progress = uow.repo.response(uow.repo.participant_by_id(pid), "baseline").progress
         assert progress["current"] == "who"
     reply = conv.handle(pid, "sms", Event("text", "1"))
     assert reply.question.question_id == "practice"
-    assert answers(nsw, pid) == {"who": 1}
+    assert stored_answers(nsw, pid, "value_code") == {"who": 1}
 
 
 def _save_then(crash):

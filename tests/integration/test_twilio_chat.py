@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import PUBLIC_BASE_URL
 
-from .twilio_fakes import messages, post_signed, run_cli, sid, spoken, twilio_settings, twiml
+from .twilio_fakes import messages, post_signed, sid, spoken, twilio_settings, twiml
 
 # Commands, a wrong answer, help, a skip, "back" and STOP, as one person might text them.
 SMS_SCRIPT = ["yes", "1", "what", "HELP", "yes", "7", "1", "happy", "skip", "back",
@@ -22,16 +22,14 @@ def app_config(app_config):
     return app_config
 
 
-def chat(monkeypatch, app_config, channel, lines):
-    result = run_cli(monkeypatch, app_config,
-                     ["chat", "--participant", "CAL-0002", "--channel", channel],
-                     input="".join(f"{line}\n" for line in lines))
-    assert result.exit_code == 0, result.stderr
+def chat(cli, channel, lines):
+    result = cli("chat", "--participant", "CAL-0002", "--channel", channel,
+                 input="".join(f"{line}\n" for line in lines))
     return [block for block in result.stdout.split("\n\n") if block.strip()]
 
 
 def test_chat_by_sms_is_the_conversation_the_sms_webhook_has(client, nsw, make_participant,
-                                                           monkeypatch, app_config):
+                                                           cli):
     make_participant("CAL-0001", phone="+447700900001")
     make_participant("CAL-0002", phone="+447700900002")
     by_webhook = []
@@ -39,13 +37,13 @@ def test_chat_by_sms_is_the_conversation_the_sms_webhook_has(client, nsw, make_p
         form = {"MessageSid": sid("SM"), "From": "+447700900001", "Body": body}
         by_webhook += messages(twiml(post_signed(client, "/twilio/sms", form)))
 
-    by_chat = chat(monkeypatch, app_config, "sms", SMS_SCRIPT)
+    by_chat = chat(cli, "sms", SMS_SCRIPT)
     assert by_chat == by_webhook
     assert by_chat[-1] == nsw.surveys.phrase("opted_out_text", "en")
 
 
 def test_chat_by_voice_is_the_call_the_voice_webhooks_have(client, nsw, make_participant,
-                                                           monkeypatch, app_config):
+                                                           cli):
     make_participant("CAL-0001", phone="+447700900001")
     make_participant("CAL-0002", phone="+447700900002")
     call = {"CallSid": sid("CA"), "From": "+447700900001", "Direction": "inbound"}
@@ -61,7 +59,7 @@ def test_chat_by_voice_is_the_call_the_voice_webhooks_have(client, nsw, make_par
         heard += spoken(root)
     assert root[-1].tag == "Hangup"
 
-    by_chat = chat(monkeypatch, app_config, "voice", VOICE_SCRIPT)
+    by_chat = chat(cli, "voice", VOICE_SCRIPT)
     chat_heard = [line.removeprefix("🔊 ") for block in by_chat for line in block.split("\n")]
     assert chat_heard == heard
     assert heard[-1] == nsw.surveys.phrase("closing", "en")

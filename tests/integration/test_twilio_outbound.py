@@ -16,29 +16,19 @@ from bot.service.outreach import PermanentFailure, TemporaryFailure, Unsubscribe
 from storage.models import AuditEntry, Invitation
 from tests.conftest import PUBLIC_BASE_URL
 from web_survey import create_app
-from web_survey.bootstrap import TWILIO_OFF, provider_notices_off
+from web_survey.bootstrap import TWILIO_OFF
+from web_survey.cli.common import PROVIDER_LOGGERS, quiet
 from web_survey.delivery import deliver
 
 from .twilio_fakes import (
     FROM_NUMBER,
     PHONE,
-    StandIn,
     messages,
     post_signed,
-    run_cli,
     sid,
     twiml,
 )
 from .twilio_fakes import twilio_settings as settings
-
-
-@pytest.fixture
-def stand_in():
-    fake = StandIn()
-    server = fake.start()
-    yield fake
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -48,12 +38,12 @@ def app_config(app_config, stand_in):
 
 
 @pytest.fixture
-def invite(app_config, monkeypatch, nsw):
+def invite(cli, nsw):
     """Run ``nsw-feedback invite`` for site CAL's baseline wave."""
 
     def run(*args, **config):
-        return run_cli(monkeypatch, app_config,
-                       ["invite", "--site", "CAL", "--wave", "baseline", *args], **config)
+        return cli("invite", "--site", "CAL", "--wave", "baseline", *args, expect=None,
+                   **config)
 
     return run
 
@@ -250,7 +240,7 @@ def test_without_twilio_one_line_says_so_unless_the_command_sends_nothing(app_co
         create_app(config).extensions["nsw"].engine.dispose()
     assert [r.getMessage() for r in caplog.records].count(TWILIO_OFF) == 1
     caplog.clear()
-    with caplog.at_level(logging.INFO), provider_notices_off():
+    with caplog.at_level(logging.INFO), quiet(PROVIDER_LOGGERS["twilio"]):
         create_app(config).extensions["nsw"].engine.dispose()
         create_app({**config, "TWILIO_AUTH_TOKEN": "x", "QUIET_HOURS": "8pm"}
                    ).extensions["nsw"].engine.dispose()

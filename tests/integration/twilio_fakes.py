@@ -18,14 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from click.testing import CliRunner
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from storage.models import Base
 from tests.conftest import PUBLIC_BASE_URL
-from web_survey.cli import main
-from web_survey.config import ENV_SETTINGS
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -52,21 +49,6 @@ def post_signed(client: FlaskClient, path: str, form: dict[str, str],
         signature = sign(PUBLIC_BASE_URL + path, form)
     return client.post(path, data=form,
                        headers={"X-Twilio-Signature": signature, **(headers or {})})
-
-
-def run_cli(monkeypatch: Any, app_config: dict[str, Any], args: list[str],
-            input: str | None = None, **config: Any) -> Any:
-    """Run ``nsw-feedback ARGS`` on the test database, configured as the test app is."""
-    # The environment cannot say "no quiet hours" with an empty value (that means the
-    # default), so the test app's empty setting is spelt "none" here.
-    values = {**app_config, "QUIET_HOURS": app_config["QUIET_HOURS"] or "none", **config}
-    for name in ENV_SETTINGS:
-        monkeypatch.setenv(name, str(values.get(name, "")))
-    try:
-        runner = CliRunner(mix_stderr=False)
-    except TypeError:  # click 8.2 and later keep stderr apart always
-        runner = CliRunner()
-    return runner.invoke(main, args, input=input)
 
 
 def twiml(response: Any) -> ET.Element:

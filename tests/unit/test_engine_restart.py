@@ -5,6 +5,8 @@ Pure engine tests: the shipped individual survey, driven event by event.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.engine import RESTART, Event, Progress, Survey, advance, begin
@@ -126,3 +128,18 @@ def test_stored_progress_from_before_restart_existed_still_loads(survey):
     data = part_way(survey).to_dict()
     del data["restarting"]
     assert Progress.from_dict(data).restarting is False
+
+
+def test_a_survey_without_a_yes_no_question_can_still_be_started_again(survey):
+    # Only the number question (and the who-is-answering choice) are left: "yes" to
+    # "start again?" must still mean yes, read from the survey's own yes/no scale.
+    kept = tuple(q for q in survey.questions if q.type in ("choice", "number"))
+    no_yes_no = replace(survey, questions=kept)
+    progress = run(no_yes_no, begin(no_yes_no, "baseline", "en", "sms"),
+                   Event("start"), Event("text", "yes"), Event("text", "1"))
+    assert progress.answers
+    asked = advance(no_yes_no, progress, Event("restart"))
+    assert [c.label for c in asked.prompts[0].choices] == ["Yes", "No"]
+    step = advance(no_yes_no, asked.progress, Event("text", "yes"))
+    assert step.progress.answers == {} and step.withdrawn
+    assert step.prompts[0].text == survey.phrase("restarted", "en")

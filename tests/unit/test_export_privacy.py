@@ -3,7 +3,7 @@
 import pytest
 
 from storage.crypto import Vault
-from storage.exports.records import PHONE_REMOVED, redact
+from storage.exports.redaction import PHONE_REMOVED, redact
 
 
 @pytest.mark.parametrize("typed", [

@@ -75,7 +75,7 @@ def test_a_good_custom_survey_loads(folder):
      "{question: safe, equals: [7]}\n", "more", "not all answers of 'safe'"),
     (GOOD_QUESTION + "  - id: tea\n    type: yes_no\n    practice: true\n    text: {en: Hi}\n",
      "tea", "practice question must come before"),
-    ("  - id: safe\n    type: yes_no\n    waves: [middle]\n    text: {en: Hi}\n", "safe",
+    ("  - id: safe\n    type: yes_no\n    waves: [Middle wave]\n    text: {en: Hi}\n", "safe",
      "waves must be a list"),
     ("  - id: safe\n    type: yes_no\n    waves: [exit]\n    text: {en: Hi}\n", "",
      "no questions for the baseline wave"),
@@ -228,7 +228,8 @@ DOMAIN = "  - id: wellbeing\n    label: Wellbeing\n"
     (DOMAIN + "    questions: [home, days]\n    score: sum\n    min_answered: 0\n",
      "min_answered must be a whole number"),
     (DOMAIN + "    questions: [home, later]\n    score: sum\n",
-     "domain 'wellbeing': its questions are not all asked at the same waves"),
+     "domain 'wellbeing': its questions are not all asked at the same timepoints, so its "
+     "scores could not be compared (home: every timepoint; later: exit)"),
     (DOMAIN + "    questions: [home, home]\n    score: sum\n",
      "domain 'wellbeing' lists the question 'home' twice"),
     (DOMAIN + "    questions: []\n    score: sum\n", "needs 'questions'"),

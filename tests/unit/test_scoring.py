@@ -10,9 +10,9 @@ from bot.engine.model import NOT_SURE_CODE, Domain, Option, Question, Survey
 from bot.engine.scoring import (
     domain_score,
     domain_scores,
-    domain_waves,
     item_value,
     scale_bounds,
+    scored_at,
 )
 
 NOT_SURE = Option(NOT_SURE_CODE, {"en": "Not sure"}, "0", not_sure=True)
@@ -95,6 +95,7 @@ def test_a_code_that_is_not_an_answer_is_missing():
 def test_every_domain_of_a_survey_and_its_waves():
     survey = replace(SURVEY, domains=(MEAN, replace(SUM, id="s")))
     assert domain_scores(survey, {"a": 1, "b": 2, "c": 3}) == {"d": 2.0, "s": 6.0}
-    assert domain_waves(MEAN, SURVEY) == {"baseline", "exit"}
-    assert domain_waves(Domain("l", {"en": "L"}, ("late",)), SURVEY) == {"exit"}
+    assert scored_at(MEAN, SURVEY, "baseline") and scored_at(MEAN, SURVEY, "3-month")
+    late = Domain("l", {"en": "L"}, ("late",))
+    assert scored_at(late, SURVEY, "exit") and not scored_at(late, SURVEY, "baseline")
 

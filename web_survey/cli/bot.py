@@ -21,6 +21,7 @@ def register(main: click.Group) -> None:
                        "(served by the web app), then exit.")
     def bot(webhook: bool) -> None:
         """Run the Telegram bot by long polling (for the demo and small sites)."""
+        # Quiet while the app is built: this command says itself when Telegram is off.
         app = make_app()
         config = app.config
         if not telegram_enabled(config):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import sys
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -15,7 +18,7 @@ from storage.models import Invitation, Participant, Site, StaffUser
 from storage.staff import add_staff, hash_password
 from storage.uow import Repository
 
-from .common import make_app, services
+from .common import ALL_PROVIDERS, make_app, services
 
 DEMO_SITE = ("DEMO", "Demo council (not real data)")
 DEMO_STAFF = "lead@demo.example"
@@ -67,7 +70,22 @@ def _web_token(repo: Repository, person: Participant) -> str:
     return invitation.token
 
 
+def command_name(argv0: str | None = None) -> str:
+    """How to run ``nsw-feedback`` again from this terminal: its name when that is on
+    PATH (an activated virtualenv), else the path it was run by (``.venv/bin/...``)."""
+    script = Path(argv0 if argv0 is not None else sys.argv[0])
+    if script.name != "nsw-feedback":  # run some other way (python -c, a test runner)
+        return "nsw-feedback"
+    found = shutil.which("nsw-feedback")
+    if found and Path(found).absolute() == script.absolute():
+        return "nsw-feedback"
+    here, there = Path.cwd(), script.absolute()
+    return str(there.relative_to(here) if there.is_relative_to(here) else there)
+
+
 def _run(app: Flask, host: str, port: int) -> None:
+    # Werkzeug logs each request, survey links included: create_app made every log
+    # record write [token] instead (web_survey.security.keep_tokens_out_of_logs).
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
@@ -81,7 +99,7 @@ def register(main: click.Group) -> None:
             raise click.ClickException("the demo adds made-up people: unset DATABASE_URL "
                                        "(or point it at a SQLite file) to run it")
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
-        app = make_app()
+        app = make_app(providers=ALL_PROVIDERS)
         with services(app).uow() as uow:
             links = seed_demo(uow.repo)
             password = demo_staff_password(uow.repo)
@@ -94,8 +112,9 @@ def register(main: click.Group) -> None:
             click.echo(f"Web survey for {code} ({kind}): {base}/s/{token}")
         click.echo(f"Staff area:    {base}/staff  (sign in as {DEMO_STAFF}, "
                    f"password {password} — new each run)")
-        click.echo("Try a survey in the terminal:  nsw-feedback chat --survey individual")
-        click.echo("As a demo participant:         nsw-feedback chat --participant DEMO-0001")
+        me = command_name()
+        click.echo(f"Try a survey in the terminal:  {me} chat --survey individual")
+        click.echo(f"As a demo participant:         {me} chat --participant DEMO-0001")
         _run(app, host, port)
 
     @main.command()
@@ -116,6 +135,6 @@ def register(main: click.Group) -> None:
                 self.cfg.set("threads", threads)
 
             def load(self) -> Flask:
-                return make_app(migrate=False)
+                return make_app(migrate=False, providers=ALL_PROVIDERS)
 
         _Server().run()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import getpass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -29,6 +31,19 @@ def _actor() -> str:
         return "cli"
 
 
+def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """``chunks`` without the byte-order mark a CSV starts with. The mark is for Excel,
+    which gets a file (--out); on a terminal or in a pipe it is a stray character."""
+    head = b""
+    chunks = iter(chunks)
+    for chunk in chunks:
+        head += chunk
+        if len(head) >= len(codecs.BOM_UTF8):
+            break
+    yield head.removeprefix(codecs.BOM_UTF8)
+    yield from chunks
+
+
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--site", "site_code", required=True)
@@ -51,7 +66,8 @@ def register(main: click.Group) -> None:
 
         long: a row per answer. wide: a row per participant and wave. paired: a row per
         participant, baseline beside exit. xlsx: all of these as sheets with a codebook.
-        sav: SPSS with labels. dictionary: a REDCap data dictionary.
+        sav: SPSS with labels. dictionary: a REDCap data dictionary. measures: the
+        outside measures (measures import), a row per person, measure and period.
         """
         app = make_app()
         nsw = services(app)
@@ -67,7 +83,7 @@ def register(main: click.Group) -> None:
                 target = click.get_binary_stream("stdout")
                 if EXPORT_FORMATS[fmt][0] != "text/csv" and target.isatty():
                     raise click.ClickException(f"{fmt} is a binary file: use --out FILE")
-                for chunk in stream:
+                for chunk in _without_bom(stream):
                     target.write(chunk)
                 target.flush()
                 if fmt in CODEBOOK_FORMATS:

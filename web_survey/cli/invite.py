@@ -5,21 +5,23 @@ from __future__ import annotations
 import click
 from telegram.error import TelegramError
 
+from bot.channel_table import ENROLLED
 from bot.channels.telegram import bot_username
-from bot.engine import WAVES
 from storage.invitations import invite_wave
 from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, check_channel, link_for
-from web_survey.sending import send_wave
+from web_survey.sending import UnknownTimepoint, send_wave, timepoints
 
-from .common import make_app, services, site_or_fail
+from .common import make_app, providers_for, services, site_or_fail
 
-CHANNELS = ("web", "telegram", "sms", "voice")
+# The link channels first: they need no provider to be configured.
+CHANNELS = sorted(ENROLLED, key=lambda name: name not in LINK_CHANNELS)
 
 
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--site", "site_code", required=True)
-    @click.option("--wave", type=click.Choice(WAVES), required=True)
+    @click.option("--wave", required=True, metavar="TIMEPOINT",
+                  help="A timepoint of the site's plan: baseline, exit, or its own.")
     @click.option("--channel", type=click.Choice(CHANNELS), required=True)
     @click.option("--participant", "code", default="", help="Only this participant.")
     @click.option("--dry-run", is_flag=True, help="Show who would be invited; change nothing.")
@@ -30,7 +32,7 @@ def register(main: click.Group) -> None:
         print them as QR codes from the staff pages); sms and voice ones are sent at
         once (a text, or a phone call), each printed with how the send went.
         """
-        app = make_app()
+        app = make_app(providers=providers_for(channel))
         nsw = services(app)
         config = dict(app.config)
         if channel == "telegram":
@@ -45,8 +47,12 @@ def register(main: click.Group) -> None:
             raise click.ClickException(str(error)) from error
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
+            try:
+                order = timepoints(nsw, uow, site, wave)
+            except UnknownTimepoint as error:
+                raise click.ClickException(str(error)) from error
             if dry_run:
-                outcome = invite_wave(uow.repo, site, wave, channel, code or None)
+                outcome = invite_wave(uow.repo, site, wave, channel, code or None, order)
                 skipped, made = outcome.skipped, outcome.invitations
             else:
                 report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)

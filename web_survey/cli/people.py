@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.channel_table import ENROLLED
 from storage.enrolment import (
     EnrolmentError,
     add_participant,
@@ -84,7 +85,7 @@ def register(main: click.Group) -> None:
     @click.option("--phone", default="", help="Mobile number (stored encrypted).")
     @click.option("--language", default="en")
     @click.option("--channel", default="web",
-                  type=click.Choice(["sms", "voice", "telegram", "web"]))
+                  type=click.Choice(ENROLLED))
     @click.option("--cohort", default="")
     @click.option("--needs", default="", help="Such as easy-read;audio-first.")
     def participant_add(site_code: str, code: str, respondent_type: str, phone: str,
@@ -134,5 +135,11 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(f"there is no participant {code!r}")
             recordings = erase(uow.repo, person, "cli")
             uow.commit()
-        delete_recordings(app.config["RECORDINGS_DIR"], recordings)
+        twilio = app.extensions.get("twilio")
+        left = delete_recordings(app.config["RECORDINGS_DIR"], recordings,
+                                 twilio.delete_recording if twilio else None)
         click.echo(f"erased {code.upper()}")
+        if left:
+            raise click.ClickException(
+                "these recordings could not be deleted; delete them by hand: "
+                + ", ".join(left))

@@ -10,7 +10,7 @@ from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 
 from ..delivery import LINK_CHANNELS, link_for
 from ..sending import send_reminders
-from .common import make_app, services, site_or_fail
+from .common import ALL_PROVIDERS, make_app, services, site_or_fail
 
 
 def register(main: click.Group) -> None:
@@ -23,7 +23,7 @@ def register(main: click.Group) -> None:
     @click.option("--dry-run", is_flag=True, help="Show who is due; send nothing.")
     def remind(site_code: str, after_days: int, most: int, dry_run: bool) -> None:
         """Remind a site's people who have not finished (web links are printed to send)."""
-        app = make_app()
+        app = make_app(providers=ALL_PROVIDERS)
         nsw = services(app)
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)

@@ -7,7 +7,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from web_survey.jobs import queue_name, redis_address, work
 
-from .common import make_app
+from .common import ALL_PROVIDERS, make_app
 
 
 def register(main: click.Group) -> None:
@@ -15,7 +15,7 @@ def register(main: click.Group) -> None:
     @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
     def worker(burst: bool) -> None:
         """Run queued jobs: invitations, reminders, audio and recordings (needs REDIS_URL)."""
-        app = make_app(migrate=False)
+        app = make_app(migrate=False, providers=ALL_PROVIDERS)
         url = app.config["REDIS_URL"]
         if not url:
             raise click.ClickException(

@@ -37,7 +37,16 @@ def _no_store(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the staff pages and Flask-Login on ``app``."""
-    from . import access, admin, auth, dashboard, exports, invitations, participants  # noqa: F401
+    from . import (  # noqa: F401
+        access,
+        admin,
+        audit,
+        auth,
+        dashboard,
+        exports,
+        invitations,
+        participants,
+    )
 
     login = LoginManager()
     login.login_view = "staff.sign_in"
@@ -46,7 +55,4 @@ def init_app(app: Flask) -> None:
     login.session_protection = "strong"
     login.user_loader(access.load_user)
     login.init_app(app)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE",
-                          str(app.config.get("PUBLIC_BASE_URL", "")).startswith("https://"))
     app.register_blueprint(bp)

@@ -30,9 +30,12 @@ class StaffPrincipal(UserMixin):
     email: str
     site_code: str
     is_admin: bool
+    session_version: int = 1
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The session's identity: the account and its session version, so raising the
+        version (sign-out, a new password, a disabled account) ends every copy."""
+        return f"{self.id}.{self.session_version}"
 
     def may_see(self, site: Site) -> bool:
         """Administrators see every site; staff see only their own."""
@@ -40,16 +43,21 @@ class StaffPrincipal(UserMixin):
 
     @classmethod
     def of(cls, user: StaffUser) -> StaffPrincipal:
-        return cls(user.id, user.email, user.site.code if user.site else "", user.is_admin)
+        return cls(user.id, user.email, user.site.code if user.site else "", user.is_admin,
+                   user.session_version)
 
 
-def load_user(user_id: str) -> StaffPrincipal | None:
-    """Flask-Login's loader: the account behind a session, if it still exists."""
-    if not user_id.isdigit():
+def load_user(session_id: str) -> StaffPrincipal | None:
+    """Flask-Login's loader: the account behind a session, if it still exists, is not
+    disabled, and the session has not been ended since (see ``StaffPrincipal.get_id``)."""
+    user_id, _, version = session_id.partition(".")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
     with services().uow() as uow:
         user = uow.session.get(StaffUser, int(user_id))
-        return StaffPrincipal.of(user) if user else None
+        if user is None or not user.active or user.session_version != int(version):
+            return None
+        return StaffPrincipal.of(user)
 
 
 def me() -> StaffPrincipal:

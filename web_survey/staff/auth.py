@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from storage.models import Site, StaffUser, utcnow
-from storage.signin import locked_until, record_attempt
-from storage.staff import check_password, hash_password
+from storage.signin import attempt_succeeded, begin_attempt, locked_until, refuse_attempt
+from storage.staff import check_password, end_sessions, hash_password
 
 from ..bootstrap import services
 from . import bp
@@ -44,8 +44,14 @@ def sign_in() -> ResponseReturnValue:
         address = request.remote_addr or ""
         now = utcnow()
         with services().uow() as uow:
-            until = locked_until(uow.session, email, address, now)
+            # Counted (and committed) before the lock is checked: see storage/signin.py.
+            attempt = begin_attempt(uow.session, email, address, now)
+            uow.commit()
+        with services().uow() as uow:
+            until = locked_until(uow.session, email, address, now, attempt)
             if until is not None:
+                refuse_attempt(uow.session, attempt)
+                uow.commit()
                 minutes = max(1, math.ceil((until - now).total_seconds() / 60))
                 problems.append(
                     f"There have been too many tries to sign in. Wait {minutes} "
@@ -54,8 +60,10 @@ def sign_in() -> ResponseReturnValue:
                 status = 429
             else:
                 user = uow.session.scalar(select(StaffUser).where(StaffUser.email == email))
-                good = check_password(user or _NOBODY, form.password.data) and user is not None
-                record_attempt(uow.session, email, address, good, now)
+                good = (check_password(user or _NOBODY, form.password.data)
+                        and user is not None and user.active)
+                if good:
+                    attempt_succeeded(uow.session, attempt)
                 uow.commit()
                 if good and user is not None:
                     session.clear()  # nothing from before sign-in carries over
@@ -72,7 +80,14 @@ def sign_in() -> ResponseReturnValue:
 @bp.post("/sign-out")
 @login_required
 def sign_out() -> ResponseReturnValue:
-    """Sign out (a POST with the CSRF token, so another site cannot sign you out)."""
+    """Sign out (a POST with the CSRF token, so another site cannot sign you out).
+
+    Every copy of the session ends, here and on any other device: a cookie copied
+    before signing out opens nothing afterwards.
+    """
+    with services().uow() as uow:
+        end_sessions(uow.session, me().id)
+        uow.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "info")

@@ -35,6 +35,7 @@ FORMAT_NAMES = {
     "paired_codebook": "Codebook for the paired CSV (one survey)",
     "sav": "SPSS file with variable and value labels (one survey)",
     "dictionary": "REDCap data dictionary (one survey)",
+    "measures": "Outside measures CSV: one row for each person, measure and period",
 }
 CHUNK = 64 * 1024
 # Exports up to this size stay in memory; larger ones spill to a temporary file.

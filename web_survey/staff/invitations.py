@@ -8,7 +8,6 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from sqlalchemy import select
 
-from bot.engine import WAVES
 from bot.service.outreach import InvitationStatus
 from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 from storage.models import Invitation, Participant, Site
@@ -19,7 +18,7 @@ from ..delivery import LINK_CHANNELS, ChannelUnavailable, link_for
 from ..sending import send_reminders, send_wave
 from . import bp
 from .access import me, site_page
-from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm
+from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm, options
 
 # Every status an invitation can store, as staff read it (outreach names them).
 STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
@@ -59,7 +58,9 @@ def qr_svg(link: str, code: str) -> Markup:
 @site_page
 def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Send a wave on a channel; list each invitation with its status and link."""
+    wave_names = _timepoints(uow, site)
     form = InviteForm()
+    form.wave.choices = options(wave_names)
     if form.validate_on_submit():
         wave, channel = form.wave.data, form.channel.data
         try:
@@ -68,16 +69,16 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
             flash(_unavailable(channel, error), "error")
         else:
             verb = "made" if channel == "web" else "sent"
-            flash(f"{len(report.sent)} {WAVE_NAMES[wave].lower()} invitations {verb} "
+            flash(f"{len(report.sent)} {wave_names[wave].lower()} invitations {verb} "
                   f"({CHANNEL_NAMES[channel]}).", "success")
             for code, reason in report.skipped:
                 flash(f"{code} was not invited: {reason}.", "info")
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
-    wave = request.args.get("wave", "baseline")
-    wave = wave if wave in WAVES else "baseline"
+    wave = request.args.get("wave", "")
+    wave = wave if wave in wave_names else next(iter(wave_names))
     return render_template(
         "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
-        invitations=_invitations(uow, site, wave), links=links, wave_names=WAVE_NAMES,
+        invitations=_invitations(uow, site, wave), links=links, wave_names=wave_names,
         channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES,
         remind_days=REMIND_AFTER.days, remind_most=MAX_REMINDERS)
 
@@ -105,9 +106,10 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
 @site_page
 def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """A page to print: one card per person with a QR code and the link written out."""
+    wave_names = _timepoints(uow, site)
     wave = request.args.get("wave", "baseline")
     channel = request.args.get("channel", "web")
-    if wave not in WAVES or channel not in ("web", "telegram"):
+    if wave not in wave_names or channel not in LINK_CHANNELS:
         return redirect(url_for("staff.invitations", site_code=site.code))
     cards = []
     for invitation in _invitations(uow, site, wave, channel):
@@ -123,4 +125,10 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         })
     missing_bot = channel == "telegram" and not current_app.config.get("TELEGRAM_BOT_USERNAME")
     return render_template("staff/invitations_print.html", site=site, cards=cards, wave=wave,
-                           channel=channel, missing_bot=missing_bot, wave_names=WAVE_NAMES)
+                           channel=channel, missing_bot=missing_bot, wave_names=wave_names)
+
+
+def _timepoints(uow: UnitOfWork, site: Site) -> dict[str, str]:
+    """The site's timepoints in its plan's order, each with its name for staff."""
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    return {name: WAVE_NAMES.get(name, name.capitalize()) for name in plan.names}

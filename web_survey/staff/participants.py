@@ -147,8 +147,13 @@ def participant_erase(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnV
     if form.validate_on_submit():
         recordings = erase(uow.repo, person, me().email)
         uow.commit()
-        delete_recordings(current_app.config["RECORDINGS_DIR"], recordings)
+        twilio = current_app.extensions.get("twilio")
+        left = delete_recordings(current_app.config["RECORDINGS_DIR"], recordings,
+                                 twilio.delete_recording if twilio else None)
         flash(f"{code.upper()} is erased. The audit log keeps only the code and the date.",
               "success")
+        if left:
+            flash(f"{len(left)} of their recordings could not be deleted. Ask your "
+                  "administrator to delete them by hand: " + ", ".join(left), "error")
         return redirect(url_for("staff.participants", site_code=site.code))
     return render_template("staff/participant_erase.html", site=site, person=person, form=form)

@@ -40,6 +40,7 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("print", "GET", "/staff/sites/{site}/invitations/print?channel=web", None),
     ("exports form", "GET", "/staff/sites/{site}/exports", None),
     ("settings form", "GET", "/staff/sites/{site}/settings", None),
+    ("audit log", "GET", "/staff/sites/{site}/audit", None),
     ("add", "POST", "/staff/sites/{site}/participants/new", lambda: dict(NEW_PERSON)),
     ("import", "POST", "/staff/sites/{site}/participants/import", _csv),
     ("edit", "POST", "/staff/sites/{site}/participants/{site}-0001",

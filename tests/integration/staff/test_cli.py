@@ -12,26 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from storage.models import AuditEntry, Invitation, StaffUser, utcnow
 from storage.staff import check_password
 from web_survey.bootstrap import Services
-from web_survey.cli import main
 from web_survey.config import ENV_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def cli_env(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-            sites: dict[str, int]) -> dict[str, str]:
-    """The environment a command reads, pointing at the test database."""
-    env = {name: str(app_config.get(name) or "") for name in ENV_SETTINGS}
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
+@pytest.fixture(autouse=True)
+def _sites(sites: dict[str, int]) -> None:
+    """Every command here works on Calderdale and Camden."""
 
 
 def _user(nsw: Services, email: str, password: str = "") -> dict[str, Any] | None:
@@ -45,10 +38,9 @@ def _user(nsw: Services, email: str, password: str = "") -> dict[str, Any] | Non
 
 
 def test_staff_add_reads_the_password_twice_from_a_script(
-        nsw: Services, cli_env: dict[str, str]) -> None:
-    result = CliRunner().invoke(main, ["staff", "add", "lead@calderdale.example", "--site",
-                                       "cal"], input="a very long password\n" * 2)
-    assert result.exit_code == 0, result.output
+        nsw: Services, cli: Callable[..., Any]) -> None:
+    result = cli("staff", "add", "lead@calderdale.example", "--site", "cal",
+                 input="a very long password\n" * 2)
     assert "added staff member lead@calderdale.example" in result.output
     user = _user(nsw, "lead@calderdale.example", "a very long password")
     assert user is not None
@@ -60,18 +52,18 @@ def test_staff_add_reads_the_password_twice_from_a_script(
     ("a very long password\nanother long password\n", "the two passwords are not the same"),
     ("short\nshort\n", "the password must have at least 12 characters"),
 ])
-def test_staff_add_refuses_a_bad_password(nsw: Services, cli_env: dict[str, str],
+def test_staff_add_refuses_a_bad_password(nsw: Services, cli: Callable[..., Any],
                                           lines: str, message: str) -> None:
-    result = CliRunner().invoke(main, ["staff", "add", "lead@calderdale.example", "--site",
-                                       "CAL"], input=lines)
-    assert result.exit_code == 1
+    result = cli("staff", "add", "lead@calderdale.example", "--site", "CAL", input=lines,
+                 expect=1)
     assert message in result.output
     assert _user(nsw, "lead@calderdale.example") is None
 
 
 def test_staff_add_at_a_terminal_asks_twice_without_echo(
-        nsw: Services, cli_env: dict[str, str]) -> None:
+        nsw: Services, app_config: dict[str, Any]) -> None:
     """Run the real command on a pseudo-terminal: the prompts show, the password never."""
+    cli_env = {name: str(app_config.get(name) or "") for name in ENV_SETTINGS}
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-c", "from web_survey.cli import main; main()", "staff", "add",
@@ -100,7 +92,7 @@ def test_staff_add_at_a_terminal_asks_twice_without_echo(
     assert user is not None and user["admin"] and user["matches"]
 
 
-def test_remind_reminds_only_those_due(nsw: Services, cli_env: dict[str, str],
+def test_remind_reminds_only_those_due(nsw: Services, cli: Callable[..., Any],
                                        make_participant: Callable[..., int]) -> None:
     make_participant("CAL-0001", site="CAL")
     make_participant("CAL-0002", site="CAL", phone="+447700900002")
@@ -110,14 +102,13 @@ def test_remind_reminds_only_those_due(nsw: Services, cli_env: dict[str, str],
             uow.session.add(Invitation(participant=uow.repo.participant(code), wave="baseline",
                                        channel="web", token=f"token-{code}", created_at=made))
         uow.commit()
-    dry = CliRunner().invoke(main, ["remind", "--site", "CAL", "--dry-run"])
-    assert dry.exit_code == 0, dry.output
+    dry = cli("remind", "--site", "CAL", "--dry-run")
     assert "CAL-0001\tweb\thttps://feedback.example.org/s/token-CAL-0001" in dry.output
     assert "CAL-0002" not in dry.output
     assert "1 due at CAL" in dry.output
-    result = CliRunner().invoke(main, ["remind", "--site", "CAL"])
+    result = cli("remind", "--site", "CAL")
     assert "1 reminded at CAL" in result.output
-    again = CliRunner().invoke(main, ["remind", "--site", "CAL"])
+    again = cli("remind", "--site", "CAL")
     assert "0 reminded at CAL" in again.output  # the last contact is now today
     with nsw.uow() as uow:
         invitation = uow.repo.invitation("token-CAL-0001")

@@ -28,3 +28,23 @@ def test_existing_sites_get_the_starting_word_list(tmp_path: Path) -> None:
     command.downgrade(config, "0001")
     assert "safeguarding_flags" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_0005_keeps_existing_staff_signed_in_able_and_active(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0004")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO staff_users (email, password_hash, is_admin, created_at) "
+            "VALUES ('lead@cal.example', 'x', 0, '2026-01-01 00:00:00')"))
+    command.upgrade(config, "0005")
+    with engine.connect() as connection:
+        version, active = connection.execute(
+            text("SELECT session_version, active FROM staff_users")).one()
+    assert (version, bool(active)) == (1, True)
+    command.downgrade(config, "0004")
+    assert "session_version" not in {c["name"] for c in inspect(engine).get_columns(
+        "staff_users")}
+    engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.engine import Event
-from storage.models import AuditEntry, Participant, SafeguardingFlag
+from storage.models import Answer, AuditEntry, Participant, Response, SafeguardingFlag
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -79,8 +80,8 @@ def test_bad_rows_are_reported_one_by_one_and_nothing_is_imported(
     assert "row 3: the code is missing" in text
     assert "row 4: the respondent type &#39;carer&#39; is not one of" in text
     assert "row 5: the phone number &#39;07700 900 1234567&#39; is not valid" in text
-    assert "row 6: the code CAL-0101 is already used" in text
-    assert "row 7: the code CAL-0900 is already used" in text
+    assert "row 6: the code CAL-0101 is on an earlier row too" in text
+    assert "row 7: the code CAL-0900 cannot be used: choose another code" in text
     assert "row 8: this phone number is on an earlier row too" in text
     assert "row 2" not in text
     assert _codes(nsw) == ["CAL-0900"]
@@ -152,6 +153,9 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
     folder.mkdir(parents=True)
     (folder / "cal-0001-life.wav").write_bytes(b"RIFF")
     (folder / "someone-else.wav").write_bytes(b"RIFF")
+    (folder / "telegram").mkdir()
+    (folder / "telegram" / "7001-42.ogg").write_bytes(b"OggS")  # a voice note of theirs
+    (folder / "telegram" / "7001-43.ogg").write_bytes(b"OggS")  # someone else's
     conversation = nsw.conversations
     for event in (Event("start"), Event("text", "yes"), Event("text", "1"),
                   Event("text", "yes"), Event("skip"), Event("skip"), Event("skip"),
@@ -163,6 +167,11 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
         uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id, participant_id=pid,
                                          wave="baseline", question_id="life_better",
                                          text="hurt", matched="hurt*"))
+        response = uow.session.scalar(select(Response).where(Response.participant_id == pid))
+        uow.session.add_all(Answer(response_id=response.id, question_id=question,
+                                   recording=name, channel="telegram")
+                            for question, name in (("note_1", "telegram/7001-42.ogg"),
+                                                   ("note_2", "twilio:RE0123")))
         uow.commit()
     confirm = as_cal.get("/staff/sites/CAL/participants/CAL-0001/erase")
     assert "This cannot be undone." in confirm.get_data(as_text=True)
@@ -173,6 +182,11 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
     assert _codes(nsw) == []
     assert not (folder / "cal-0001-life.wav").exists()
     assert (folder / "someone-else.wav").exists()
+    assert not (folder / "telegram" / "7001-42.ogg").exists()
+    assert (folder / "telegram" / "7001-43.ogg").exists()
+    # Twilio is not set up here, so the recording it holds is named for a person to delete.
+    listing = as_cal.get("/staff/sites/CAL/participants").get_data(as_text=True)
+    assert "could not be deleted" in listing and "twilio:RE0123" in listing
     with nsw.uow() as uow:
         assert uow.repo.participant_by_contact("phone", "+447700900001") is None
         assert uow.session.scalar(select(func.count()).select_from(SafeguardingFlag)) == 0
@@ -180,3 +194,39 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
         assert entry is not None
         assert (entry.actor, entry.site_code, entry.detail) == (
             "lead@calderdale.example", "CAL", {"participant": "CAL-0001"})
+
+
+def test_the_forms_say_nothing_about_another_sites_participants(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
+    """A code or phone number held at Camden gets word for word what one held at
+    Calderdale gets: nothing says where, who, or that another person has it."""
+    make_participant("CAL-0900", site="CAL", phone="+447700900900")
+    make_participant("CAM-0900", site="CAM", phone="+447700900901")
+    page = "/staff/sites/CAL/participants/new"
+
+    def problem(code: str, phone: str) -> str:
+        response = as_cal.post(page, data={
+            "code": code, "respondent_type": "individual", "language": "en",
+            "preferred_channel": "sms", "phone": phone}, form_page=page)
+        assert response.status_code == 400
+        found = re.findall(r"Check the details: [^<]*", response.get_data(as_text=True))
+        assert found
+        return " ".join(found).replace(code, "CODE")
+
+    own_code, other_code = problem("CAL-0900", "07700 900555"), problem("CAM-0900",
+                                                                        "07700 900555")
+    own_phone, other_phone = problem("CAL-0901", "07700 900900"), problem("CAL-0902",
+                                                                          "07700 900901")
+    assert other_code == own_code and other_phone == own_phone
+    for text in (other_code, other_phone):
+        for clue in ("Camden", "CAM-", "another participant", "already used"):
+            assert clue not in text
+    body = (b"code,respondent_type,phone,preferred_channel\n"
+            b"CAM-0900,individual,,web\nCAL-0950,individual,07700 900901,sms\n")
+    imported = _upload(as_cal, body).get_data(as_text=True)
+    assert "row 2: the code CAM-0900 cannot be used: choose another code" in imported
+    assert "row 3: this phone number cannot be used: if the person already takes part, " \
+        "ask your administrator" in imported
+    for clue in ("Camden", "another participant", "already used"):
+        assert clue not in imported
+    assert _codes(nsw) == ["CAL-0900", "CAM-0900"]
