@@ -19,11 +19,16 @@ import yaml
 from bot.engine.model import (
     DEFAULT_LANGUAGE,
     NOT_SURE_CODE,
+    NOT_SURE_RULES,
     QUESTION_TYPES,
     REQUIRED_PHRASES,
     RESPONDENT_TYPES,
+    SCORE_RULES,
+    SCORED_TYPES,
+    SKIPPED_RULES,
     WAVES,
     WHO_ANSWERED,
+    Domain,
     Option,
     Question,
     ShowIf,
@@ -44,10 +49,14 @@ _TIMEPOINT = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 _LINE = "__line__"
 
 SURVEY_KEYS = {"id", "title", "respondent_type", "languages", "consent", "questions",
-               "answered_by"}
+               "answered_by", "domains"}
 QUESTION_KEYS = {"id", "type", "text", "label", "help", "options", "waves", "show_if",
                  "practice", "role", "min", "max", "record"}
 OPTION_KEYS = {"code", "key", "label", "emoji", "picture", "keywords", "name", "not_sure"}
+DOMAIN_KEYS = {"id", "label", "questions", "score", "reverse", "not_sure", "skipped",
+               "min_answered"}
+# A domain's score is exported as this prefix and its id (``dom_wellbeing``).
+DOMAIN_PREFIX = "dom_"
 
 
 class ContentError(ValueError):
@@ -272,6 +281,90 @@ def _question(data: Any, survey: dict[str, Any], scales: Mapping[str, tuple[Opti
     )
 
 
+def _rule(data: dict[str, Any], key: str, rules: tuple[str, ...], default: str | None,
+          what: str, ctx: _Context) -> str:
+    value = data.get(key, default)
+    if value is None:
+        raise ctx.fail(f"{what} has no '{key}' (use one of: {', '.join(rules)})")
+    if value not in rules:
+        raise ctx.fail(f"{what} has an unknown {key} rule {value!r} "
+                       f"(use one of: {', '.join(rules)})")
+    return str(value)
+
+
+def _domain(data: Any, questions: Mapping[str, Question], earlier: Mapping[str, Domain],
+            ctx: _Context) -> Domain:
+    """One scored domain: its questions must be data questions with scored answers."""
+    data = _mapping(data, "each domain", ctx)
+    did = data.get("id")
+    if not isinstance(did, str) or not _ID.match(did):
+        raise ctx.fail(f"domain id {did!r} must be lower-case letters, digits and _")
+    what = f"domain '{did}'"
+    unknown = sorted(str(k) for k in data if k != _LINE and k not in DOMAIN_KEYS)
+    if unknown:
+        raise ctx.fail(f"{what} has an unknown field '{unknown[0]}' "
+                       f"(allowed: {', '.join(sorted(DOMAIN_KEYS))})")
+    if did in earlier:
+        raise ctx.fail(f"{what}: this id is used by an earlier domain")
+    if DOMAIN_PREFIX + did in questions:
+        raise ctx.fail(f"{what}: its export column '{DOMAIN_PREFIX}{did}' is also a "
+                       "question id: rename one")
+    label = _text(data.get("label"), f"{what} label", ctx)
+    items = data.get("questions")
+    if not isinstance(items, list) or not items or not all(isinstance(q, str) for q in items):
+        raise ctx.fail(f"{what} needs 'questions': a list of question ids")
+    repeated = sorted({q for q in items if items.count(q) > 1})
+    if repeated:
+        raise ctx.fail(f"{what} lists the question '{repeated[0]}' twice")
+    for qid in items:
+        question = questions.get(qid)
+        if question is None:
+            raise ctx.fail(f"{what}: there is no question '{qid}' in this survey")
+        if not question.is_data:
+            raise ctx.fail(f"{what}: '{qid}' is the practice question, which is not scored")
+        if question.type not in SCORED_TYPES:
+            raise ctx.fail(f"{what}: '{qid}' is a {question.type} question; a domain scores "
+                           f"only {', '.join(SCORED_TYPES)} questions")
+    waves = {questions[qid].waves for qid in items}
+    if len(waves) > 1:
+        asked = "; ".join(f"{qid}: {' '.join(sorted(questions[qid].waves)) or 'every timepoint'}"
+                          for qid in items)
+        raise ctx.fail(f"{what}: its questions are not all asked at the same timepoints, so "
+                       f"its scores could not be compared ({asked})")
+    score = _rule(data, "score", SCORE_RULES, None, what, ctx)
+    not_sure = _rule(data, "not_sure", NOT_SURE_RULES, "missing", what, ctx)
+    skipped = _rule(data, "skipped", SKIPPED_RULES, "missing", what, ctx)
+    reverse = data.get("reverse", [])
+    if not isinstance(reverse, list) or not all(isinstance(q, str) for q in reverse):
+        raise ctx.fail(f"{what}: reverse must be a list of question ids")
+    for qid in reverse:
+        if qid not in items:
+            raise ctx.fail(f"{what}: the reverse-scored '{qid}' is not one of its questions")
+        question = questions[qid]
+        if question.type == "number" and (question.minimum is None or question.maximum is None):
+            raise ctx.fail(f"{what}: '{qid}' is reverse-scored, so it needs both min and max")
+    needed = data.get("min_answered", 0)
+    if (not isinstance(needed, int) or isinstance(needed, bool) or not 0 <= needed <= len(items)
+            or ("min_answered" in data and needed == 0)):
+        raise ctx.fail(f"{what}: min_answered must be a whole number from 1 to {len(items)} "
+                       "(the number of its questions)")
+    return Domain(id=did, label=label, questions=tuple(items), score=score,
+                  reverse=frozenset(reverse), not_sure=not_sure, skipped=skipped,
+                  min_answered=needed, line=ctx.line)
+
+
+def _domains(raw: Any, questions: Mapping[str, Question], ctx: _Context) -> tuple[Domain, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ctx.fail("domains must be a list of domains")
+    domains: dict[str, Domain] = {}
+    for item in raw:
+        domain = _domain(item, questions, domains, ctx)
+        domains[domain.id] = domain
+    return tuple(domains.values())
+
+
 def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
                 phrases: Mapping[str, Mapping[str, str]], text: str | None = None) -> Survey:
     """Load one survey file (or its ``text``, kept under the name ``path``), validating
@@ -313,10 +406,11 @@ def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
         if not any(q.is_data and (q.asked_at(wave) or wave == "any")
                    for q in questions.values()):
             raise ctx.fail(f"there are no questions for the {wave} wave")
+    domains = _domains(data.get("domains"), questions, _Context(path, line=data.get(_LINE, 0)))
     return Survey(
         id=data["id"], title=title, respondent_type=data["respondent_type"], consent=consent,
         questions=tuple(questions.values()), phrases=phrases, languages=tuple(languages),
-        answered_by=answered_by, source=str(path), yes_no=scales["yes_no"],
+        answered_by=answered_by, source=str(path), yes_no=scales["yes_no"], domains=domains,
     )
 
 

@@ -51,6 +51,13 @@ REQUIRED_PHRASES = (
 # Code stored for "Not sure" on every standard scale: one value, declared missing in SPSS.
 NOT_SURE_CODE = 9
 
+# Scored domains (bot/engine/scoring.py): how a domain's score is made from its items,
+# and which questions may be items (answers on an ordered scale, or numbers).
+SCORE_RULES = ("sum", "mean")
+NOT_SURE_RULES = ("missing", "midpoint")
+SKIPPED_RULES = ("missing",)
+SCORED_TYPES = ("scale3", "agree5", "number")
+
 Text = Mapping[str, str]
 
 
@@ -120,6 +127,32 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """Questions scored together (a "domain" of an outcome measure).
+
+    ``score`` is "sum" or "mean" of the items; ``reverse`` items count as min + max -
+    code. ``not_sure`` is "missing" (left out) or "midpoint" (counted as the middle of
+    the scale); a skipped or unasked item is missing. With fewer than ``min_answered``
+    items counted the score is missing (0: every item must be counted).
+    """
+
+    id: str
+    label: Text
+    questions: tuple[str, ...]
+    score: str = "mean"
+    reverse: frozenset[str] = frozenset()
+    not_sure: str = "missing"
+    skipped: str = "missing"
+    min_answered: int = 0
+    line: int = 0
+
+    @property
+    def needed(self) -> int:
+        """How many items must be counted for a score."""
+        return self.min_answered or len(self.questions)
+
+
+@dataclass(frozen=True)
 class Survey:
     """A whole survey: consent wording, questions and the shared phrases."""
 
@@ -133,6 +166,7 @@ class Survey:
     answered_by: str = ""
     source: str = ""
     yes_no: tuple[Option, ...] = ()  # the standard yes/no answers, used for consent
+    domains: tuple[Domain, ...] = ()
 
     def question(self, question_id: str) -> Question:
         """The question with ``question_id``; KeyError when there is none."""

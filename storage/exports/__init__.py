@@ -16,6 +16,12 @@ Formats (``EXPORT_FORMATS``):
 - ``measures``: the site's outside measures (``bot.service.measures``), one row per
   participant, measure and period, by participant code; every survey, no wave.
 
+A survey with scored domains (``domains:`` in its YAML) gets a ``dom_<id>`` column
+per domain beside the questions in ``wide``, ``xlsx`` and ``sav`` (scored from each
+response's own answers by ``bot.engine.scoring``), ``dom_<id>_baseline``,
+``dom_<id>_exit`` and ``dom_<id>_change`` in ``paired``, and a row each in the
+codebook and the REDCap dictionary.
+
 The surveys for individuals, families and professionals ask different questions, so
 every format with a column per question except ``xlsx`` (a sheet each) covers one
 survey: pass ``survey_id`` (``--survey``) unless the deployment has only one.

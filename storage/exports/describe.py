@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from bot.engine import WAVES
 from bot.engine.model import Survey, localise
 
-from .variables import Variable, asked_if
+from .variables import Variable, asked_if, domain_waves
 
 CODEBOOK_COLUMNS = ("variable", "label", "question", "type", "waves", "asked_if", "value",
                     "value_label", "missing", "notes")
@@ -20,18 +20,28 @@ CODEBOOK_COLUMNS = ("variable", "label", "question", "type", "waves", "asked_if"
 def _waves(variable: Variable) -> str:
     if variable.wave:
         return variable.wave
+    if variable.domain is not None:
+        return " ".join(domain_waves(variable))
     if variable.question is None:
         return ""
     return " ".join(w for w in WAVES if variable.question.asked_at(w))
+
+
+def _domain_items(variable: Variable) -> str:
+    """What a domain variable is made of, for the codebook's question column."""
+    assert variable.domain is not None
+    made = f"{variable.domain.score.capitalize()} of " + ", ".join(variable.domain.questions)
+    return f"Exit minus baseline: {made}" if variable.part == "change" else made
 
 
 def codebook_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:
     """One row per variable and value (one row for a variable without codes)."""
     for variable in variables:
         question = variable.question
+        wording = (localise(question.text, "en") if question else
+                   _domain_items(variable) if variable.domain else "")
         common: list[object] = [
-            variable.name, variable.label,
-            localise(question.text, "en") if question else "", variable.type_name,
+            variable.name, variable.label, wording, variable.type_name,
             _waves(variable), asked_if(question, survey) if question else "",
         ]
         if not variable.values:
@@ -74,6 +84,8 @@ def _field_type(variable: Variable) -> tuple[str, str]:
         return "text", "datetime_seconds_ymd"
     if variable.kind == "number":
         return "text", "integer"
+    if variable.kind == "score":
+        return "text", "number"
     if variable.is_free_text and variable.part == "answer":
         return "notes", ""
     return "text", ""
@@ -100,6 +112,8 @@ def dictionary_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[
         annotation = []
         if question is not None:
             annotation += [f"{variable.label}.", f"Asked at: {_waves(variable)}."]
+        elif variable.domain is not None:
+            annotation += [f"Scored at: {_waves(variable)}."]
         if variable.note:
             annotation.append(variable.note)
         yield [

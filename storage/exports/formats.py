@@ -219,7 +219,7 @@ def xlsx_chunks(sheets: Iterable[Sheet]) -> Generator[bytes, None, int]:
 
 
 def _sav_column(variable: Variable, values: list[object]) -> object:
-    if variable.kind in ("code", "number", "flag"):
+    if variable.kind in ("code", "number", "flag", "score"):
         return pandas.array([float("nan") if v is None else float(v)  # type: ignore[arg-type]
                              for v in values], dtype="float64")
     if variable.kind == "datetime":
@@ -245,7 +245,8 @@ def sav_chunks(variables: list[Variable], records: Iterable[dict[str, object]],
             variable_value_labels={v.name: dict(v.values) for v in variables if v.values},  # type: ignore[arg-type]  # str codes too
             missing_ranges={v.name: list(v.missing) for v in variables if v.missing},
             variable_measure={v.name: v.measure for v in variables},
-            variable_format=dict.fromkeys(whole, "F8.0"),
+            variable_format={**dict.fromkeys(whole, "F8.0"),
+                             **{v.name: "F8.2" for v in variables if v.kind == "score"}},
         )
         with path.open("rb") as handle:
             yield from _file_chunks(handle)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.engine import WAVES
+from bot.engine.scoring import score_items
 
 from ..models import Answer, Participant, Response, Site
 from .redaction import redact
@@ -239,19 +240,37 @@ def _answer_value(variable: Variable, answer: tuple[Any, ...] | None) -> object:
     return code
 
 
+def rounded(score: float | None) -> float | int | None:
+    """A domain score as exported: a whole number when it is one, else to 4 places."""
+    if score is None:
+        return None
+    return int(score) if float(score).is_integer() else round(score, 4)
+
+
+def _domain_value(variable: Variable, answers: dict[Any, tuple[Any, ...]]) -> float | int | None:
+    """The domain's score from one response's answers (a code only when answered)."""
+    assert variable.domain is not None
+    codes = {question_id: code for question_id, (status, code, _, _) in answers.items()
+             if status == "answered"}
+    return rounded(score_items(variable.domain,
+                               ((item, codes.get(item.id)) for item in variable.items)))
+
+
 def wide_records(session: Session, variables: list[Variable], scope: Scope,
                  batch: int = BATCH) -> Iterator[dict[str, object]]:
     """One dict per participant and wave, keyed by the wide variables' names.
 
     A question not asked, skipped or left unanswered is None (the long export says
-    which). Free text is redacted of personal details; dates are naive UTC, shifted when
-    the scope says so.
+    which). A domain's score is made from the response's own answers
+    (``bot.engine.scoring``). Free text is redacted of personal details; dates are
+    naive UTC, shifted when the scope says so.
     """
     query = _scoped(
         select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS).select_from(Response)
         .outerjoin(Answer, Answer.response_id == Response.id), scope,
     ).order_by(Participant.code, Response.wave, Answer.id)
     questions = [v for v in variables if v.question is not None]
+    domains = [v for v in variables if v.domain is not None]
     width = len(_RESPONSE_COLUMNS)
     rows = session.execute(query.execution_options(yield_per=batch))
     for _, group in groupby(rows, key=itemgetter(0)):
@@ -271,6 +290,8 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
             assert variable.question is not None
             record[variable.name] = _answer_value(variable,
                                                   answers.get(variable.question.id))
+        for variable in domains:
+            record[variable.name] = _domain_value(variable, answers)
         yield record
 
 
@@ -285,6 +306,13 @@ def _change(variable: Variable, before: object, after: object) -> int | None:
         if option is not None and option.not_sure:
             return None
     return after - before
+
+
+def _score_change(before: object, after: object) -> float | int | None:
+    """Exit score minus baseline score, or None when either is missing."""
+    if not isinstance(before, int | float) or not isinstance(after, int | float):
+        return None
+    return rounded(after - before)
 
 
 def paired_records(records: Iterable[dict[str, object]],
@@ -305,6 +333,13 @@ def paired_records(records: Iterable[dict[str, object]],
         same = all(who) and len(set(who)) == 1
         row["same_who_answered"] = int(same) if len(by_wave) == len(WAVES) else None
         for variable in variables:
+            if variable.domain is not None and variable.part == "change":
+                before, after = (by_wave.get(w, {}).get(variable.source) for w in WAVES)
+                row[variable.name] = _score_change(before, after) if same else None
+                continue
+            if variable.domain is not None:
+                row[variable.name] = by_wave.get(variable.wave, {}).get(variable.source)
+                continue
             if variable.question is None:
                 continue
             if variable.part == "change":

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from bot.channel_table import CHANNELS
 from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WAVES, WHO_ANSWERED
-from bot.engine.model import Question, Survey, localise
+from bot.engine.model import Domain, Question, Survey, localise
 
 # Scales whose codes are ordered so that a higher code is a better answer (scale3:
 # 1 Unhappy, 2 OK, 3 Happy; agree5: 1 Strongly disagree ... 5 Strongly agree) and
@@ -52,7 +52,8 @@ class Variable:
     """One column: its name, label, kind of value, codes and where it comes from.
 
     ``kind`` is "text", "category" (text codes with labels), "flag" (1 yes, 0 no),
-    "datetime", "code" (a question's answer code), "number" or "free_text".
+    "datetime", "code" (a question's answer code), "number", "free_text" or "score"
+    (a domain's score, ``domain``, made from its ``items``; it may have decimals).
     ``part`` says which part of an answer a question column holds: the "answer"
     (code, number or text), the open question's "recording" or, in the paired
     layout, the "change". A paired column copies the wide column ``source`` in ``wave``.
@@ -69,10 +70,14 @@ class Variable:
     wave: str = ""
     source: str = ""
     note: str = ""
+    domain: Domain | None = None
+    items: tuple[Question, ...] = ()
 
     @property
     def type_name(self) -> str:
         """What the codebook's ``type`` column says: the question type or the kind."""
+        if self.domain is not None:
+            return "change" if self.part == "change" else f"domain score ({self.domain.score})"
         if self.question is None:
             return {"datetime": "date and time (UTC)"}.get(self.kind, self.kind)
         return {"recording": "recording", "change": "change"}.get(self.part, self.question.type)
@@ -147,10 +152,48 @@ def question_variables(survey: Survey, drop_free_text: bool = False) -> list[Var
             for variable in _question_variables(question, drop_free_text)]
 
 
+DOMAIN_PREFIX = "dom_"  # as content.loader.DOMAIN_PREFIX, which keeps the names apart
+
+
+def domain_rule(domain: Domain) -> str:
+    """How ``domain``'s score is made, in words, for the codebook and the dictionary."""
+    count = len(domain.questions)
+    words = [f"The {domain.score} of {count} items: {', '.join(domain.questions)}."]
+    if domain.reverse:
+        reverse = ", ".join(q for q in domain.questions if q in domain.reverse)
+        words.append(f"Reverse-scored (lowest + highest code - code): {reverse}.")
+    words.append(f"Not sure ({NOT_SURE_CODE}) counts as the middle of the scale."
+                 if domain.not_sure == "midpoint" else f"Not sure ({NOT_SURE_CODE}) is missing.")
+    words.append("A skipped or unasked item is missing.")
+    words.append("Blank unless every item counts." if domain.needed == count else
+                 f"Blank when fewer than {domain.needed} of the {count} items count.")
+    return " ".join(words)
+
+
+def domain_variables(survey: Survey) -> list[Variable]:
+    """One variable per scored domain of ``survey``: ``dom_<id>``, its score."""
+    found = []
+    for domain in survey.domains:
+        label = (f"Domain: {localise(domain.label, 'en')} "
+                 f"({domain.score} of {len(domain.questions)} items)")
+        found.append(Variable(
+            DOMAIN_PREFIX + domain.id, label, "score", measure="scale", domain=domain,
+            items=tuple(survey.question(q) for q in domain.questions),
+            note=domain_rule(domain)))
+    return found
+
+
+def domain_waves(variable: Variable) -> tuple[str, ...]:
+    """The waves at which a domain variable is scored (those asking all its items)."""
+    return tuple(w for w in WAVES if all(item.asked_at(w) for item in variable.items))
+
+
 def wide_variables(survey: Survey, drop_free_text: bool = False,
                    shift_dates: bool = False) -> list[Variable]:
-    """The columns of the wide layout: one row per participant and wave."""
-    return [*_context(shift_dates).values(), *question_variables(survey, drop_free_text)]
+    """The columns of the wide layout: one row per participant and wave; the domain
+    scores follow the questions."""
+    return [*_context(shift_dates).values(), *question_variables(survey, drop_free_text),
+            *domain_variables(survey)]
 
 
 PAIRED_CONTEXT = ("participant", "site", "respondent_type", "cohort", "survey")
@@ -200,5 +243,17 @@ def paired_variables(survey: Survey, drop_free_text: bool = False,
                 source=variable.name,
                 note=("Exit code minus baseline code; higher codes are better answers. "
                       f"Blank when either is missing or Not sure ({NOT_SURE_CODE}), or "
+                      "when different kinds of respondent answered.")))
+    for variable in domain_variables(survey):
+        waves = domain_waves(variable)
+        found += [replace(variable, name=paired_name(variable.name, wave),
+                          label=f"{variable.label} at {wave}", wave=wave, source=variable.name)
+                  for wave in waves]
+        if waves == WAVES:
+            found.append(replace(
+                variable, name=change_name(variable.name),
+                label=f"{variable.label}: change from baseline to exit", part="change",
+                source=variable.name,
+                note=("Exit score minus baseline score. Blank when either is missing, or "
                       "when different kinds of respondent answered.")))
     return found

@@ -151,3 +151,136 @@ def test_the_app_refuses_to_start_on_a_bad_survey(folder, app_config):
     app_config["CONTENT_DIR"] = str(folder)
     with pytest.raises(ContentError, match="question 'safe': unknown type"):
         create_app(app_config)
+
+
+# ---------------------------------------------------------------- scored domains
+
+SCORED_QUESTIONS = """\
+  - id: safe
+    type: yes_no
+    text: {en: "Do you feel safe?"}
+  - id: home
+    type: scale3
+    text: {en: "How do you feel about your home?"}
+  - id: days
+    type: scale3
+    text: {en: "How do you feel about your days?"}
+  - id: visits
+    type: number
+    min: 0
+    max: 30
+    text: {en: "How many visits?"}
+  - id: later
+    type: scale3
+    waves: [exit]
+    text: {en: "How do you feel now?"}
+"""
+
+
+def domains(text: str) -> str:
+    return SCORED_QUESTIONS + "domains:\n" + text
+
+
+def test_domains_load_with_their_rules(folder):
+    write_survey(folder, domains(
+        "  - id: wellbeing\n    label: Wellbeing\n    questions: [home, days]\n"
+        "    score: mean\n    reverse: [days]\n    not_sure: midpoint\n    min_answered: 1\n"
+        "  - id: contact\n    label: {en: Contact}\n    questions: [visits]\n    score: sum\n"))
+    survey = load_library(folder).get("custom")
+    wellbeing, contact = survey.domains
+    assert wellbeing.id == "wellbeing" and wellbeing.label == {"en": "Wellbeing"}
+    assert wellbeing.questions == ("home", "days") and wellbeing.reverse == {"days"}
+    assert (wellbeing.score, wellbeing.not_sure, wellbeing.skipped) == ("mean", "midpoint",
+                                                                       "missing")
+    assert wellbeing.needed == 1
+    assert (contact.score, contact.not_sure, contact.needed) == ("sum", "missing", 1)
+    assert contact.line == 33
+
+
+def test_surveys_without_domains_have_none():
+    assert all(survey.domains == () for survey in load_library())
+
+
+DOMAIN = "  - id: wellbeing\n    label: Wellbeing\n"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("  - wellbeing\n", "each domain must be a mapping"),
+    ("    wellbeing: {}\n", "domains must be a list"),
+    ("  - id: Well Being\n    label: W\n    questions: [home]\n    score: sum\n",
+     "domain id 'Well Being' must be lower-case"),
+    (DOMAIN + "    questions: [home, nope]\n    score: sum\n",
+     "domain 'wellbeing': there is no question 'nope' in this survey"),
+    (DOMAIN + "    questions: [home, safe]\n    score: sum\n",
+     "domain 'wellbeing': 'safe' is a yes_no question; a domain scores only scale3, agree5, "
+     "number questions"),
+    (DOMAIN + "    questions: [home]\n    score: median\n",
+     "domain 'wellbeing' has an unknown score rule 'median' (use one of: sum, mean)"),
+    (DOMAIN + "    questions: [home]\n", "domain 'wellbeing' has no 'score'"),
+    (DOMAIN + "    questions: [home]\n    score: sum\n    not_sure: zero\n",
+     "domain 'wellbeing' has an unknown not_sure rule 'zero'"),
+    (DOMAIN + "    questions: [home]\n    score: sum\n    skipped: zero\n",
+     "domain 'wellbeing' has an unknown skipped rule 'zero'"),
+    (DOMAIN + "    questions: [home]\n    score: sum\n    reverse: [days]\n",
+     "domain 'wellbeing': the reverse-scored 'days' is not one of its questions"),
+    (DOMAIN + "    questions: [home, days]\n    score: sum\n    min_answered: 3\n",
+     "domain 'wellbeing': min_answered must be a whole number from 1 to 2"),
+    (DOMAIN + "    questions: [home, days]\n    score: sum\n    min_answered: 0\n",
+     "min_answered must be a whole number"),
+    (DOMAIN + "    questions: [home, later]\n    score: sum\n",
+     "domain 'wellbeing': its questions are not all asked at the same timepoints, so its "
+     "scores could not be compared (home: every timepoint; later: exit)"),
+    (DOMAIN + "    questions: [home, home]\n    score: sum\n",
+     "domain 'wellbeing' lists the question 'home' twice"),
+    (DOMAIN + "    questions: []\n    score: sum\n", "needs 'questions'"),
+    ("  - id: wellbeing\n    questions: [home]\n    score: sum\n",
+     "domain 'wellbeing' label must be text per language"),
+    (DOMAIN + "    questions: [home]\n    score: sum\n    scale: mean\n",
+     "domain 'wellbeing' has an unknown field 'scale'"),
+    (DOMAIN + "    questions: [home]\n    score: sum\n" + DOMAIN
+     + "    questions: [days]\n    score: sum\n", "this id is used by an earlier domain"),
+])
+def test_each_domain_mistake_names_file_domain_and_reason(folder, text, reason):
+    error = load_error(folder, domains(text))
+    assert reason in error.reason
+    assert str(error).startswith(str(folder / "custom.yaml") + ":")
+    if text.startswith("  - id:"):
+        assert error.line >= 26  # the domain's own line
+
+
+def test_a_reverse_scored_number_needs_both_bounds(folder):
+    body = domains(DOMAIN + "    questions: [count]\n    score: sum\n    reverse: [count]\n")
+    body = "  - id: count\n    type: number\n    min: 0\n    text: {en: 'How many?'}\n" + body
+    assert "'count' is reverse-scored, so it needs both min and max" in load_error(
+        folder, body).reason
+
+
+def test_a_domain_column_may_not_take_a_question_id(folder):
+    body = "  - id: dom_home\n    type: scale3\n    text: {en: Hi}\n" + domains(
+        "  - id: home\n    label: Home\n    questions: [home]\n    score: sum\n")
+    assert "its export column 'dom_home' is also a question id" in load_error(
+        folder, body).reason
+
+
+def test_the_practice_question_is_not_scored(folder):
+    body = ("  - id: tea\n    type: scale3\n    practice: true\n    text: {en: 'Tea?'}\n"
+            + domains(DOMAIN + "    questions: [tea, home]\n    score: sum\n"))
+    assert "'tea' is the practice question" in load_error(folder, body).reason
+
+
+def test_the_example_outcome_survey_loads_and_passes_the_checker():
+    from content.checker import check
+    from content.loader import load_phrases, load_scales, load_survey
+
+    path = PACKAGE_CONTENT.parent / "examples" / "outcomes_worker.yaml"
+    survey = load_survey(path, load_scales(PACKAGE_CONTENT / "scales.yaml"),
+                         load_phrases(PACKAGE_CONTENT / "phrases.yaml"))
+    assert [d.id for d in survey.domains] == ["example_a", "example_b", "example_c"]
+    # Placeholders, never presented as the framework's own items.
+    for domain in survey.domains:
+        for qid in domain.questions:
+            assert "example: a site supplies HEF's own items" in survey.question(qid).label
+    problems, _ = check(path)
+    assert problems == []
+    # Not shipped as a default survey.
+    assert "outcomes_worker" not in {s.id for s in load_library()}
