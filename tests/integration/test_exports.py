@@ -376,7 +376,7 @@ def test_redcap_dictionary_layout_and_branching_logic(nsw):
     assert reviews["Choices, Calculations, OR Slider Labels"] == (
         "5, Strongly agree | 4, Agree | 3, Neither | 2, Disagree | 1, Strongly disagree"
         " | 9, Not sure")
-    assert reviews["Field Label"] == ("The social worker gave the person a voice in care and "
+    assert reviews["Field Label"] == ("The social worker gave them a voice in care and "
                                       "treatment reviews.")
     assert fields["comments"]["Field Type"] == "notes"
     assert fields["comments"]["Identifier?"] == "y"
