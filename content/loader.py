@@ -51,7 +51,7 @@ _LINE = "__line__"
 SURVEY_KEYS = {"id", "title", "respondent_type", "languages", "consent", "questions",
                "answered_by", "domains"}
 QUESTION_KEYS = {"id", "type", "text", "label", "help", "options", "waves", "show_if",
-                 "practice", "role", "min", "max", "record"}
+                 "practice", "role", "min", "max", "record", "review_if"}
 OPTION_KEYS = {"code", "key", "label", "emoji", "picture", "keywords", "name", "not_sure"}
 DOMAIN_KEYS = {"id", "label", "questions", "score", "reverse", "not_sure", "skipped",
                "min_answered"}
@@ -272,12 +272,15 @@ def _question(data: Any, survey: dict[str, Any], scales: Mapping[str, tuple[Opti
         raise ctx.fail("min and max are only for number questions")
     if data.get("record") and qtype != "open":
         raise ctx.fail("only open questions can take a recording")
+    review_if = data.get("review_if", [])
+    if not isinstance(review_if, list) or not set(review_if) <= {o.code for o in options}:
+        raise ctx.fail(f"review_if must list answer codes of this question, not {review_if!r}")
     return Question(
         id=qid, type=qtype, text=_text(data.get("text"), "text", ctx),
         label=str(data.get("label", "")) or qid, help=_text(data.get("help"), "help", ctx, False),
         options=options, waves=frozenset(waves), show_if=show_if, practice=practice,
         role=role, minimum=minimum, maximum=maximum, record=bool(data.get("record", False)),
-        line=ctx.line,
+        review_if=frozenset(review_if), line=ctx.line,
     )
 
 

@@ -610,9 +610,18 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
         label = localise(option.label, "en")
         shown = localise(option.label, lang)
         code = NOT_SURE_CODE if option.not_sure else option.code
+        # Typed words beyond the answer ("No. I am scared") are read for worrying words
+        # and kept beside the coded answer; an answer the survey marks for review is
+        # flagged whatever the words.
+        words = event.value if event.kind == EventKind.TEXT else ""
+        concerns = safeguarding.concerns(words) if words else ()
+        if option.code in question.review_if:
+            concerns = (f"answer: {label}", *concerns)
         recorded = Recorded(question.id, AnswerStatus.ANSWERED, code=code, label=label,
-                            raw=event.value)
-        return _move_on(survey, progress, question, recorded, None, shown)
+                            raw=event.value, text=words if concerns else "",
+                            concerns=concerns)
+        return _move_on(survey, progress, question, recorded,
+                        _safeguarding_note(survey, progress, safeguarding, concerns), shown)
     reading = read_reply(question, event.value)
     if question.type == "number":
         if reading.number is None:
@@ -626,10 +635,18 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
     concerns = safeguarding.concerns(reading.text)
     recorded = Recorded(question.id, AnswerStatus.ANSWERED, text=reading.text, raw=event.value,
                         concerns=concerns)
-    note = (Prompt("say", survey.phrase("safeguarding", progress.language,
-                                        contact=safeguarding.contact).strip(),
-                   progress.language) if concerns else None)
-    return _move_on(survey, progress, question, recorded, note, reading.text)
+    return _move_on(survey, progress, question, recorded,
+                    _safeguarding_note(survey, progress, safeguarding, concerns), reading.text)
+
+
+def _safeguarding_note(survey: Survey, progress: Progress, safeguarding: Safeguarding,
+                       concerns: tuple[str, ...]) -> Prompt | None:
+    """Who to call if the person is in danger, when an answer gave cause for concern."""
+    if not concerns:
+        return None
+    return Prompt("say", survey.phrase("safeguarding", progress.language,
+                                       contact=safeguarding.contact).strip(),
+                  progress.language)
 
 
 def _range(question: Question) -> dict[str, object]:

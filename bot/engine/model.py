@@ -106,6 +106,8 @@ class Question:
     minimum: int | None = None
     maximum: int | None = None
     record: bool = False
+    # Answers that need a person at the site to look (e.g. "No" to "Do you feel safe?").
+    review_if: frozenset[int] = frozenset()
     line: int = 0
 
     @property

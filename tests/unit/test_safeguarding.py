@@ -73,3 +73,33 @@ def test_without_a_contact_the_emergency_number_is_still_given(survey) -> None: 
     step = advance(survey, _at_open_question(survey), Event("text", "I am scared"),
                    Safeguarding.for_site("scared", ""))
     assert step.prompts[0].text == "Thank you for telling us. If you are in danger now, call 999."
+
+
+def _at(survey, question_id: str):  # type: ignore[no-untyped-def]
+    """Progress at ``question_id``, answering 1 (or yes) to everything before it."""
+    step = advance(survey, begin(survey, "baseline", "en", "sms"), Event("start"))
+    while step.progress.current != question_id:
+        step = advance(survey, step.progress, Event("text", "1"))
+    return step.progress
+
+
+def test_a_closed_answer_the_survey_marks_for_review_is_flagged(survey) -> None:  # type: ignore[no-untyped-def]
+    guard = Safeguarding.for_site("scared", "Please call the team.")
+    step = advance(survey, _at(survey, "safe"), Event("text", "No"), guard)
+    (recorded,) = step.recorded
+    assert (recorded.code, recorded.concerns) == (2, ("answer: No",))
+    assert "call 999" in step.prompts[0].text
+    calm = advance(survey, _at(survey, "safe"), Event("text", "yes"), guard)
+    assert calm.recorded[0].concerns == ()
+
+
+def test_words_typed_with_a_closed_answer_are_read_and_kept(survey) -> None:  # type: ignore[no-untyped-def]
+    guard = Safeguarding.for_site("\n".join(DEFAULT_WORDS), "Please call the team.")
+    step = advance(survey, _at(survey, "home"), Event("text", "OK. I am scared, he hits me"),
+                   guard)
+    (recorded,) = step.recorded
+    assert recorded.code == 2  # "OK" on the 3-point scale
+    assert recorded.text == "OK. I am scared, he hits me"
+    assert {"scared", "hits me"} <= set(recorded.concerns)
+    button = advance(survey, _at(survey, "home"), Event("button", "2"), guard)
+    assert button.recorded[0].concerns == () and button.recorded[0].text == ""

@@ -43,7 +43,7 @@ def survey_data(nsw: Services, sites: dict[str, int],
             uow.repo.add_invitation(uow.repo.participant(code), "baseline", channel)
         uow.commit()
     replies = {"baseline": _answer(nsw, people["CAL-0001"], BASELINE)}
-    _answer(nsw, people["CAL-0002"], ["yes", "1", "stop"])
+    _answer(nsw, people["CAL-0002"], ["yes", "1", "pause"])  # STOP would opt out
     _answer(nsw, people["CAL-0003"], ["no"])
     nsw.conversations.opt_out(people["CAL-F0004"], True, "test")
     _answer(nsw, people["CAM-0001"], BASELINE)
@@ -162,3 +162,25 @@ def test_invitations_only_for_the_site_count(nsw: Services, as_cal: Staff,
         assert len(list(uow.session.scalars(select(Invitation)))) == 6
     page = as_cal.get("/staff/sites/CAL/").get_data(as_text=True)
     assert "CAM-0001" not in page
+
+
+def test_no_to_feeling_safe_and_words_typed_with_a_closed_answer_reach_the_review_queue(
+        nsw: Services, as_cal: Staff, sites: dict[str, int],
+        make_participant: Callable[..., int]) -> None:
+    pid = make_participant("CAL-0009", "individual", "+447700900199", "CAL")
+    said = messages(nsw.conversations.handle(pid, "sms", Event("start")).prompts)
+    for reply in BASELINE[:5]:
+        said = messages(nsw.conversations.handle(pid, "sms", Event("text", reply)).prompts)
+    while "Do you feel safe?" not in said[-1]:
+        said = messages(nsw.conversations.handle(pid, "sms", Event("text", "1")).prompts)
+    said = messages(nsw.conversations.handle(
+        pid, "sms", Event("text", "No. I am scared, he hits me")).prompts)
+    assert said[0].startswith("Thank you for telling us. If you are in danger now, call 999.")
+    with nsw.uow() as uow:
+        flag = uow.session.scalar(select(SafeguardingFlag))
+        assert flag is not None and flag.question_id == "safe"
+        assert flag.text == "No. I am scared, he hits me"
+        assert flag.matched.startswith("answer: No") and "hits me" in flag.matched
+    page = html.unescape(as_cal.get("/staff/sites/CAL/").get_data(as_text=True))
+    assert "Worrying answers to review (1)" in page
+    assert "No. I am scared, he hits me" in page
