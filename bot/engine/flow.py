@@ -30,6 +30,8 @@ CONSENT = "consent"
 # the loader keeps ids to lower-case letters, and reserves this one as it does consent).
 RESTART = "restart"
 MAX_REASKS = 2
+# Why a recording is in the review queue: nobody has listened to it yet.
+UNHEARD = "recording: listen to it"
 # A channel of typed replies with no extras: the default when none is named.
 TYPED = Capabilities()
 # Events that carry a reply to the question asked.
@@ -316,7 +318,8 @@ def ask(survey: Survey, progress: Progress, question_id: str | None = None,
 
 def say(survey: Survey, progress: Progress, phrase_id: str, **values: object) -> Prompt:
     """A statement from the shared phrases, in the person's language."""
-    return Prompt(kind="say", text=survey.phrase(phrase_id, progress.language, **values),
+    # Stripped: a placeholder filled with nothing (no site contact) leaves no stray space.
+    return Prompt(kind="say", text=survey.phrase(phrase_id, progress.language, **values).strip(),
                   language=progress.language, phrase=phrase_id)
 
 
@@ -560,9 +563,11 @@ def _answering(survey: Survey, progress: Progress, event: Event,
         if question.type != "open":
             return _not_understood(survey, progress, question)
         shown = survey.phrase("recorded", progress.language)
+        # A recording has no words to check: until someone has listened (and written
+        # it down), it waits in the review queue, so no story goes unheard.
         return _move_on(survey, progress, question,
                         Recorded(question.id, AnswerStatus.ANSWERED, recording=event.value,
-                                 label=shown),
+                                 label=shown, concerns=(UNHEARD,)),
                         None, shown)
     return _answer(survey, progress, question, event, safeguarding)
 
@@ -644,9 +649,7 @@ def _safeguarding_note(survey: Survey, progress: Progress, safeguarding: Safegua
     """Who to call if the person is in danger, when an answer gave cause for concern."""
     if not concerns:
         return None
-    return Prompt("say", survey.phrase("safeguarding", progress.language,
-                                       contact=safeguarding.contact).strip(),
-                  progress.language)
+    return say(survey, progress, "safeguarding", contact=safeguarding.contact)
 
 
 def _range(question: Question) -> dict[str, object]:
@@ -759,6 +762,8 @@ def _phrase_values(survey: Survey, language: str,
                 number, total = _position(survey, progress, question)
                 if number:
                     values["welcome_back_at"].append({"number": number, "total": total})
+    # Who to call, as said where the site has given no contact of its own.
+    values["safeguarding"] = [{"contact": ""}]
     values["number_range"] = [_range(q) for q in survey.questions
                               if q.type == "number" and q.maximum is not None]
     return values

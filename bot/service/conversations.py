@@ -355,7 +355,7 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
                   "recording": r.recording, "raw": r.raw, "channel": channel,
                   "who_answered": who, "answered_at": now} for r in step.recorded],
         withdrawn=step.withdrawn,
-        flags=[{"question_id": r.question_id, "text": r.text or r.label,
+        flags=[{"question_id": r.question_id, "text": r.text or r.recording or r.label,
                 "matched": ", ".join(r.concerns)[:200]}
                for r in step.recorded if r.concerns],
         reply=[p.to_dict() for p in step.prompts], inbound=inbound,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.channels.voice import SAY_VOICES
 from content.audio import SPEEDS, Renderer, Tools, audio_key, spoken_texts
-from storage.models import InboundMessage, Response
+from storage.models import InboundMessage, Response, SafeguardingFlag
 from tests.conftest import PUBLIC_BASE_URL
 from tests.helpers import stored_answers
 
@@ -230,6 +230,11 @@ def test_a_recording_that_cannot_be_fetched_keeps_its_reference(client, nsw, mak
     assert stored_answers(nsw, CODE)["life_better"].recording == f"twilio:{recording}"
     assert any("RECORDING NOT SAVED" in r.getMessage() and recording in r.getMessage()
                for r in caplog.records)
+    # Nobody has heard it yet: it waits in the review queue (it has no words to check).
+    with nsw.uow() as uow:
+        flag = uow.session.scalar(select(SafeguardingFlag))
+        assert flag is not None and flag.question_id == "life_better"
+        assert (flag.text, flag.matched) == (f"twilio:{recording}", "recording: listen to it")
     assert stand_in.deleted() == []
 
 
