@@ -129,10 +129,7 @@ def test_the_worker_command_runs_queued_jobs_in_forked_children(cli, app_config,
     queue = Queue(queue_name, connection=redis)
     jobs = [queue.enqueue("web_survey.jobs.deliver_invitation", web),
             queue.enqueue("web_survey.jobs.deliver_invitation", web + 1000)]
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
-    monkeypatch.setenv("RQ_QUEUE", queue_name)
-
-    result = cli("worker", "--burst")
+    result = cli("worker", "--burst", REDIS_URL=REDIS_URL, RQ_QUEUE=queue_name)
 
     assert f"working on queue '{queue_name}' at redis://127.0.0.1:6379/0" in result.output
     # A web invitation is a link: delivering it reads it and leaves it as it was.
@@ -140,11 +137,10 @@ def test_the_worker_command_runs_queued_jobs_in_forked_children(cli, app_config,
     assert queue.count == 0
 
 
-def test_the_worker_command_says_what_is_missing(cli, monkeypatch):
+def test_the_worker_command_says_what_is_missing(cli):
     result = cli("worker", "--burst", expect=1)
     assert "REDIS_URL is not set" in result.output
-    monkeypatch.setenv("REDIS_URL", "redis://:s3cret@127.0.0.1:1/0")
-    result = cli("worker", "--burst", expect=1)
+    result = cli("worker", "--burst", expect=1, REDIS_URL="redis://:s3cret@127.0.0.1:1/0")
     assert "cannot reach Redis at redis://127.0.0.1:1/0" in result.output
     assert "s3cret" not in result.output
 
