@@ -219,7 +219,11 @@ def _sound(visit: Visit, texts: Iterable[str], language: str) -> Sound:
 
 
 def _prompt_texts(prompt: Prompt) -> list[str]:
-    """What the big Listen button reads: the question, each answer, then the help."""
+    """What the big Listen button reads: the question, each answer, then the help (on
+    check-your-answers: the heading, then each question with its answer)."""
+    if prompt.review:
+        return [prompt.text, *(text for _, question, answer in prompt.review
+                               for text in (question, answer))]
     return [prompt.text, *(choice.label for choice in prompt.choices), prompt.help]
 
 
