@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ from flask.testing import FlaskClient
 
 from content.audio import audio_key
 from content.loader import PACKAGE_CONTENT
+from web_survey import create_app
 from web_survey.cli import invite as invite_command
 from web_survey.cli import main
 
@@ -421,6 +423,44 @@ def test_a_no_pictures_need_hides_pictures_and_the_switch(client, invited):
     _, token = invited("individual", needs="easy-read;no-pictures")
     body = Browser(client, token).open().page
     assert "<img" not in body and "pictures</button>" not in body
+
+
+def test_a_site_adds_and_replaces_pictures_and_a_question_shows_its_own(
+        app_config, tmp_path, make_participant, nsw):
+    content = tmp_path / "content"
+    shutil.copytree(PACKAGE_CONTENT, content)
+    survey = content / "individual.yaml"
+    survey.write_text(survey.read_text().replace(
+        "    label: Knows who their social worker is\n",
+        "    label: Knows who their social worker is\n    picture: our-worker.png\n"))
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "our-worker.png").write_bytes(b"\x89PNG our own")
+    (pictures / "yes.svg").write_text("<svg>our yes</svg>")
+    app_config.update(CONTENT_DIR=str(content), PICTURES_DIR=str(pictures))
+    app = create_app(app_config)
+    client = app.test_client()
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        with client.get(path) as response:
+            return response.status_code, response.get_data()
+
+    assert fetch("/pictures/yes.svg") == (200, b"<svg>our yes</svg>")
+    assert fetch("/pictures/no.svg")[1].startswith(b"<svg")  # the shipped one
+    assert fetch("/pictures/our-worker.png") == (200, b"\x89PNG our own")
+    for bad in ("../site.css", "..%2Fsite.css", "secret.txt", ".hidden.svg"):
+        assert fetch(f"/pictures/{bad}")[0] == 404
+    services = app.extensions["nsw"]
+    pid = make_participant("CAL-0001", "individual", phone=None)
+    with services.uow() as uow:
+        token = uow.repo.add_invitation(uow.repo.participant_by_id(pid), "baseline",
+                                        "web").token
+        uow.commit()
+    page = Browser(client, token).open().choose("Yes").choose("Me with help").choose("Yes")
+    assert page.h1() == "Do you know who your social worker is?"
+    assert ('<img class="question-picture" src="/pictures/our-worker.png" alt="" width="96" '
+            'height="96">') in page.page
+    services.engine.dispose()
 
 
 def test_every_picture_the_content_names_is_drawn():
