@@ -190,8 +190,12 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
 
 
 def _audio_src(visit: Visit, text: str, language: str) -> str:
-    """The URL of the prompt's rendered audio, or "" (the page then offers speech)."""
-    found = find_audio(Path(current_app.config["AUDIO_DIR"]), text, language)
+    """The URL of the prompt's rendered audio (slow first for slow speech), or "" (the
+    page then offers the browser's speech)."""
+    folder = Path(current_app.config["AUDIO_DIR"])
+    speeds = ("slow", "normal") if Need.SLOW_SPEECH in visit.needs else ("normal",)
+    found = next(filter(None, (find_audio(folder, text, language, speed) for speed in speeds)),
+                 None)
     return f"{request.script_root}/audio/{language}/{found.name}" if found else ""
 
 
