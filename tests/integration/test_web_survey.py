@@ -498,8 +498,9 @@ def test_one_listen_button_plays_the_question_each_answer_then_help(app_config, 
     _, token = invited("individual")
     page = Browser(client, token).open().choose("Yes")
     assert page.h1() == question
-    note, big, *small = listen_parts(page.page)  # the note "Thank you. ..." has its own
-    assert note[0]["text"].startswith("Thank you.")
+    big, note, *small = listen_parts(page.page)  # the note "Thank you. ..." has its own
+    assert [part["text"] for part in note] == [
+        "Thank you. There are 9 questions. There are no right or wrong answers."]
     assert [(part["text"], part["src"]) for part in big] == list(zip(
         [question, *labels, help_text], urls, strict=True))
     # One small Listen button beside each answer, plays that answer only.
