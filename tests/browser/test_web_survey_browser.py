@@ -408,6 +408,12 @@ def test_check_your_answers_is_short_and_names_each_change_button_by_number(
              for button in page.locator("button[name=change]").all()]
     assert names == [f"Change answer {n}" for n in range(1, len(names) + 1)]
     assert len(names) == 9
+    # 320 px, and text at 200 %: nothing scrolls sideways.
+    page.set_viewport_size({"width": 320, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.evaluate("document.documentElement.style.fontSize = "
+                  "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
 
 
 CONSENT_EN = ("We want to ask you about your social worker. "
