@@ -8,6 +8,7 @@
   var synth = window.speechSynthesis || null;
   var player = new Audio();
   var queue = [];
+  var run = 0; // each press starts a new run; callbacks of an earlier run do nothing
 
   function voiceFor(lang) {
     if (!synth) { return null; }
@@ -20,6 +21,7 @@
   }
 
   function stop() {
+    run += 1;
     queue = [];
     player.pause();
     player.removeAttribute("src");
@@ -27,11 +29,13 @@
   }
 
   function next() {
+    var mine = run;
+    var then = function () { if (mine === run) { next(); } };
     var part = queue.shift();
     if (!part) { return; }
     if (part.src) {
       player.src = part.src;
-      player.play().catch(next);
+      player.play().catch(then);
       return;
     }
     var voice = voiceFor(part.lang);
@@ -39,8 +43,8 @@
     var words = new SpeechSynthesisUtterance(part.text);
     words.lang = voice.lang;
     words.voice = voice;
-    words.onend = next;
-    words.onerror = next;
+    words.onend = then;
+    words.onerror = then;
     synth.speak(words);
   }
 
