@@ -38,8 +38,10 @@ from bot.engine.model import (
 
 PACKAGE_CONTENT = Path(__file__).parent / "easy_read"
 SHARED_FILES = ("scales.yaml", "phrases.yaml")
-# Phrases said outside a survey's conversation (to unknown senders, on link cards).
-CHANNEL_PHRASES = ("unknown_sender", "card_web", "card_telegram", "card_link")
+# Phrases said outside a survey's conversation (to unknown senders, on link cards, in
+# invitations shaped by a person's needs).
+CHANNEL_PHRASES = ("unknown_sender", "card_web", "card_telegram", "card_link",
+                   "invite_supporter", "offer_call")
 # The easy-read checker's settings may sit beside the surveys; it is not a survey.
 CHECKER_FILE = "checker.yaml"
 STANDARD_SCALES = ("yes_no", "scale3", "agree5")
@@ -51,7 +53,7 @@ _LINE = "__line__"
 SURVEY_KEYS = {"id", "title", "respondent_type", "languages", "consent", "questions",
                "answered_by", "domains"}
 QUESTION_KEYS = {"id", "type", "text", "label", "help", "options", "waves", "show_if",
-                 "practice", "role", "min", "max", "record", "review_if"}
+                 "practice", "role", "min", "max", "record", "review_if", "picture"}
 OPTION_KEYS = {"code", "key", "label", "emoji", "picture", "keywords", "name", "not_sure"}
 DOMAIN_KEYS = {"id", "label", "questions", "score", "reverse", "not_sure", "skipped",
                "min_answered"}
@@ -141,6 +143,14 @@ def _text(value: Any, what: str, ctx: _Context, required: bool = True) -> dict[s
     return {lang: " ".join(words.split()) for lang, words in text.items()}
 
 
+def _picture(data: dict[str, Any], ctx: _Context, what: str = "") -> str:
+    """A picture's file name (looked up in PICTURES_DIR, then the shipped pictures)."""
+    picture = str(data.get("picture", "") or "")
+    if "/" in picture or "\\" in picture or picture.startswith("."):
+        raise ctx.fail(f"{what}picture must be a file name, not a path")
+    return picture
+
+
 def _options(raw: Any, ctx: _Context, what: str = "options") -> tuple[Option, ...]:
     if not isinstance(raw, list) or len(raw) < 2:
         raise ctx.fail(f"{what} must be a list of at least 2 answers")
@@ -161,9 +171,7 @@ def _options(raw: Any, ctx: _Context, what: str = "options") -> tuple[Option, ..
         keywords = data.get("keywords", [])
         if not isinstance(keywords, list) or not all(isinstance(k, str | int) for k in keywords):
             raise ctx.fail(f"option {code}: keywords must be a list of words")
-        picture = str(data.get("picture", ""))
-        if "/" in picture or picture.startswith("."):
-            raise ctx.fail(f"option {code}: picture must be a file name, not a path")
+        picture = _picture(data, ctx, f"option {code}: ")
         options.append(Option(
             code=code, key=key, label=_text(data.get("label"), f"option {code} label", ctx),
             emoji=str(data.get("emoji", "")), picture=picture,
@@ -280,7 +288,7 @@ def _question(data: Any, survey: dict[str, Any], scales: Mapping[str, tuple[Opti
         label=str(data.get("label", "")) or qid, help=_text(data.get("help"), "help", ctx, False),
         options=options, waves=frozenset(waves), show_if=show_if, practice=practice,
         role=role, minimum=minimum, maximum=maximum, record=bool(data.get("record", False)),
-        review_if=frozenset(review_if), line=ctx.line,
+        review_if=frozenset(review_if), picture=_picture(data, ctx), line=ctx.line,
     )
 
 

@@ -69,7 +69,7 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
         return UnitOfWork(session_factory, vault)
 
     conversations = Conversations(uow_factory, surveys)
-    outreach = Outreach(conversations, uow_factory, *_senders(config))
+    outreach = Outreach(conversations, uow_factory, *_senders(config), phrases=surveys)
     publishing = Publishing(uow_factory, conversations.catalogue)
     return Services(engine, session_factory, vault, surveys, conversations, config, outreach,
                     publishing)

@@ -13,10 +13,22 @@ left off, because every answer was stored when they pressed Continue.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, current_app, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
@@ -34,6 +46,9 @@ bp = Blueprint("survey", __name__)
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi"})
 EASY_READ_TYPES = ("individual", "family")
 CHANNEL = ChannelName.WEB
+SHIPPED_PICTURES = Path(__file__).parent / "static" / "pictures"
+# A picture a survey names: a plain file name with an image extension, nothing else.
+_PICTURE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,80}\.(svg|png|jpe?g|webp)")
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,26 @@ class Visit:
 
     @property
     def audio(self) -> bool:
-        """A play button beside each prompt: easy read, unless audio is not wanted."""
-        return self.easy_read and Need.NO_AUDIO not in self.needs
+        """Listen buttons: easy read or audio first, unless audio is not wanted."""
+        wanted = self.easy_read or Need.AUDIO_FIRST in self.needs
+        return wanted and Need.NO_AUDIO not in self.needs
+
+    @property
+    def audio_first(self) -> bool:
+        """The Listen button comes first on the page, and biggest."""
+        return self.audio and Need.AUDIO_FIRST in self.needs
+
+    @property
+    def large_print(self) -> bool:
+        """Bigger text, buttons and pictures."""
+        return Need.LARGE_PRINT in self.needs
+
+    @property
+    def page_classes(self) -> str:
+        """The body's classes: how this person's pages look."""
+        return " ".join(name for name, wanted in (
+            ("easy", self.easy_read), ("large", self.large_print),
+            ("audio-first", self.audio_first)) if wanted)
 
     def phrase(self, phrase_id: str, **values: object) -> str:
         return self.survey.phrase(phrase_id, self.language, **values)
@@ -157,9 +190,63 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
 
 
 def _audio_src(visit: Visit, text: str, language: str) -> str:
-    """The URL of the prompt's rendered audio, or "" (the page then offers speech)."""
-    found = find_audio(Path(current_app.config["AUDIO_DIR"]), text, language)
+    """The URL of the prompt's rendered audio (slow first for slow speech), or "" (the
+    page then offers the browser's speech)."""
+    folder = Path(current_app.config["AUDIO_DIR"])
+    speeds = ("slow", "normal") if Need.SLOW_SPEECH in visit.needs else ("normal",)
+    found = next(filter(None, (find_audio(folder, text, language, speed) for speed in speeds)),
+                 None)
     return f"{request.script_root}/audio/{language}/{found.name}" if found else ""
+
+
+@dataclass(frozen=True)
+class Sound:
+    """What one Listen button plays, in order: each text with its audio URL ("" where
+    none is rendered: the browser's speech reads it, where it has a voice)."""
+
+    parts: tuple[tuple[str, str], ...]
+
+    @property
+    def href(self) -> str:
+        """The first rendered file: the plain link that works with no JavaScript."""
+        return next((src for _, src in self.parts if src), "")
+
+    @property
+    def data(self) -> str:
+        """The parts for speak.js, as JSON."""
+        return json.dumps([{"text": text, "src": src} for text, src in self.parts],
+                          ensure_ascii=False)
+
+
+def _sound(visit: Visit, texts: Iterable[str], language: str) -> Sound:
+    return Sound(tuple((text, _audio_src(visit, text, language)) for text in texts if text))
+
+
+def _prompt_texts(prompt: Prompt) -> list[str]:
+    """What the big Listen button reads: the question, each answer, then the help (on
+    check-your-answers: the heading, then each question with its answer)."""
+    if prompt.review:
+        return [prompt.text, *(text for _, question, answer in prompt.review
+                               for text in (question, answer))]
+    return [prompt.text, *(choice.label for choice in prompt.choices), prompt.help]
+
+
+@bp.get("/pictures/<filename>")
+def picture(filename: str) -> ResponseReturnValue:
+    """A survey's picture: the site's own (PICTURES_DIR) first, else the shipped one."""
+    if _PICTURE.fullmatch(filename) is None:
+        abort(404)
+    site_folder = current_app.config.get("PICTURES_DIR") or ""
+    folder = (Path(site_folder) if site_folder and (Path(site_folder) / filename).is_file()
+              else SHIPPED_PICTURES)
+    response = send_from_directory(folder, filename, max_age=24 * 3600)
+    # An SVG opened on its own must not run anything.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+def _picture_url(name: str) -> str:
+    return url_for("survey.picture", filename=name)
 
 
 def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> ResponseReturnValue:
@@ -178,8 +265,8 @@ def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> Resp
     template = "survey/review.html" if current.kind == "review" else "survey/question.html"
     return render_template(
         template, prompt=current, notes=notes, visit=visit, t=visit.phrase,
-        lang=current.language, consent=CONSENT, audio_src=_audio_src,
-        title=localise(visit.survey.title, visit.language),
+        lang=current.language, consent=CONSENT, sound=_sound, prompt_texts=_prompt_texts,
+        picture_url=_picture_url, title=localise(visit.survey.title, visit.language),
     ), status
 
 
@@ -190,7 +277,7 @@ def _message(language: str, heading: str, lines: tuple[str, ...],
     title = localise(survey.title, language) if survey is not None else ""
     return render_template("survey/message.html", heading=heading,
                            lines=[line for line in lines if line], lang=language, title=title,
-                           visit=visit, confirmed=confirmed, audio_src=_audio_src)
+                           visit=visit, confirmed=confirmed, sound=_sound)
 
 
 @bp.app_template_global()

@@ -92,6 +92,7 @@ class Prompt:
     back: bool = False  # there is an earlier question a "back" event would return to
     given: str = ""  # the answer already given to this question (a code or typed words)
     phrase: str = ""
+    picture: str = ""  # the question's own picture (a file name), for channels that show one
 
     def to_dict(self) -> dict[str, object]:
         """Plain data, for storing a reply so a provider's retry gets the same one.
@@ -313,6 +314,7 @@ def ask(survey: Survey, progress: Progress, question_id: str | None = None,
         error=error,
         back=bool(_back_path(survey, progress)),
         given=str(progress.answers.get(question.id, {}).get("given", "")),
+        picture=question.picture,
     )
 
 

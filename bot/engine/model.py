@@ -18,7 +18,8 @@ WHO_ANSWERED = ("self", "supported", "family_carer", "professional")
 
 WEB_PHRASES = (
     "web_continue", "web_skip", "web_back", "web_change", "web_send", "web_problem",
-    "web_error", "web_question_number", "web_listen", "web_pictures_off", "web_pictures_on",
+    "web_error", "web_question_number", "web_listen", "web_listen_to", "web_no_audio",
+    "web_change_answer", "web_pictures_off", "web_pictures_on",
     "web_sent", "web_finished", "web_link_unknown", "web_link_unknown_help", "web_link_old",
     "web_link_old_help", "web_try_again",
 )
@@ -108,6 +109,7 @@ class Question:
     record: bool = False
     # Answers that need a person at the site to look (e.g. "No" to "Do you feel safe?").
     review_if: frozenset[int] = frozenset()
+    picture: str = ""  # a picture of what the question is about (a file name)
     line: int = 0
 
     @property

@@ -113,6 +113,7 @@ class Need(StrEnum):
     NO_PICTURES = "no-pictures"
     NO_AUDIO = "no-audio"
     PICTURES = "pictures"
+    SUPPORTER = "supporter"  # answers with a supporter: invitations say so
 
 
 class AnswerStatus(StrEnum):

@@ -30,7 +30,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.engine import Event, EventKind, Prompt
+from bot.engine import Event, EventKind, Need, Prompt
 from storage.invitations import LINK_CHANNELS, MAX_REMINDERS, REMIND_AFTER, latest_invitations
 from storage.models import Invitation, Participant, Site, as_utc, utcnow
 from storage.uow import Repository
@@ -188,6 +188,27 @@ Route = Texts | Calls
 MISSING_CONTACT: Mapping[str, InvitationStatus] = {"phone": InvitationStatus.NO_PHONE}
 
 
+class PhraseBook(Protocol):
+    """The shared phrases (``SurveyLibrary``): what an invitation adds for a person's needs."""
+
+    def phrase(self, phrase_id: str, language: str, **values: object) -> str: ...
+
+
+def needs_notes(phrases: PhraseBook | None, person: Participant,
+                call_offered: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What a text invitation adds for this person's needs: (before the survey's opening,
+    before its first question). Someone answering with a supporter is told the survey is
+    for the person they support; someone who listens first is offered a call (when calls
+    can be made)."""
+    if phrases is None:
+        return (), ()
+    before = ((phrases.phrase("invite_supporter", person.language),)
+              if Need.SUPPORTER in person.needs else ())
+    after = ((phrases.phrase("offer_call", person.language),)
+             if call_offered and Need.AUDIO_FIRST in person.needs else ())
+    return before, after
+
+
 class ConversationDoor(Protocol):
     """What outreach needs of the conversation service (``Conversations``)."""
 
@@ -300,14 +321,17 @@ class Outreach:
     send, so the composition root (or a test) may fill it after this is built.
     ``conversations`` is the conversation service: a text invitation opens the survey
     through it, and a person who unsubscribed is opted out through it.
+    ``phrases`` words what a text invitation adds for a person's needs (``needs_notes``).
     """
 
     def __init__(self, conversations: ConversationDoor,
                  uow_factory: Callable[[], Unit],
                  senders: dict[str, Route] | None = None,
                  quiet: QuietHours | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 phrases: PhraseBook | None = None) -> None:
         self.conversations = conversations
+        self.phrases = phrases
         self.uow_factory = uow_factory
         self.senders: dict[str, Route] = senders if senders is not None else {}
         self.quiet = quiet or QuietHours.none()
@@ -350,7 +374,9 @@ class Outreach:
                 reply = self.conversations.handle(person.id, invitation.channel,
                                                   Event(EventKind.START))
                 provider_id = ""
-                for text in route.render(reply.prompts):
+                texts = list(route.render(reply.prompts))
+                before, after = needs_notes(self.phrases, person, self.sends("voice"))
+                for text in (*before, *texts[:-1], *after, *texts[-1:]):
                     provider_id = route.sender.send_text(contact, text)
             else:
                 provider_id = route.caller.call(contact)

@@ -143,3 +143,31 @@ def test_the_audit_log_page_meets_wcag_22_aa(live: str, browser: Browser, axe: A
     page.goto(f"{live}/staff/sites/CAL/audit")
     found["admin"] = _violations(axe, page)
     assert {where: problems for where, problems in found.items() if problems} == {}
+
+
+def test_the_dashboard_fits_a_320px_phone_by_keyboard_and_at_200pc_text(
+        live: str, browser: Browser, axe: Any) -> None:
+    page = browser.new_page(viewport={"width": 320, "height": 740})
+    sign_in(page, live)
+    page.goto(f"{live}/staff/sites/CAL/")
+    assert _violations(axe, page) == []
+    wide = "document.documentElement.scrollWidth"
+    assert page.evaluate(wide) <= 320
+    # Every cell of the rate table names its row and column headers.
+    unnamed = page.evaluate("""() => [...document.querySelectorAll('#rates td')].filter(cell =>
+        (cell.getAttribute('headers') || '').split(' ').filter(id =>
+            document.getElementById(id)?.tagName === 'TH').length < 2
+    ).map(cell => cell.outerHTML)""")
+    assert unnamed == []
+    assert page.locator("#rates th:not([scope])").count() == 0
+    # Keyboard only: Tab reaches the filters and the Show button.
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Show":
+            break
+    else:
+        raise AssertionError("Tab never reached Show")
+    # Text at 200 %: still nothing scrolls sideways (the rate table scrolls in its own box).
+    page.evaluate("document.documentElement.style.fontSize = "
+                  "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
+    assert page.evaluate(wide) <= 320

@@ -3,11 +3,15 @@ JavaScript on and off, and axe-core (WCAG 2.2 A and AA) run on every page on the
 
 from __future__ import annotations
 
+import wave
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.engine import Event, EventKind
+from content.audio import audio_key
 from tests.browser.conftest import axe_violations, open_phone
 from tests.helpers import stored_answers
 
@@ -160,6 +164,7 @@ def test_professional_by_keyboard_alone_at_360px_with_no_axe_violations(
     assert page.title().startswith("Error: ")
     assert page.locator(".error-summary h2").inner_text() == "There is a problem"
     run.check("error")
+    assert page.locator(".error-summary a").bounding_box()["height"] >= 44
     assert page.evaluate("document.activeElement.className") == "error-summary"
     run.key_button("el.tagName === 'A'", loads=False)
     assert page.evaluate("document.activeElement.id") == "answer"
@@ -225,10 +230,11 @@ def test_easy_read_page_sizes_fonts_pictures_and_speech(browser, axe, server, in
     for target in page.locator(".option input, .option label, button:visible").all():
         box = target.bounding_box()
         assert box["width"] >= 44 and box["height"] >= 44, target.evaluate("e => e.outerHTML")
-    # No audio file was rendered, so the browser's speech offers to read the question.
-    listen = page.get_by_role("button", name="Listen").first
-    assert listen.is_visible()
-    assert page.locator("audio[autoplay]").count() == 0
+    # No audio file was rendered and headless Chromium has no voice: the page says so
+    # instead of showing a silent Listen button.
+    assert not page.locator("button.speak").first.is_visible()
+    assert page.get_by_text("Sorry, this page cannot be read out loud here.").is_visible()
+    assert page.locator("audio").count() == 0
     # Pictures can be switched off, and back on, with no JavaScript needed for it.
     page.get_by_role("button", name="Hide pictures").click()
     assert page.locator(".option img").count() == 0
@@ -259,3 +265,175 @@ def test_bad_links_are_kind_pages_with_no_axe_violations(browser, axe, server, n
     assert response.status == 410
     assert page.locator("h1").inner_text() == "This link is out of date"
     assert axe_violations(axe, page) == ""
+
+
+# ------------------------------------------------- listening, reach and needs (issue 16)
+
+TALL_PHONE = {"width": 360, "height": 740}
+
+
+def advance(nsw: Any, token: str, *answers: tuple[str, str]) -> None:
+    """Answer the first questions through the service, as the page's posts would."""
+    nsw.conversations.open_link(token, "web", Event(EventKind.START))
+    for question, code in answers:
+        nsw.conversations.open_link(token, "web", Event(EventKind.BUTTON, code,
+                                                        question=question))
+
+
+def silence(path: Path) -> None:
+    """A tenth of a second of silence: a real WAV file the browser plays to its end."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 800)
+
+
+def test_listen_plays_the_question_each_answer_then_help_in_order(
+        browser, server, nsw, app_config, invited):
+    question = "Who is answering these questions?"
+    labels = ["Me on my own", "Me with help", "Family or someone who cares for me", "A worker"]
+    help_text = "It is fine to have help. We just want to know who is answering."
+    urls = []
+    for text in (question, *labels, help_text):
+        name = f"{audio_key(text, 'en')}.wav"
+        silence(Path(app_config["AUDIO_DIR"]) / "en" / name)
+        urls.append(f"{server}/audio/en/{name}")
+    _, token = invited("individual")
+    advance(nsw, token, ("consent", "1"))
+    page = open_phone(browser)
+    played: list[str] = []
+    page.on("request", lambda request: played.append(request.url)
+            if "/audio/" in request.url else None)
+    page.goto(f"{server}/s/{token}")
+    assert played == []  # nothing plays by itself
+    listen = page.locator(".listen-big .listen-button")
+    box = listen.bounding_box()
+    assert listen.inner_text().strip() == "Listen" and listen.locator("svg").count() == 1
+    assert box["height"] >= 44 and box["width"] >= 44
+    listen.click()
+    page.wait_for_function(
+        "url => performance.getEntriesByType('resource').some(e => e.name === url)",
+        arg=urls[-1], timeout=10_000)
+    in_order = [url for i, url in enumerate(played) if i == 0 or played[i - 1] != url]
+    assert in_order == urls
+    # The small button beside an answer plays that answer alone (a fresh browser cache).
+    played.clear()
+    small = open_phone(browser)
+    small.on("request", lambda request: played.append(request.url)
+             if "/audio/" in request.url else None)
+    small.goto(f"{server}/s/{token}")
+    small.get_by_role("link", name="Listen: Family or someone who cares for me").click()
+    small.wait_for_timeout(500)
+    assert set(played) == {urls[3]}
+    # With no JavaScript the Listen button is a link to the question's audio.
+    plain = open_phone(browser, javascript=False)
+    plain.goto(f"{server}/s/{token}")
+    href = plain.locator(".listen-big a").get_attribute("href")
+    assert href == urls[0].removeprefix(server)
+    response = plain.request.get(f"{server}{href}")
+    assert response.ok and response.headers["content-type"] == "audio/wav"
+
+
+RESPONDENTS = {
+    # kind, language, the answers that lead to a question with three answers (yes/no/not sure)
+    "individual": ("individual", "en", (("consent", "1"), ("who", "2"), ("practice", "1"))),
+    "family": ("family", "en", (("consent", "1"),)),
+    "professional": ("professional", "en", (("consent", "1"), ("role", "1"))),
+    "urdu": ("individual", "ur", (("consent", "1"), ("who", "2"), ("practice", "1"))),
+}
+
+
+@pytest.mark.parametrize("who", list(RESPONDENTS))
+def test_a_three_answer_question_is_within_reach_on_a_phone(
+        browser, axe, server, nsw, invited, who):
+    kind, language, answers = RESPONDENTS[who]
+    _, token = invited(kind, language=language)
+    advance(nsw, token, *answers)
+    page = browser.new_context(viewport=TALL_PHONE).new_page()
+    page.goto(f"{server}/s/{token}")
+    assert page.locator("input[name=choice]").count() == 3
+    assert axe_violations(axe, page) == ""
+    # 360 x 740: the last answer and Continue show without scrolling.
+    last = page.locator(".option").last.bounding_box()
+    go = page.locator("button[value=continue]").bounding_box()
+    assert last["y"] + last["height"] <= 740 and go["y"] + go["height"] <= 740, (last, go)
+    # Keyboard only: the main action comes before "Hide pictures" in the Tab order.
+    order = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.value || "
+                                   "document.activeElement.textContent.trim()"))
+        if order[-1] in ("pictures", ""):
+            break
+    assert "continue" in order
+    if "pictures" in order:
+        assert order.index("continue") < order.index("pictures")
+    # 320 px: nothing scrolls sideways.
+    page.set_viewport_size({"width": 320, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    # Text at 200 % on a 360 px phone: every label wraps inside its box.
+    page.set_viewport_size(TALL_PHONE)
+    page.evaluate("document.documentElement.style.fontSize = "
+                  "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    spilt = page.evaluate("""() => [...document.querySelectorAll('.option')].filter(option => {
+        const box = option.getBoundingClientRect();
+        const words = option.querySelector('label span').getBoundingClientRect();
+        return words.left < box.left - 1 || words.right > box.right + 1;
+    }).map(option => option.textContent.trim())""")
+    assert spilt == []
+
+
+def test_check_your_answers_is_short_and_names_each_change_button_by_number(
+        browser, axe, server, nsw, invited):
+    _, token = invited("individual")
+    advance(nsw, token, ("consent", "1"), ("who", "2"), ("practice", "1"), ("know_sw", "1"),
+            ("sw_feel", "3"), ("listened", "1"), ("ignored", "2"), ("decisions", "2"),
+            ("safe", "9"), ("home", "2"))
+    nsw.conversations.open_link(token, "web", Event(EventKind.TEXT, "More days out.",
+                                                    question="life_better"))
+    page = browser.new_context(viewport=TALL_PHONE).new_page()
+    page.goto(f"{server}/s/{token}")
+    assert page.locator("dl.summary").count()
+    assert axe_violations(axe, page) == ""
+    assert page.evaluate("document.documentElement.scrollHeight") <= 1250  # was 1,512
+    names = [button.get_attribute("aria-label")
+             for button in page.locator("button[name=change]").all()]
+    assert names == [f"Change answer {n}" for n in range(1, len(names) + 1)]
+    assert len(names) == 9
+    # 320 px, and text at 200 %: nothing scrolls sideways.
+    page.set_viewport_size({"width": 320, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.evaluate("document.documentElement.style.fontSize = "
+                  "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+CONSENT_EN = ("We want to ask you about your social worker. "
+              "Is it OK to ask you some questions?")
+
+
+@pytest.mark.parametrize("need", ["", "large-print", "audio-first"])
+def test_each_need_changes_the_page(browser, server, app_config, invited, need):
+    silence(Path(app_config["AUDIO_DIR"]) / "en" / f"{audio_key(CONSENT_EN, 'en')}.wav")
+    _, token = invited("individual", needs=need)
+    page = open_phone(browser)
+    page.goto(f"{server}/s/{token}")
+    font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('h1')).fontSize)")
+    picture = page.locator(".option img").first.bounding_box()
+    listen = page.locator(".listen-big .listen-button")
+    box, heading = listen.bounding_box(), page.locator("h1").bounding_box()
+    page.keyboard.press("Tab")
+    first = page.evaluate("document.activeElement.className")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    if need == "large-print":  # bigger text and pictures
+        assert font >= 40 and picture["width"] >= 128
+    else:
+        assert font < 32 and 96 <= picture["width"] < 128
+    if need == "audio-first":  # the Listen button first, biggest, before the question
+        assert first == "button listen-button"
+        assert box["height"] >= 64 and box["width"] >= 300 and box["y"] < heading["y"]
+    else:
+        assert 44 <= box["height"] < 64 and box["width"] < 300

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,6 +16,7 @@ import pytest
 from content.audio import audio_key
 from content.loader import PACKAGE_CONTENT
 from tests.helpers import Browser, stored_answers
+from web_survey import create_app
 
 STATIC = Path(__file__).parents[2] / "web_survey" / "static"
 PAGE_BUDGET = 20 * 1024
@@ -73,9 +77,12 @@ def test_professional_completes_and_answers_are_stored_like_every_channel(client
                              ("Health and social care work well together for this person.",
                               "Neither"), ("Is there anything else you want to tell us?",
                                            "Joint visits helped.")]:
-        assert re.search(rf"<dt>{re.escape(question)}</dt><dd>{re.escape(answer)}</dd>",
+        assert re.search(rf"<dt><span class=\"number\">\d\.</span> {re.escape(question)}</dt>"
+                         rf"<dd class=\"answer\">{re.escape(answer)}</dd>",
                          page.page.replace("&#39;", "'"))
-    assert page.page.count(">Change<span class=\"vh\">") == 7
+    # Each Change button is named by its answer's number, not by the question again.
+    changes = re.findall(r'aria-label="([^"]+)">Change</button>', page.page)
+    assert changes == [f"Change answer {number}" for number in range(1, 8)]
     assert response_of(nsw, pid).status == "started"
 
     page.post(action="submit")
@@ -334,7 +341,7 @@ def test_easy_read_shows_pictures_and_professional_mode_does_not(client, invited
     body = Browser(client, easy).open().page
     assert '<body class="easy">' in body
     for picture in ("yes.svg", "no.svg", "not-sure.svg"):
-        assert f'<img src="/static/pictures/{picture}" alt=""' in body
+        assert f'<img src="/pictures/{picture}" alt="" width="96" height="96">' in body
     assert "Hide pictures" in body
     pro_body = Browser(client, pro).open().page
     assert "<img" not in pro_body and "Hide pictures" not in pro_body
@@ -350,7 +357,7 @@ def test_pictures_switch_off_and_on_without_javascript(client, nsw, invited):
     page.choose("Yes")
     assert "<img" not in page.page  # stays off on the next question
     page.post(action="pictures")
-    assert '<img src="/static/pictures/me.svg"' in page.page
+    assert '<img src="/pictures/me.svg"' in page.page
     assert stored_answers(nsw, pid, *FIELDS) == {}
 
 
@@ -358,6 +365,44 @@ def test_a_no_pictures_need_hides_pictures_and_the_switch(client, invited):
     _, token = invited("individual", needs="easy-read;no-pictures")
     body = Browser(client, token).open().page
     assert "<img" not in body and "pictures</button>" not in body
+
+
+def test_a_site_adds_and_replaces_pictures_and_a_question_shows_its_own(
+        app_config, tmp_path, make_participant, nsw):
+    content = tmp_path / "content"
+    shutil.copytree(PACKAGE_CONTENT, content)
+    survey = content / "individual.yaml"
+    survey.write_text(survey.read_text().replace(
+        "    label: Knows who their social worker is\n",
+        "    label: Knows who their social worker is\n    picture: our-worker.png\n"))
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "our-worker.png").write_bytes(b"\x89PNG our own")
+    (pictures / "yes.svg").write_text("<svg>our yes</svg>")
+    app_config.update(CONTENT_DIR=str(content), PICTURES_DIR=str(pictures))
+    app = create_app(app_config)
+    client = app.test_client()
+
+    def fetch(path: str) -> tuple[int, bytes]:
+        with client.get(path) as response:
+            return response.status_code, response.get_data()
+
+    assert fetch("/pictures/yes.svg") == (200, b"<svg>our yes</svg>")
+    assert fetch("/pictures/no.svg")[1].startswith(b"<svg")  # the shipped one
+    assert fetch("/pictures/our-worker.png") == (200, b"\x89PNG our own")
+    for bad in ("../site.css", "..%2Fsite.css", "secret.txt", ".hidden.svg"):
+        assert fetch(f"/pictures/{bad}")[0] == 404
+    services = app.extensions["nsw"]
+    pid = make_participant("CAL-0001", "individual", phone=None)
+    with services.uow() as uow:
+        token = uow.repo.add_invitation(uow.repo.participant_by_id(pid), "baseline",
+                                        "web").token
+        uow.commit()
+    page = Browser(client, token).open().choose("Yes").choose("Me with help").choose("Yes")
+    assert page.h1() == "Do you know who your social worker is?"
+    assert ('<img class="question-picture" src="/pictures/our-worker.png" alt="" width="96" '
+            'height="96">') in page.page
+    services.engine.dispose()
 
 
 def test_every_picture_the_content_names_is_drawn():
@@ -370,24 +415,51 @@ def test_every_picture_the_content_names_is_drawn():
         assert svg.read_text().startswith("<svg")
 
 
-def test_audio_plays_the_rendered_file_and_never_autoplays(app_config, tmp_path, make_participant,
-                                                           nsw, client):
-    question = "We want to ask you about your social worker. Is it OK to ask you some questions?"
-    folder = Path(app_config["AUDIO_DIR"]) / "en"
-    folder.mkdir(parents=True)
-    (folder / f"{audio_key(question, 'en')}.mp3").write_bytes(b"ID3")
-    pid = make_participant("CAL-0001", "individual", phone=None)
-    with nsw.uow() as uow:
-        token = uow.repo.add_invitation(uow.repo.participant_by_id(pid), "baseline", "web").token
-        uow.commit()
-    body = client.get(f"/s/{token}").get_data(as_text=True)
-    src = f"/audio/en/{audio_key(question, 'en')}.mp3"
-    assert f'<audio controls preload="none" src="{src}"></audio>' in body
-    assert "autoplay" not in body
-    # The greeting has no file: the browser's speech reads it (the button starts hidden).
-    assert re.search(r'<button type="button" class="button secondary speak" '
-                     r'data-text="Hello\. We are the social care team\.[^"]*" data-lang="en" '
-                     r"hidden>Listen</button>", body)
+def render(app_config: dict[str, Any], *texts: str, language: str = "en") -> list[str]:
+    """Fake rendered audio for ``texts``; their URLs, in order."""
+    folder = Path(app_config["AUDIO_DIR"]) / language
+    folder.mkdir(parents=True, exist_ok=True)
+    for text in texts:
+        (folder / f"{audio_key(text, language)}.mp3").write_bytes(b"ID3")
+    return [f"/audio/{language}/{audio_key(text, language)}.mp3" for text in texts]
+
+
+def listen_parts(body: str) -> list[list[dict[str, str]]]:
+    """What each Listen button on the page plays, in order of the page."""
+    return [json.loads(html.unescape(found))
+            for found in re.findall(r'class="listen[^"]*" data-lang="\w+" data-parts="([^"]*)"',
+                                    body)]
+
+
+def test_one_listen_button_plays_the_question_each_answer_then_help(app_config, client,
+                                                                     invited):
+    question = "Who is answering these questions?"
+    labels = ["Me on my own", "Me with help", "Family or someone who cares for me", "A worker"]
+    help_text = "It is fine to have help. We just want to know who is answering."
+    urls = render(app_config, question, *labels, help_text)
+    _, token = invited("individual")
+    page = Browser(client, token).open().choose("Yes")
+    assert page.h1() == question
+    big, note, *small = listen_parts(page.page)  # the note "Thank you. ..." has its own
+    assert [part["text"] for part in note] == [
+        "Thank you. There are 9 questions. There are no right or wrong answers."]
+    assert [(part["text"], part["src"]) for part in big] == list(zip(
+        [question, *labels, help_text], urls, strict=True))
+    # One small Listen button beside each answer, plays that answer only.
+    assert [[part["src"] for part in parts] for parts in small] == [[url] for url in urls[1:5]]
+    # With no JavaScript each is a plain link to the first file; none plays by itself.
+    assert f'<a class="button listen-button" href="{urls[0]}"><svg' in page.page
+    assert 'aria-label="Listen: Family or someone who cares for me"' in page.page
+    assert "autoplay" not in page.page and "<audio" not in page.page
+
+
+def test_with_no_rendered_audio_the_page_says_so_until_a_voice_is_found(client, invited):
+    _, token = invited("individual")
+    body = Browser(client, token).open().page
+    assert re.search(r'<button type="button" class="button listen-button speak" hidden><svg'
+                     r".*?</svg><span>Listen</span></button><span class=\"listen-none\">"
+                     r"Sorry, this page cannot be read out loud here.</span>", body)
+    assert "<a class=\"button listen-button\"" not in body
 
 
 def test_professional_and_no_audio_pages_have_no_play_buttons(client, invited):

@@ -59,7 +59,14 @@ def test_a_good_custom_survey_loads(folder):
     assert load_library(folder).get("custom").question("safe").type == "yes_no"
 
 
+def test_a_question_may_carry_its_own_picture(folder):
+    write_survey(folder, GOOD_QUESTION + "    picture: safe-home.png\n")
+    assert load_library(folder).get("custom").question("safe").picture == "safe-home.png"
+
+
 @pytest.mark.parametrize(("body", "question", "reason"), [
+    (GOOD_QUESTION + "    picture: ../secret.svg\n", "safe",
+     "picture must be a file name, not a path"),
     ("  - id: safe\n    type: yesno\n    text: {en: Hi}\n", "safe", "unknown type 'yesno'"),
     ("  - id: Safe Now\n    type: yes_no\n    text: {en: Hi}\n", "", "must be lower-case"),
     (GOOD_QUESTION + GOOD_QUESTION, "safe", "used by an earlier question"),

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from bot.engine import Need
 from storage.enrolment import KNOWN_NEEDS
 from storage.staff import MIN_PASSWORD
 
@@ -63,6 +64,22 @@ class SignInForm(StaffForm):
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
 
+# What each need changes, channel by channel: shown on the participant form.
+NEED_LABELS = {
+    Need.EASY_READ: "Easy read: pictures, Listen buttons and bigger text on the web page",
+    Need.AUDIO_FIRST: "Listens first: the Listen button comes first and biggest on the web "
+                      "page; a text message invitation offers a phone call",
+    Need.SLOW_SPEECH: "Slow speech: a slower voice on phone calls, Telegram voice notes and "
+                      "web Listen buttons",
+    Need.LARGE_PRINT: "Large print: bigger text, buttons and pictures on the web page",
+    Need.NO_PICTURES: "No pictures: none on the web page or on Telegram buttons",
+    Need.NO_AUDIO: "No sound: no Listen buttons on the web page, no Telegram voice notes",
+    Need.PICTURES: "Pictures: pictures beside the answers on the web page",
+    Need.SUPPORTER: "Answers with a supporter: the text message invitation and the printed "
+                    "card say the survey is for the person they support",
+}
+
+
 class ParticipantFields(StaffForm):
     """What every participant form asks: how to reach the person and what they need."""
 
@@ -73,8 +90,7 @@ class ParticipantFields(StaffForm):
     preferred_channel = RadioField("How should we contact them?", choices=CHANNEL_CHOICES,
                                    default="web")
     needs = MultiCheckboxField("Communication needs (optional)",
-                               choices=options([(n, n.replace("-", " ").capitalize())
-                                                for n in KNOWN_NEEDS]))
+                               choices=options([(n, NEED_LABELS[n]) for n in KNOWN_NEEDS]))
 
 
 class NewParticipantForm(ParticipantFields):

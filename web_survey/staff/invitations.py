@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from sqlalchemy import select
 
+from bot.engine import Need
 from bot.service.outreach import InvitationStatus
 from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 from storage.models import Invitation, Participant, Site
@@ -122,6 +123,8 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
             "lead": survey.phrase("card_telegram" if kind == "Telegram" else "card_web",
                                   language),
             "link_lead": survey.phrase("card_link", language),
+            "supporter": (survey.phrase("invite_supporter", language)
+                          if Need.SUPPORTER in invitation.participant.needs else ""),
         })
     missing_bot = channel == "telegram" and not current_app.config.get("TELEGRAM_BOT_USERNAME")
     return render_template("staff/invitations_print.html", site=site, cards=cards, wave=wave,

@@ -113,6 +113,18 @@ def test_the_print_page_has_a_qr_code_and_the_link_for_each_person(
     assert "<script" not in page
 
 
+def test_a_supporters_card_says_the_survey_is_for_the_person_they_support(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int],
+        sites: dict[str, int]) -> None:
+    make_participant("CAL-0001", site="CAL", phone=None, needs="supporter")
+    make_participant("CAL-0002", site="CAL", phone=None)
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
+    page = as_cal.get(f"{PAGE}/print?wave=baseline&channel=web").get_data(as_text=True)
+    assert page.count("This survey is for someone you support. Please help them answer.") == 1
+    card = page[page.index("CAL-0001"):page.index("CAL-0002")]
+    assert "This survey is for someone you support." in card
+
+
 def test_telegram_cards_hold_the_bots_deep_link(
         app_config: dict[str, Any], nsw: Services, as_cal: Staff, people: dict[str, int],
         app: Any) -> None:
