@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -192,7 +194,13 @@ class SurveyVersion(Base):
     earlier answer meant is kept."""
 
     __tablename__ = "survey_versions"
-    __table_args__ = (UniqueConstraint("site_id", "survey_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "survey_id", "version"),
+        # A unique constraint lets NULLs repeat: the deployment's own versions (no site)
+        # need an index of their own, so two processes cannot both write version 1.
+        Index("uq_survey_versions_shipped", "survey_id", "version", unique=True,
+              sqlite_where=text("site_id IS NULL"), postgresql_where=text("site_id IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None,
                                                 index=True)

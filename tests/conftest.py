@@ -147,6 +147,7 @@ class Ran:
     stdout: str
     stderr: str
     exception: BaseException | None
+    stdout_bytes: bytes = b""
 
     @property
     def output(self) -> str:
@@ -180,7 +181,8 @@ def cli(app: Flask, app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
                     inspect.signature(CliRunner.__init__).parameters else {})
         result = CliRunner(**separate).invoke(main, list(args), input=input,
                                               catch_exceptions=False)
-        ran = Ran(result.exit_code, result.stdout, result.stderr, result.exception)
+        ran = Ran(result.exit_code, result.stdout, result.stderr, result.exception,
+                  result.stdout_bytes)
         if expect is not None:
             assert ran.exit_code == expect, ran.output
         return ran

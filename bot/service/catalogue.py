@@ -44,8 +44,10 @@ class SurveyCatalogue:
 
     def __init__(self, library: SurveyLibrary) -> None:
         self.library = library
-        # By id: a version or plan never changes, so a process may keep it for good.
-        self._surveys: dict[int, Survey] = {}
+        # A version or plan never changes, so a process may keep it for good. Keyed by id
+        # and survey id: a version this process saw inserted may have been rolled back
+        # (a turn that lost a race), and SQLite may give its id to another survey's row.
+        self._surveys: dict[tuple[int, str], Survey] = {}
         self._plans: dict[int, Plan] = {}
 
     # -- plans
@@ -69,15 +71,16 @@ class SurveyCatalogue:
         versions were kept) the deployment's own survey ``survey_id``."""
         if version_id is None:
             return self.library.get(survey_id)
-        return self._survey(session, version_id)
+        return self._survey(session, version_id, survey_id)
 
-    def _survey(self, session: Session, version_id: int) -> Survey:
-        if version_id not in self._surveys:
+    def _survey(self, session: Session, version_id: int, survey_id: str) -> Survey:
+        key = (version_id, survey_id)
+        if key not in self._surveys:
             row = session.get(SurveyVersion, version_id)
             assert row is not None, "versions are never deleted but with their site"
-            self._surveys[version_id] = self.library.parse(
+            self._surveys[key] = self.library.parse(
                 row.source, f"{row.survey_id} v{row.version}")
-        return self._surveys[version_id]
+        return self._surveys[key]
 
     def current(self, session: Session, site_id: int, respondent_type: str,
                 timepoint: str) -> Chosen:
@@ -94,7 +97,7 @@ class SurveyCatalogue:
         own = session.scalar(select(func.max(SurveyVersion.id)).where(
             SurveyVersion.site_id == site_id, SurveyVersion.survey_id == survey_id))
         if own is not None:
-            return Chosen(own, self._survey(session, own))
+            return Chosen(own, self._survey(session, own, survey_id))
         return self._shipped(session, survey_id)
 
     def _shipped(self, session: Session, survey_id: str) -> Chosen:
@@ -105,17 +108,17 @@ class SurveyCatalogue:
             .where(SurveyVersion.site_id.is_(None), SurveyVersion.survey_id == survey_id)
             .order_by(SurveyVersion.version.desc()).limit(1)).first()
         if row is not None and row.digest == fingerprint:
-            return Chosen(row.id, self._survey(session, row.id))
-        # A second process doing the same meets the unique constraint; the caller's
-        # retry then finds this version.
+            return Chosen(row.id, self._survey(session, row.id, survey_id))
+        # A second process doing the same meets the unique index of the deployment's
+        # versions; the caller's retry then finds this one.
         version = SurveyVersion(site_id=None, survey_id=survey_id,
                                 version=self.next_version(session, None, survey_id),
                                 source=source, digest=fingerprint, published_at=utcnow(),
                                 published_by="deployment")
         session.add(version)
         session.flush()
-        self._surveys[version.id] = self.library.get(survey_id)
-        return Chosen(version.id, self._surveys[version.id])
+        self._surveys[(version.id, survey_id)] = self.library.get(survey_id)
+        return Chosen(version.id, self.library.get(survey_id))
 
     @staticmethod
     def next_version(session: Session, site_id: int | None, survey_id: str) -> int:

@@ -181,11 +181,10 @@ def test_erase_deletes_every_recording_in_every_folder_and_at_twilio(
     stand_in = StandIn(recordings={held: b"ID3", kept: b"ID3"})
     server = stand_in.start()
     try:
-        for name, value in twilio_settings(stand_in.url).items():
-            monkeypatch.setenv(name, value)
         pid = make_participant("CAL-0001")
         _recorded(nsw, pid, [phone, voice_note, f"twilio:{held}", "../outside.ogg"])
-        result = cli("participant", "erase", "CAL-0001", "--yes", expect=1)
+        result = cli("participant", "erase", "CAL-0001", "--yes", expect=1,
+                     **twilio_settings(stand_in.url))
     finally:
         server.shutdown()
         server.server_close()

@@ -37,6 +37,9 @@ def upgrade() -> None:
                             name=op.f('uq_survey_versions_site_id')),
     )
     op.create_index(op.f('ix_survey_versions_site_id'), 'survey_versions', ['site_id'])
+    op.create_index('uq_survey_versions_shipped', 'survey_versions', ['survey_id', 'version'],
+                    unique=True, sqlite_where=sa.text('site_id IS NULL'),
+                    postgresql_where=sa.text('site_id IS NULL'))
     op.create_table(
         'site_plans',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -66,5 +69,6 @@ def downgrade() -> None:
         batch_op.drop_column('survey_version_id')
     op.drop_index(op.f('ix_site_plans_site_id'), table_name='site_plans')
     op.drop_table('site_plans')
+    op.drop_index('uq_survey_versions_shipped', table_name='survey_versions')
     op.drop_index(op.f('ix_survey_versions_site_id'), table_name='survey_versions')
     op.drop_table('survey_versions')
