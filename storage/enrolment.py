@@ -19,6 +19,7 @@ from .models import (
     Answer,
     InboundMessage,
     Invitation,
+    KeptMessage,
     OutsideMeasure,
     Participant,
     Response,
@@ -212,6 +213,8 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
         SafeguardingFlag.participant_id == participant.id))
     repo.session.execute(delete(OutsideMeasure).where(
         OutsideMeasure.participant_id == participant.id))
+    repo.session.execute(delete(KeptMessage).where(
+        KeptMessage.participant_id == participant.id))
     repo.session.execute(delete(InboundMessage).where(
         InboundMessage.participant_id == participant.id))
     repo.session.delete(participant)

@@ -271,6 +271,22 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
+class KeptMessage(Base):
+    """A message a person sent when no question was waiting (after finishing, or after
+    opting out), kept for their site's staff. Encrypted like a contact: it is outside
+    the survey the person agreed to, and may say anything."""
+
+    __tablename__ = "kept_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    concerns: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SafeguardingFlag(Base):
     """A free-text answer holding a worrying word, waiting for the site's named reviewer.
 

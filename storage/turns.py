@@ -47,6 +47,7 @@ answers: Table = _tables["answers"]
 inbound_messages: Table = _tables["inbound_messages"]
 safeguarding_flags: Table = _tables["safeguarding_flags"]
 audit_log: Table = _tables["audit_log"]
+kept_messages: Table = _tables["kept_messages"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
                  "channel", "who_answered", "answered_at")
@@ -107,6 +108,8 @@ class TurnWrite:
     # False when nothing was asked yet (a first message that opts out): no response row.
     store_response: bool = True
     survey_version_id: int | None = None  # the version a new response answers
+    # A message sent outside the survey, encrypted, with its worrying words, if any.
+    kept: tuple[bytes, str] | None = None
     opted_out: bool | None = None  # the person's new opt-out choice, if they made one
     actor: str = ""  # who made it, for the audit line
 
@@ -242,12 +245,15 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
         values["completed_at"] = now
     if write.opted_out is not None:
         _opt_out(connection, person, write, now)
+    if write.kept is not None:
+        _keep(connection, person, write, now)
     if stored is not None and connection.dialect.name == "postgresql":
         _save_postgresql(connection, person, stored, write, values, now)
         return
     if stored is None and not write.store_response:
         if write.inbound:
             connection.execute(_INSERT_INBOUND, _inbound_row(person, write, now))
+        _flag(connection, person, write, now)
         return
     if stored is None:
         response_id = connection.execute(_INSERT_RESPONSE, {
@@ -275,6 +281,16 @@ _SET_OPTED_OUT = (update(participants)
                          participants.c.opted_out != bindparam("choice"))
                   .values(opted_out=bindparam("choice")))
 _INSERT_AUDIT = insert(audit_log)
+_INSERT_KEPT = insert(kept_messages)
+
+
+def _keep(connection: Connection, person: Person, write: TurnWrite, now: datetime) -> None:
+    """Keep a message sent outside the survey, and flag it when its words worry."""
+    assert write.kept is not None
+    secret, concerns = write.kept
+    connection.execute(_INSERT_KEPT, {"site_id": person.site_id, "participant_id": person.id,
+                                      "channel": write.channel, "secret": secret,
+                                      "concerns": concerns, "received_at": now})
 
 
 def _opt_out(connection: Connection, person: Person, write: TurnWrite,
@@ -296,6 +312,11 @@ def _write_rarer(connection: Connection, person: Person, response_id: int,
     if write.withdrawn:
         connection.execute(_DELETE_ANSWERS, {"response_id": response_id,
                                              "question_ids": list(write.withdrawn)})
+    _flag(connection, person, write, now)
+
+
+def _flag(connection: Connection, person: Person, write: TurnWrite, now: datetime) -> None:
+    """The turn's safeguarding flags, for the site's review queue."""
     if write.flags:
         connection.execute(_INSERT_FLAG, [
             {"site_id": person.site_id, "participant_id": person.id,

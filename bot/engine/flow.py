@@ -218,6 +218,10 @@ class Step:
     # True: the person asked us to stop contacting them; False: they asked us to start
     # again; None: no change. The service stores it and audits it in the same turn.
     opted_out: bool | None = None
+    # A message the person sent outside the survey (after finishing, or after opting
+    # out), kept for their site's staff, with any worrying words found in it.
+    kept: str = ""
+    kept_concerns: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- building prompts
@@ -396,6 +400,9 @@ def advance(survey: Survey, progress: Progress, event: Event,
         return _opt_out(survey, progress, standing)
     if event.kind == EventKind.OPT_IN:
         return _opt_in(survey, progress, standing)
+    guard = safeguarding or Safeguarding()
+    if (progress.finished or standing.opted_out) and _is_message(event, capabilities, guard):
+        return _keep(survey, progress, event.value, guard, standing)
     if standing.opted_out:
         # Anything else from someone who opted out is answered, never asked onwards.
         if not progress.finished:
@@ -421,6 +428,30 @@ def advance(survey: Survey, progress: Progress, event: Event,
     if progress.status == Status.REVIEW:
         return _in_review(survey, progress, event)
     return _answering(survey, progress, event, safeguarding or Safeguarding())
+
+
+def _is_message(event: Event, capabilities: Capabilities, safeguarding: Safeguarding) -> bool:
+    """True for words typed to us that are not a command: a message to read. A key, an
+    emoji or one word on its own ("yes") is a reply to an old question, not a message,
+    unless the word is a worrying one."""
+    if event.kind != EventKind.TEXT or not any(c.isalpha() for c in event.value):
+        return False
+    if capabilities.typed_commands and command_in(event.value):
+        return False
+    return len(event.value.split()) > 1 or bool(safeguarding.concerns(event.value))
+
+
+def _keep(survey: Survey, progress: Progress, text: str, safeguarding: Safeguarding,
+          standing: Standing) -> Step:
+    """A message sent when no question is waiting: nothing anyone says is lost. It is
+    kept for the site's staff, read for worrying words, and the person told who reads
+    it (and who to call, if the words are worrying)."""
+    if standing.opted_out and not progress.finished:
+        progress.status = Status.OPTED_OUT
+    concerns = safeguarding.concerns(text)
+    note = _safeguarding_note(survey, progress, safeguarding, concerns)
+    prompts = (say(survey, progress, "message_kept"), *((note,) if note else ()))
+    return Step(progress, prompts, kept=" ".join(text.split()), kept_concerns=concerns)
 
 
 def _opt_out(survey: Survey, progress: Progress, standing: Standing) -> Step:

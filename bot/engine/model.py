@@ -36,7 +36,7 @@ REQUIRED_PHRASES = (
     "choices_text", "open_text", "number_text", "option_keys", "not_sure_keys",
     "again_keys", "skip_keys", "open_keys", "number_keys", "open_buttons", "number_buttons",
     "old_question", "nothing_given",
-    "safeguarding", "restart_confirm",
+    "safeguarding", "restart_confirm", "message_kept",
     "restart_cancelled", "restarted",
     # Opting out of (and back in to) every contact, worded for how the channel answers.
     "opted_out_text", "opted_out_keys", "opted_out_buttons", "opted_in_text",

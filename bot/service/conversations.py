@@ -49,6 +49,8 @@ T = TypeVar("T")
 # failed messaging webhook again, so a failure here is a lost message: the budget is
 # generous, and a short random pause spreads the runners-up apart.
 ATTEMPTS = 40
+# The "question" a flag on a message sent outside the survey is filed under.
+KEPT_MESSAGE = "message"
 PAUSE_SECONDS = 0.005
 
 
@@ -326,9 +328,10 @@ class Conversations:
         step = advance(survey, progress, event,
                        Safeguarding.for_site(person.worrying_words, person.contact_text),
                        Standing(person.opted_out, idle))
+        kept = (uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
         write = _write(step, row.name, inbound, now,
                        actor or f"participant by {row.name}", stored is not None,
-                       chosen.version_id or None)
+                       chosen.version_id or None, kept if step.kept else None)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
 
@@ -342,7 +345,8 @@ def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
 
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
-           actor: str, stored: bool, version_id: int | None) -> TurnWrite:
+           actor: str, stored: bool, version_id: int | None,
+           kept: tuple[bytes, str] | None) -> TurnWrite:
     """What ``step`` stores: the answers as the person gave them, and the progress."""
     progress = step.progress
     who = progress.who_answered
@@ -355,11 +359,15 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
                   "recording": r.recording, "raw": r.raw, "channel": channel,
                   "who_answered": who, "answered_at": now} for r in step.recorded],
         withdrawn=step.withdrawn,
-        flags=[{"question_id": r.question_id, "text": r.text or r.recording or r.label,
-                "matched": ", ".join(r.concerns)[:200]}
-               for r in step.recorded if r.concerns],
+        flags=[*({"question_id": r.question_id, "text": r.text or r.recording or r.label,
+                  "matched": ", ".join(r.concerns)[:200]}
+                 for r in step.recorded if r.concerns),
+               # A worrying message outside the survey reaches the review queue too.
+               *([{"question_id": KEPT_MESSAGE, "text": step.kept,
+                   "matched": ", ".join(step.kept_concerns)[:200]}]
+                 if step.kept_concerns else [])],
         reply=[p.to_dict() for p in step.prompts], inbound=inbound,
         # A response is stored once something was asked: a first message that only
         # opts out leaves the person's choice and no empty response.
         store_response=stored or bool(progress.asked),
-        opted_out=step.opted_out, actor=actor, survey_version_id=version_id)
+        opted_out=step.opted_out, actor=actor, survey_version_id=version_id, kept=kept)

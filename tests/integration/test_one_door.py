@@ -8,10 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from bot.engine import Event
-from storage.models import AuditEntry, Invitation, Participant, Response
+from storage.models import (
+    AuditEntry,
+    Invitation,
+    KeptMessage,
+    Participant,
+    Response,
+    SafeguardingFlag,
+)
 from web_survey.bootstrap import Services
 
 from .telegram_standin import SECRET, TOKEN, BotApiStandIn, Person, post_update
@@ -85,9 +92,12 @@ def test_stop_then_start_after_finishing_by_text_keeps_the_response_completed(
     assert status(nsw, pid) == "completed"
     assert text(client, "START") == [phrase(nsw, "opted_in_text"),
                                      phrase(nsw, "already_completed")]
-    # Every later text gets a kind reply (this used to be HTTP 500 for good).
-    for body in ("hello", "1", "more"):
+    # Every later text gets a kind reply (this used to be HTTP 500 for good); words are
+    # a message someone will read.
+    for body in ("1", "👍", "2"):
         assert text(client, body) == [phrase(nsw, "already_completed")]
+    assert text(client, "hello") == [phrase(nsw, "already_completed")]
+    assert text(client, "hello again") == [phrase(nsw, "message_kept")]
     assert status(nsw, pid) == "completed"
     assert audited(nsw) == ["opt_out", "opt_in"]
 
@@ -98,7 +108,7 @@ def test_stop_and_start_part_way_carry_on_where_the_person_was(client, nsw, make
         text(client, body)
     assert text(client, "STOP") == [phrase(nsw, "opted_out_text")]
     assert status(nsw, pid) == "opted_out"
-    assert text(client, "anything") == [phrase(nsw, "already_opted_out")]
+    assert text(client, "1") == [phrase(nsw, "already_opted_out")]
     reply = text(client, "START")
     assert reply[0] == phrase(nsw, "opted_in_text")
     assert reply[1].startswith("Welcome back. You are on question 2")
@@ -131,7 +141,7 @@ def test_telegram_stop_and_start_after_finishing_keep_the_response_completed(
     assert status(nsw, pid) == "completed"
     sam.type("/stop")
     sam.type("/start")
-    sam.type("hello")
+    sam.type("1")
     assert [s.text for s in sam.seen()[-3:]] == [
         phrase(nsw, "opted_in_buttons"), phrase(nsw, "already_completed"),
         phrase(nsw, "already_completed")]
@@ -228,3 +238,36 @@ def test_each_web_page_is_one_transaction(client, nsw, make_participant, transac
                                                 "question": "consent", "choice": "1"})
     assert answered.status_code == 200
     assert len(transactions) == 1
+
+
+# ---------------------------------------------------------------- messages after the end
+
+
+def test_a_text_after_finishing_is_kept_read_for_worries_and_shown_to_staff(
+        client, nsw, make_participant):
+    pid = make_participant()
+    for body in SCRIPT:
+        text(client, body)
+    thanks = phrase(nsw, "message_kept")
+    assert text(client, "Thank you, that was nice") == [thanks]
+    worried = text(client, "He hits me when the staff go home")
+    assert worried[0] == thanks and "call 999" in worried[1]
+    assert text(client, "help") == [phrase(nsw, "already_completed")]  # a command, not a message
+    with nsw.uow() as uow:
+        kept = list(uow.session.scalars(select(KeptMessage).order_by(KeptMessage.id)))
+        assert [uow.repo.vault.decrypt(m.secret) for m in kept] == [
+            "Thank you, that was nice", "He hits me when the staff go home"]
+        assert b"hits" not in kept[1].secret  # encrypted at rest
+        flag = uow.session.scalar(select(SafeguardingFlag))
+        assert (flag.question_id, flag.text) == ("message", "He hits me when the staff go home")
+    assert status(nsw, pid) == "completed"
+
+
+def test_a_text_after_opting_out_is_kept_too(client, nsw, make_participant):
+    make_participant()
+    text(client, "STOP")
+    assert text(client, "yes") == [phrase(nsw, "already_opted_out")]
+    assert text(client, "scared")[0] == phrase(nsw, "message_kept")
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(KeptMessage)) == 1
+        assert uow.session.scalar(select(SafeguardingFlag.matched)) == "scared"

@@ -14,7 +14,7 @@ from storage.enrolment import (
     import_csv,
     update_participant,
 )
-from storage.models import Participant, Response, Site
+from storage.models import KeptMessage, Participant, Response, Site
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -134,8 +134,11 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
             flash(f"{person.code} is saved.", "success")
             return redirect(url_for("staff.participants", site_code=site.code))
     has_phone = any(c.kind == "phone" for c in person.contacts)
+    kept = [(m.received_at, m.channel, uow.repo.vault.decrypt(m.secret), m.concerns)
+            for m in uow.session.scalars(select(KeptMessage).where(
+                KeptMessage.participant_id == person.id).order_by(KeptMessage.id))]
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
-                      has_phone=has_phone, type_names=TYPE_NAMES)
+                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept)
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])

@@ -230,3 +230,18 @@ def test_the_forms_say_nothing_about_another_sites_participants(
     for clue in ("Camden", "another participant", "already used"):
         assert clue not in imported
     assert _codes(nsw) == ["CAL-0900", "CAM-0900"]
+
+
+def test_messages_sent_outside_the_survey_are_on_the_persons_page_and_only_there(
+        nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
+    pid = make_participant("CAL-0007", site="CAL")
+    other = make_participant("CAM-0007", site="CAM", phone="+447700900777")
+    nsw.conversations.opt_out(pid, True, "test")
+    nsw.conversations.handle(pid, "sms", Event("text", "Please ring my sister <b>today</b>"))
+    nsw.conversations.opt_out(other, True, "test")
+    nsw.conversations.handle(other, "sms", Event("text", "A note from Camden"))
+    page = as_cal.get("/staff/sites/CAL/participants/CAL-0007").get_data(as_text=True)
+    assert "Messages sent outside the survey (1)" in page
+    assert "Please ring my sister &lt;b&gt;today&lt;/b&gt;" in page  # escaped, never markup
+    assert "A note from Camden" not in page
+    assert as_cal.get("/staff/sites/CAM/participants/CAM-0007").status_code == 404
