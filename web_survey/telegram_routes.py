@@ -14,7 +14,7 @@ from flask import Blueprint, abort, current_app, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from bot.channels.telegram import DISABLED, WebhookBot, telegram_enabled
+from bot.channels.telegram import DISABLED, UpdateNotHandled, WebhookBot, telegram_enabled
 
 from .security import csrf
 
@@ -64,4 +64,8 @@ def webhook() -> ResponseReturnValue:
         current_app.extensions["telegram"].process(data)
     except ValueError:
         abort(400)
+    except UpdateNotHandled:
+        # Not stored, perhaps: a non-2xx makes Telegram send it again, and a retry of
+        # an update that was stored after all records nothing twice.
+        return "Not handled; please send it again.\n", 503, {"Retry-After": "30"}
     return "", 200

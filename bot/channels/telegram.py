@@ -168,6 +168,9 @@ class TelegramChannel:
         # Telegram's id for each audio file already uploaded: a prompt is uploaded once
         # per process, then re-sent by id.
         self.file_ids: dict[Path, str] = {}
+        # Updates whose handling failed: in webhook mode Telegram must hear a non-2xx
+        # for them, so it sends them again (a retry that was stored records nothing).
+        self.failed: set[int] = set()
 
     def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Add every handler to ``application``."""
@@ -338,6 +341,7 @@ class TelegramChannel:
             log.warning("Telegram cannot be reached: %s", context.error)
             return
         log.error("Telegram update %s failed", update.update_id, exc_info=context.error)
+        self.failed.add(update.update_id)
         if update.effective_chat is not None:
             with suppress(TelegramError):
                 await context.bot.send_message(
@@ -363,7 +367,9 @@ def build_application(config: Mapping[str, Any], conversations: Conversations,
     if not polling:
         builder = builder.updater(None)
     application = builder.build()
-    TelegramChannel(conversations, config).register(application)
+    channel = TelegramChannel(conversations, config)
+    channel.register(application)
+    application.bot_data["channel"] = channel
     return application
 
 
@@ -405,6 +411,11 @@ def bot_username(config: Mapping[str, Any]) -> str | None:
             return bot.username
 
     return asyncio.run(ask())
+
+
+class UpdateNotHandled(RuntimeError):
+    """An update whose handling failed (the database away, say): nothing may have been
+    stored, so the webhook must not acknowledge it."""
 
 
 class WebhookBot:
@@ -454,6 +465,10 @@ class WebhookBot:
         except (AttributeError, KeyError, TypeError) as error:
             raise ValueError(f"not a Telegram update: {type(error).__name__}") from error
         self._run(application.process_update(update))
+        channel: TelegramChannel = application.bot_data["channel"]
+        if update.update_id in channel.failed:
+            channel.failed.discard(update.update_id)
+            raise UpdateNotHandled(update.update_id)
 
     def close(self) -> None:
         """Shut the bot down (its HTTP connections and its thread)."""

@@ -271,3 +271,35 @@ def test_a_text_after_opting_out_is_kept_too(client, nsw, make_participant):
     with nsw.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(KeptMessage)) == 1
         assert uow.session.scalar(select(SafeguardingFlag.matched)) == "scared"
+
+
+def test_a_telegram_update_that_fails_mid_way_is_not_acknowledged_and_its_retry_is_stored(
+        app, client, nsw, api, make_participant, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    pid = make_participant(phone=None)
+    with nsw.uow() as uow:
+        uow.repo.add_invitation(uow.session.get(Participant, pid), "baseline", "telegram")
+        uow.commit()
+        token = uow.session.scalar(select(Invitation.token))
+    statuses: list[int] = []
+
+    def deliver(update: dict) -> None:
+        statuses.append(post_update(client, update).status_code)
+
+    person = Person(api, deliver, CHAT)
+    person.type(f"/start {token}")
+    handle = type(nsw.conversations).handle
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(type(nsw.conversations), "handle", database_gone)
+    update = person.type("yes")
+    monkeypatch.setattr(type(nsw.conversations), "handle", handle)
+    person.deliver(update)  # Telegram sends it again
+    app.extensions["telegram"].close()
+    assert statuses == [200, 503, 200]
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(Response.status)) == "started"
+        assert uow.session.scalar(select(Response.consent_given)) is True
