@@ -499,3 +499,10 @@ def test_invite_dry_run_saves_nothing(cli, client, nsw, make_participant):
     assert client.get(f"/s/{token}").status_code == 404
     with nsw.uow() as uow:
         assert uow.repo.participant("CAL-0001").current_wave == "baseline"
+
+
+def test_urdu_pages_ask_for_a_nastaliq_font_with_a_fallback(client) -> None:
+    css = client.get("/static/site.css").get_data(as_text=True)
+    rule = next(line for line in css.splitlines() if line.startswith(":lang(ur)"))
+    assert rule.index('"Noto Nastaliq Urdu"') < rule.index('"Noto Naskh Arabic"')
+    assert "sans-serif" in rule
