@@ -502,7 +502,9 @@ def test_invite_dry_run_saves_nothing(cli, client, nsw, make_participant):
 
 
 def test_urdu_pages_ask_for_a_nastaliq_font_with_a_fallback(client) -> None:
-    css = client.get("/static/site.css").get_data(as_text=True)
+    served = client.get("/static/site.css")
+    css = served.get_data(as_text=True)
+    served.close()
     rule = next(line for line in css.splitlines() if line.startswith(":lang(ur)"))
     assert rule.index('"Noto Nastaliq Urdu"') < rule.index('"Noto Naskh Arabic"')
     assert "sans-serif" in rule
