@@ -293,7 +293,7 @@ def silence(path: Path) -> None:
 def test_listen_plays_the_question_each_answer_then_help_in_order(
         browser, server, nsw, app_config, invited):
     question = "Who is answering these questions?"
-    labels = ["Me on my own", "Me with help", "Family or someone who cares for me", "A worker"]
+    labels = ["Me on my own", "Me with help", "Family or friend", "A worker"]
     help_text = "It is fine to have help. We just want to know who is answering."
     urls = []
     for text in (question, *labels, help_text):
@@ -324,7 +324,7 @@ def test_listen_plays_the_question_each_answer_then_help_in_order(
     small.on("request", lambda request: played.append(request.url)
              if "/audio/" in request.url else None)
     small.goto(f"{server}/s/{token}")
-    small.get_by_role("link", name="Listen: Family or someone who cares for me").click()
+    small.get_by_role("link", name="Listen: Family or friend").click()
     small.wait_for_timeout(500)
     assert set(played) == {urls[3]}
     # With no JavaScript the Listen button is a link to the question's audio.

@@ -281,7 +281,7 @@ def test_back_and_say_it_again_buttons(sam, api, nsw, make_participant):
     sam.press("⬅️ Back")
     sam.press("⬅️ Back")
     assert sam.seen()[-1].text == "Who is answering these questions?"
-    sam.press("👪 Family or someone who cares for me")
+    sam.press("👪 Family or friend")
     assert stored_answers(nsw, participant_id, "value") == {"who": 3}
     # The pressed messages lost their buttons, so only the newest can be pressed.
     edited = api.methods("editMessageReplyMarkup")

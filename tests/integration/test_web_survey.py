@@ -434,7 +434,7 @@ def listen_parts(body: str) -> list[list[dict[str, str]]]:
 def test_one_listen_button_plays_the_question_each_answer_then_help(app_config, client,
                                                                      invited):
     question = "Who is answering these questions?"
-    labels = ["Me on my own", "Me with help", "Family or someone who cares for me", "A worker"]
+    labels = ["Me on my own", "Me with help", "Family or friend", "A worker"]
     help_text = "It is fine to have help. We just want to know who is answering."
     urls = render(app_config, question, *labels, help_text)
     _, token = invited("individual")
@@ -449,7 +449,7 @@ def test_one_listen_button_plays_the_question_each_answer_then_help(app_config, 
     assert [[part["src"] for part in parts] for parts in small] == [[url] for url in urls[1:5]]
     # With no JavaScript each is a plain link to the first file; none plays by itself.
     assert f'<a class="button listen-button" href="{urls[0]}"><svg' in page.page
-    assert 'aria-label="Listen: Family or someone who cares for me"' in page.page
+    assert 'aria-label="Listen: Family or friend"' in page.page
     assert "autoplay" not in page.page and "<audio" not in page.page
 
 

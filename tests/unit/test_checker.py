@@ -135,13 +135,14 @@ def test_each_channel_composes_the_keys_and_the_instruction_is_checked(tmp_path:
     folder.mkdir()
     phrases = (PACKAGE_CONTENT / "phrases.yaml").read_text(encoding="utf-8")
     phrases = phrases.replace('en: "Press {key}: {label}."',
-                              'en: "If your answer is {label} then press {key} on your phone."')
+                              'en: "If your answer is {label} then please press the number '
+                              '{key} on your phone."')
     (folder / "phrases.yaml").write_text(phrases, encoding="utf-8")
     text = (PACKAGE_CONTENT / "individual.yaml").read_text(encoding="utf-8")
     (folder / "individual.yaml").write_text(text, encoding="utf-8")
     lines = _lines(folder)
     assert any("individual.yaml:who: words-per-sentence: (en, as phone keys say it)" in line
-               and '"If your answer is Family or someone who cares for me then press 3' in line
+               and '"If your answer is Family or friend then please press' in line
                for line in lines), lines
     # Written, with "{label}" as one word, the phrase itself is short enough.
     assert not any("phrases.yaml:option_keys: words-per-sentence" in line for line in lines)
