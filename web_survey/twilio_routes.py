@@ -21,7 +21,7 @@ from twilio.request_validator import RequestValidator
 from bot.channel_table import CHANNELS, ChannelName
 from bot.channels import sms, twilio_outbound, voice
 from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
-from bot.engine import DEFAULT_LANGUAGE, Event, EventKind
+from bot.engine import DEFAULT_LANGUAGE, Event, EventKind, Need, Prompt
 from bot.service import Sender, UnknownParticipant
 from storage.uow import InvalidPhone, normalise_phone
 
@@ -148,7 +148,12 @@ def _call(step: str, event: Event) -> Response:
     def turn_url(question: str) -> str:
         return f"{base}/twilio/voice/turn?{urlencode({'q': question, 'n': turn})}"
 
-    return _twiml(voice.render(reply.prompts, turn_url, _speaker(reply.needs)))
+    prompts = reply.prompts
+    if step == "start" and Need.SUPPORTER in reply.needs:
+        # The person answers with a supporter, who may be the one who picked up.
+        told = services().surveys.phrase("invite_supporter", reply.language)
+        prompts = (Prompt("say", told, reply.language), *prompts)
+    return _twiml(voice.render(prompts, turn_url, _speaker(reply.needs)))
 
 
 def _speaker(needs: Sequence[str]) -> voice.Speaker:

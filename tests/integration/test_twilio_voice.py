@@ -339,3 +339,11 @@ def test_a_call_plays_the_wav_espeak_made_offline_not_its_voice_note(client, nsw
     with client.get(play[len(PUBLIC_BASE_URL):]) as response:
         assert response.mimetype == "audio/wav"
         assert response.data[:4] == b"RIFF"
+
+
+def test_a_call_to_someone_who_answers_with_a_supporter_says_so_first(client, nsw,
+                                                                       make_participant):
+    make_participant(needs="supporter")
+    root = Call(client).start()
+    assert spoken(root)[0] == phrase(nsw, "invite_supporter")
+    assert spoken(root)[1] == phrase(nsw, "greeting")

@@ -75,8 +75,9 @@ NEED_LABELS = {
     Need.NO_PICTURES: "No pictures: none on the web page or on Telegram buttons",
     Need.NO_AUDIO: "No sound: no Listen buttons on the web page, no Telegram voice notes",
     Need.PICTURES: "Pictures: pictures beside the answers on the web page",
-    Need.SUPPORTER: "Answers with a supporter: the text message invitation and the printed "
-                    "card say the survey is for the person they support",
+    Need.SUPPORTER: "Answers with a supporter: the text message invitation, the start of "
+                    "a phone call and the printed card say the survey is for the person "
+                    "they support",
 }
 
 
