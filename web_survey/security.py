@@ -26,9 +26,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
 
-# Blueprints whose pages hold a person's answers, and webhooks a provider may retry.
+# Blueprints whose pages hold a person's answers.
 SURVEY_BLUEPRINTS = frozenset({"survey"})
-WEBHOOK_BLUEPRINTS = frozenset({"telegram", "twilio"})
+# Webhooks checked for a reachable database before they run. Only Telegram's: its bot
+# answers on its own (and sends an apology) before the route can say anything, so it
+# must not start when nothing can be stored. A Twilio webhook fails fast on its own
+# (DB_CONNECT_TIMEOUT, then 503 below), and a check on every text costs the hot path
+# a second pool checkout and ping.
+CHECKED_WEBHOOKS = frozenset({"telegram"})
 RETRY_AFTER = "30"
 
 # Secrets that could reach a log line: an invitation token in a survey address or a
@@ -83,9 +88,9 @@ def _body_limit() -> None:
 
 
 def _database_reachable() -> None:
-    """A webhook update that cannot be stored must not be acknowledged: while the
-    database cannot be reached, answer 503 at once so the provider tries again."""
-    if request.blueprint not in WEBHOOK_BLUEPRINTS:
+    """While the database cannot be reached, answer a checked webhook 503 at once, so
+    the provider tries again, rather than acknowledge what cannot be stored."""
+    if request.blueprint not in CHECKED_WEBHOOKS:
         return
     from .bootstrap import services
 

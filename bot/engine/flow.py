@@ -651,8 +651,9 @@ def _answer(survey: Survey, progress: Progress, question: Question, event: Event
         # Typed words beyond the answer ("No. I am scared") are read for worrying words
         # and kept beside the coded answer; an answer the survey marks for review is
         # flagged whatever the words.
+        # One word that chose an answer ("yes", "happy") holds nothing more to read.
         words = event.value if event.kind == EventKind.TEXT else ""
-        concerns = safeguarding.concerns(words) if words else ()
+        concerns = safeguarding.concerns(words) if len(words.split()) > 1 else ()
         if option.code in question.review_if:
             concerns = (f"answer: {label}", *concerns)
         recorded = Recorded(question.id, AnswerStatus.ANSWERED, code=code, label=label,

@@ -328,10 +328,11 @@ class Conversations:
         step = advance(survey, progress, event,
                        Safeguarding.for_site(person.worrying_words, person.contact_text),
                        Standing(person.opted_out, idle))
-        kept = (uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
+        kept = ((uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
+                if step.kept else None)
         write = _write(step, row.name, inbound, now,
                        actor or f"participant by {row.name}", stored is not None,
-                       chosen.version_id or None, kept if step.kept else None)
+                       chosen.version_id or None, kept)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
 
