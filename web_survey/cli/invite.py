@@ -28,10 +28,10 @@ def register(main: click.Group) -> None:
     @click.option("--dry-run", is_flag=True, help="Show who would be invited; change nothing.")
     def invite(site_code: str, wave: str, channel: str | None, code: str,
                dry_run: bool) -> None:
-        """Invite a site's participants to answer a wave, each on their own channel (the
-        one they prefer) unless --channel forces one.
+        """Invite a site's participants to answer a wave.
 
-        Web and Telegram invitations are printed as links (paste them into an email, or
+        Each is invited on their own channel (the one they prefer) unless --channel
+        forces one. Web and Telegram invitations are printed as links (paste them into an email, or
         print them as QR codes from the staff pages); sms, whatsapp and voice ones are sent
         at once (a text, a WhatsApp message or a phone call), each printed with how the
         send went. People who cannot be reached on their own channel are listed with why.
