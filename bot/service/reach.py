@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.channel_table import CHANNELS, Reach
+from bot.channel_table import CHANNELS, ChannelName, Reach
 from storage.models import Participant
 
 # Why a person has no usable contact for a channel, by the contact kind it needs.
@@ -52,7 +52,7 @@ def choose_channel(person: Participant, contacts: Contacts, usable: Callable[[st
         return Choice(None, "opted out")
     if forced is not None:
         return Choice(forced)
-    name = person.preferred_channel or "web"
+    name = person.preferred_channel or ChannelName.WEB
     row = CHANNELS.get(name)
     if row is None or not row.enrol:
         return Choice(None, f"prefers {name!r}, which is not a channel here")

@@ -219,11 +219,12 @@ class Sms(Driver):
         if body is None:
             return None
         self.last = {"MessageSid": sid("SM"), "AccountSid": "AC" + "0" * 32,
-                     "From": self.address, "To": FROM_NUMBER, "Body": body}
+                     "From": self.address, "To": self.ours, "Body": body}
         return self._post(self.last)
 
     path: ClassVar[str] = "/twilio/sms"
     address: ClassVar[str] = PHONE  # the person's From, as Twilio posts it
+    ours: ClassVar[str] = FROM_NUMBER  # our To
 
     def _post(self, form: dict[str, str]) -> Turn:
         response = post_signed(self.client, self.path, form)
@@ -239,6 +240,7 @@ class WhatsApp(Sms):
     stored_as = "whatsapp"
     path = "/twilio/whatsapp"
     address = f"whatsapp:{PHONE}"
+    ours = f"whatsapp:{FROM_NUMBER}"
 
 
 class Voice(Driver):

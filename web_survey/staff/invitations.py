@@ -26,8 +26,8 @@ STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
 
 
 def _unavailable(channel: str, error: ChannelUnavailable) -> str:
-    return (f"{CHANNEL_NAMES[channel]} is not set up on this server yet, so nothing was "
-            f"sent and no invitations were made. Ask your administrator to set it up "
+    return (f"{CHANNEL_NAMES.get(channel, channel)} is not set up on this server yet, so "
+            f"nothing was sent and no invitations were made. Ask your administrator to set it up "
             f"({error}). You can send web links now instead.")
 
 
