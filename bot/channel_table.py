@@ -2,7 +2,7 @@
 
 The engine never sees a channel's name, only the ``Capabilities`` of its row. The service,
 outreach, storage's checks and exports, the staff area and the command line read channel
-names, labels and contact kinds from here, so adding a channel (WhatsApp, say) is one
+names, labels and contact kinds from here, so adding a channel (WhatsApp was) is one
 adapter file, one row below and one run of the shared channel contract test.
 """
 
@@ -21,6 +21,7 @@ class ChannelName(StrEnum):
     VOICE = "voice"
     TELEGRAM = "telegram"
     WEB = "web"
+    WHATSAPP = "whatsapp"
     CHAT = "chat"  # the terminal: `nsw-feedback chat`, for trying a survey out
 
 
@@ -56,6 +57,11 @@ CHANNELS: dict[str, Channel] = {row.name: row for row in (
             contact="telegram", provider="telegram"),
     Channel(ChannelName.WEB, "Web page",
             Capabilities(AnswerMode.PAGES, review=True, typed_commands=False), Reach.LINK),
+    # Twilio's WhatsApp: texts as SMS are, the network's keywords included; an invitation
+    # must be an approved template (a business may not open a chat with free text).
+    Channel(ChannelName.WHATSAPP, "WhatsApp",
+            Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8),
+            Reach.MESSAGE, contact="phone", provider="twilio"),
     # The terminal answers as a texter does, STOP and START included.
     Channel(ChannelName.CHAT, "Terminal chat",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True), Reach.NONE, enrol=False),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,15 +24,23 @@ LINK_CHANNELS = tuple(name for name, row in CHANNELS.items() if row.reach == Rea
 
 @dataclass
 class InviteOutcome:
-    """The invitations made, and the people skipped with the reason."""
+    """The invitations made, the people skipped with the reason, and notes for staff on
+    people invited (code, note)."""
 
     invitations: list[Invitation] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def invite_wave(repo: Repository, site: Site, wave: str, channel: str,
+# Which channel a person is invited on, or None with the reason not (with a channel, the
+# text is a note): outreach's rule, ``bot.service.reach.choose_channel``.
+Chooser = Callable[[Participant], tuple[str | None, str]]
+
+
+def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
                 code: str | None = None, timepoints: Sequence[str] = WAVES) -> InviteOutcome:
-    """Invite ``site``'s participants (or one) to timepoint ``wave`` on ``channel``.
+    """Invite ``site``'s participants (or one) to timepoint ``wave`` on ``channel`` (one
+    for everyone, or a ``Chooser`` that picks each person's).
 
     ``timepoints`` are the site's, in order: inviting to one later than the person's
     current timepoint opens it for them (as inviting to the exit opens the exit). People
@@ -54,9 +62,15 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str,
         if response is not None and response.status != "started":
             outcome.skipped.append((person.code, f"already {response.status}"))
             continue
+        chosen, note = (channel, "") if isinstance(channel, str) else channel(person)
+        if chosen is None:
+            outcome.skipped.append((person.code, note))
+            continue
+        if note:
+            outcome.notes.append((person.code, note))
         if _later(timepoints, wave, person.current_wave):
             person.current_wave = wave
-        outcome.invitations.append(repo.add_invitation(person, wave, channel))
+        outcome.invitations.append(repo.add_invitation(person, wave, chosen))
     repo.session.flush()
     return outcome
 

@@ -26,6 +26,8 @@ from storage.uow import UnitOfWork
 notices = logging.getLogger("nsw_feedback.providers")
 TWILIO_OFF = ("SMS and phone surveys are off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
               "and TWILIO_FROM_NUMBER to turn them on")
+WHATSAPP_OFF = ("WhatsApp invitations are off: set TWILIO_WHATSAPP_FROM and "
+                "TWILIO_WHATSAPP_TEMPLATE_SID (an approved template) to turn them on")
 
 
 @dataclass
@@ -76,7 +78,8 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
 
 
 def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:
-    """The channels that send (Twilio's sms and voice when configured) and quiet hours."""
+    """The channels that send (Twilio's sms, voice and whatsapp when configured) and
+    quiet hours."""
     if not twilio_outbound.configured(config):
         notices.info(TWILIO_OFF)
         return {}, QuietHours.none()
@@ -86,6 +89,8 @@ def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:
     except ValueError as error:
         notices.error("SMS and phone invitations are off: %s", error)
         return {}, QuietHours.none()
+    if not twilio_outbound.whatsapp_configured(config):
+        notices.info(WHATSAPP_OFF)
     return twilio_outbound.senders(config), quiet
 
 

@@ -32,6 +32,11 @@ SETTINGS_NEEDED = {
     "twilio": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
     "telegram": "TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)",
 }
+# A channel that needs more than its provider's settings.
+CHANNEL_SETTINGS_NEEDED = {
+    "whatsapp": (f"{SETTINGS_NEEDED['twilio']}, with TWILIO_WHATSAPP_FROM and "
+                 "TWILIO_WHATSAPP_TEMPLATE_SID"),
+}
 
 
 def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
@@ -58,7 +63,8 @@ def check_channel(services: Any, channel: str) -> None:
               or services.outreach.sends(channel))
     if not usable:
         row = CHANNELS.get(channel)
-        needed = SETTINGS_NEEDED.get(row.provider if row else "", "its settings")
+        needed = CHANNEL_SETTINGS_NEEDED.get(
+            channel, SETTINGS_NEEDED.get(row.provider if row else "", "its settings"))
         raise ChannelUnavailable(f"{channel} is not configured: set {needed}")
 
 

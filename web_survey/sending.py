@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.service.outreach import due_reminders
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER, invite_wave
-from storage.models import Invitation, Site, utcnow
+from bot.service.reach import choose_channel
+from storage.invitations import MAX_REMINDERS, REMIND_AFTER, Chooser, invite_wave
+from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
 from .bootstrap import Services
@@ -22,10 +23,12 @@ from .jobs import deliver_invitation, enqueue
 
 @dataclass
 class SendReport:
-    """What a send did: invitations sent (or made, for web links) and people skipped."""
+    """What a send did: invitations sent (or made, for web links), people skipped, and
+    notes on people invited (a Telegram link for someone not linked yet)."""
 
     sent: list[Invitation] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _send(services: Services, uow: UnitOfWork, invitation: Invitation) -> None:
@@ -51,19 +54,43 @@ def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tu
     return plan.names
 
 
-def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str, channel: str,
-              actor: str, code: str | None = None) -> SendReport:
-    """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each.
+def usable(services: Services, channel: str) -> bool:
+    """True when this server can invite on ``channel`` (``check_channel`` passes)."""
+    try:
+        check_channel(services, channel)
+    except ChannelUnavailable:
+        return False
+    return True
 
-    Raises ChannelUnavailable before anything is made when the channel cannot send.
+
+def chooser(services: Services, uow: UnitOfWork, channel: str | None) -> str | Chooser:
+    """``channel`` when staff forced one (ChannelUnavailable when it cannot be used), else
+    outreach's rule for each person's own channel (``bot.service.reach``)."""
+    if channel is not None:
+        check_channel(services, channel)
+        return channel
+
+    def choose(person: Participant) -> tuple[str | None, str]:
+        choice = choose_channel(person, uow.repo, lambda name: usable(services, name))
+        return choice.channel, choice.reason
+
+    return choose
+
+
+def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
+              channel: str | None, actor: str, code: str | None = None) -> SendReport:
+    """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each; with
+    ``channel`` None, each on their own channel (people who cannot be are skipped, with
+    the reason).
+
+    Raises ChannelUnavailable before anything is made when a forced channel cannot send.
     """
-    check_channel(services, channel)
-    outcome = invite_wave(uow.repo, site, wave, channel, code,
+    outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
                           timepoints(services, uow, site, wave))
-    uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel,
+    uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
                    count=len(outcome.invitations))
     uow.commit()
-    report = SendReport(skipped=outcome.skipped)
+    report = SendReport(skipped=outcome.skipped, notes=outcome.notes)
     for invitation in outcome.invitations:
         _send(services, uow, invitation)
         report.sent.append(invitation)

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: ``/twilio/sms``, ``/twilio/voice`` (and its turns), ``/twilio/status``.
+"""Twilio's webhooks: ``/twilio/sms``, ``/twilio/whatsapp``, ``/twilio/voice`` (and its
+turns), ``/twilio/status``.
 
 Each view checks Twilio's signature, finds the person by their phone number, turns the
 request into an engine event through ``bot.channels.sms`` or ``bot.channels.voice`` and
@@ -35,9 +36,11 @@ csrf.exempt(bp)
 
 # Provider names for inbound ids: a MessageSid, or a CallSid with the turn and question.
 SMS_PROVIDER = "twilio-sms"
+WHATSAPP_PROVIDER = "twilio-whatsapp"
 VOICE_PROVIDER = "twilio-voice"
-# Texts and calls find the person by the same contact: their phone number.
+# Texts, WhatsApp and calls find the person by the same contact: their phone number.
 PHONE = CHANNELS[ChannelName.SMS].contact
+assert CHANNELS[ChannelName.WHATSAPP].contact == PHONE
 
 
 def init_app(app: Flask) -> None:
@@ -108,25 +111,39 @@ def _unknown() -> str:
 
 
 def _sender(number: str) -> Sender:
-    """The person behind ``number``, as the service finds them."""
-    return Sender(PHONE, _phone(number))
+    """The person behind ``number`` (a WhatsApp address is the number with a prefix), as
+    the service finds them."""
+    return Sender(PHONE, _phone(number.removeprefix(twilio_outbound.WHATSAPP_PREFIX)))
 
 
-@bp.post("/sms")
-def sms_in() -> ResponseReturnValue:
-    """An inbound text: answer it with the next prompts as TwiML messages.
+def _text_in(channel: str, provider: str) -> ResponseReturnValue:
+    """An inbound text on ``channel``: answer it with the next prompts as TwiML messages.
 
-    The sender is found by their number in the transaction that stores the answer.
+    The sender is found by their number in the transaction that stores the answer; the
+    MessageSid makes Twilio's retry record nothing twice.
     """
     message_sid = request.form.get("MessageSid", "")
     if not message_sid:
         abort(400)
     try:
         reply = sms.receive(services().conversations, _sender(request.form.get("From", "")),
-                            request.form.get("Body", ""), (SMS_PROVIDER, message_sid))
+                            request.form.get("Body", ""), (provider, message_sid), channel)
     except UnknownParticipant:
         return _twiml(sms.twiml([_unknown()]))
     return _twiml(sms.twiml(reply.texts))
+
+
+@bp.post("/sms")
+def sms_in() -> ResponseReturnValue:
+    """An inbound text message."""
+    return _text_in(ChannelName.SMS, SMS_PROVIDER)
+
+
+@bp.post("/whatsapp")
+def whatsapp_in() -> ResponseReturnValue:
+    """An inbound WhatsApp message: Twilio posts the same form as for a text, from
+    "whatsapp:+44..."; the answer is TwiML messages, which Twilio sends on WhatsApp."""
+    return _text_in(ChannelName.WHATSAPP, WHATSAPP_PROVIDER)
 
 
 def _call(step: str, event: Event) -> Response:

@@ -91,6 +91,14 @@ class TwilioGateway:
                                               body=body, status_callback=status_callback)
         return str(message.sid)
 
+    def send_template(self, to: str, from_: str, content_sid: str,
+                      status_callback: str) -> str:
+        """Send an approved template (``content_sid``) from ``from_`` (a WhatsApp sender,
+        "whatsapp:+44..."); returns its MessageSid. Raises TwilioRestException."""
+        message = self.client.messages.create(to=to, from_=from_, content_sid=content_sid,
+                                              status_callback=status_callback)
+        return str(message.sid)
+
     def call(self, to: str, url: str, status_callback: str) -> str:
         """Place a call that fetches its TwiML from ``url``; returns its CallSid."""
         call = self.client.calls.create(

@@ -1,11 +1,16 @@
-"""Texts and calls through Twilio: the provider behind outreach's ``sms`` and ``voice``.
+"""Texts, calls and WhatsApp through Twilio: the provider behind outreach's ``sms``,
+``voice`` and ``whatsapp``.
 
 A text invitation is the start of the conversation itself (the greeting and the consent
 question, or "you are on question 3 of 7" for someone part-way through), so the person
 answers by replying. A call invitation rings the person; when they pick up, Twilio
-fetches ``/twilio/voice`` and the call survey begins. Who may be contacted, and what an
-invitation's status becomes, are outreach's rules (``bot.service.outreach``): this module only
-speaks Twilio, and turns its errors into outreach's.
+fetches ``/twilio/voice`` and the call survey begins. A WhatsApp invitation is the approved
+template (``TWILIO_WHATSAPP_TEMPLATE_SID``) from ``TWILIO_WHATSAPP_FROM``: a business may
+not open a WhatsApp chat with free text, so the person's reply starts the survey.
+
+Who may be contacted, and what an invitation's status becomes, are outreach's rules
+(``bot.service.outreach``): this module only speaks Twilio, and turns its errors into
+outreach's.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from bot.service.outreach import (
     OutreachError,
     PermanentFailure,
     Route,
+    Templates,
     TemporaryFailure,
     Texts,
     Unsubscribed,
@@ -100,19 +106,61 @@ class TwilioSender:
             return self.gateway.call(to, f"{self.base_url}/twilio/voice", self.status_callback)
 
 
+# WhatsApp addresses are phone numbers with this prefix, both ways.
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def whatsapp_address(number: str) -> str:
+    """``number`` as Twilio addresses it on WhatsApp ("whatsapp:+447...")."""
+    return number if number.startswith(WHATSAPP_PREFIX) else f"{WHATSAPP_PREFIX}{number}"
+
+
+class WhatsAppSender:
+    """Sends the approved WhatsApp invitation for outreach (a ``TemplateSender``)."""
+
+    provider = PROVIDER
+
+    def __init__(self, gateway: TwilioGateway, base_url: str, from_: str,
+                 template_sid: str) -> None:
+        self.gateway = gateway
+        self.base_url = base_url
+        self.from_ = whatsapp_address(from_)
+        self.template_sid = template_sid
+
+    def send_template(self, to: str) -> str:
+        """Send the template to ``to`` (a phone number); returns its MessageSid."""
+        with _translated():
+            return self.gateway.send_template(whatsapp_address(to), self.from_,
+                                              self.template_sid,
+                                              f"{self.base_url}/twilio/status")
+
+
+def whatsapp_configured(config: Mapping[str, Any]) -> bool:
+    """True when Twilio and its WhatsApp sender and template are set."""
+    return configured(config) and bool(config.get("TWILIO_WHATSAPP_FROM")
+                                       and config.get("TWILIO_WHATSAPP_TEMPLATE_SID"))
+
+
 def configured(config: Mapping[str, Any]) -> bool:
     """True when Twilio's settings are there to send texts and calls."""
     return TwilioSettings.from_config(config).configured
 
 
 def senders(config: Mapping[str, Any]) -> dict[str, Route]:
-    """Outreach's ``sms`` and ``voice`` rows, or none when Twilio is not configured (the
-    composition root says so, once)."""
+    """Outreach's ``sms`` and ``voice`` rows, and ``whatsapp`` when its sender and template
+    are set; none when Twilio is not configured (the composition root says so, once)."""
     settings = TwilioSettings.from_config(config)
     if not settings.configured:
         return {}
-    twilio = TwilioSender(TwilioGateway(settings), str(config["PUBLIC_BASE_URL"]))
-    return {"sms": Texts(twilio, messages), "voice": Calls(twilio)}
+    gateway = TwilioGateway(settings)
+    base_url = str(config["PUBLIC_BASE_URL"])
+    twilio = TwilioSender(gateway, base_url)
+    rows: dict[str, Route] = {"sms": Texts(twilio, messages), "voice": Calls(twilio)}
+    if whatsapp_configured(config):
+        rows["whatsapp"] = Templates(WhatsAppSender(
+            gateway, base_url, str(config["TWILIO_WHATSAPP_FROM"]),
+            str(config["TWILIO_WHATSAPP_TEMPLATE_SID"])))
+    return rows
 
 
 def record_status(services: Any, provider_id: str, provider_status: str,

@@ -12,11 +12,12 @@ Every rule about reaching people lives here, over providers that are injected:
   conversation service, on every channel;
 - when a person is due a reminder (``reminder_due``, ``due_reminders``).
 
-A provider is a small object with ``send_text(to, text)`` or ``call(to)`` returning its
-id for the message or call, and raising this module's errors (``TextSender``, ``Caller``);
-a channel that sends is one ``Texts`` or ``Calls`` row naming its provider and the kind of
-contact it needs. Nothing here imports a provider's library, the channel adapters or the
-web app: the composition root builds the rows and hands them in.
+A provider is a small object with ``send_text(to, text)``, ``send_template(to)`` or
+``call(to)`` returning its id for the message or call, and raising this module's errors
+(``TextSender``, ``TemplateSender``, ``Caller``); a channel that sends is one ``Texts``,
+``Templates`` or ``Calls`` row naming its provider and the kind of contact it needs.
+Nothing here imports a provider's library, the channel adapters or the web app: the
+composition root builds the rows and hands them in.
 """
 
 from __future__ import annotations
@@ -156,6 +157,16 @@ class TextSender(Protocol):
         ...
 
 
+class TemplateSender(Protocol):
+    """A provider that may open a conversation only with an approved message (WhatsApp:
+    a business may not start a chat with free text)."""
+
+    def send_template(self, to: str) -> str:
+        """Send the approved invitation to ``to``; return the provider's id for it.
+        Raises as ``send_text``."""
+        ...
+
+
 class Caller(Protocol):
     """A provider that places calls; the call fetches the voice survey when answered."""
 
@@ -175,6 +186,15 @@ class Texts:
 
 
 @dataclass(frozen=True)
+class Templates:
+    """A channel that invites with one approved message (``sender``'s template) to the
+    person's ``contact``; their reply opens the survey, as a first text does."""
+
+    sender: TemplateSender
+    contact: str = "phone"
+
+
+@dataclass(frozen=True)
 class Calls:
     """A channel that invites by calling the person's ``contact``."""
 
@@ -182,7 +202,7 @@ class Calls:
     contact: str = "phone"
 
 
-Route = Texts | Calls
+Route = Texts | Templates | Calls
 
 # The status an invitation records when the person has no contact of the channel's kind.
 MISSING_CONTACT: Mapping[str, InvitationStatus] = {"phone": InvitationStatus.NO_PHONE}
@@ -317,8 +337,8 @@ class Attempt:
 class Outreach:
     """Sends invitations on the channels in ``senders`` and records what becomes of them.
 
-    ``senders`` maps a channel name to its ``Texts`` or ``Calls`` row; it is read at each
-    send, so the composition root (or a test) may fill it after this is built.
+    ``senders`` maps a channel name to its ``Texts``, ``Templates`` or ``Calls`` row; it
+    is read at each send, so the composition root (or a test) may fill it after this is built.
     ``conversations`` is the conversation service: a text invitation opens the survey
     through it, and a person who unsubscribed is opted out through it.
     ``phrases`` words what a text invitation adds for a person's needs (``needs_notes``).
@@ -378,6 +398,8 @@ class Outreach:
                 before, after = needs_notes(self.phrases, person, self.sends("voice"))
                 for text in (*before, *texts[:-1], *after, *texts[-1:]):
                     provider_id = route.sender.send_text(contact, text)
+            elif isinstance(route, Templates):
+                provider_id = route.sender.send_template(contact)
             else:
                 provider_id = route.caller.call(contact)
         except Unsubscribed as error:

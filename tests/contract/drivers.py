@@ -218,15 +218,29 @@ class Sms(Driver):
         body = self.body(step)
         if body is None:
             return None
-        self.last = {"MessageSid": sid("SM"), "AccountSid": "AC" + "0" * 32, "From": PHONE,
-                     "To": FROM_NUMBER, "Body": body}
+        self.last = {"MessageSid": sid("SM"), "AccountSid": "AC" + "0" * 32,
+                     "From": self.address, "To": self.ours, "Body": body}
         return self._post(self.last)
 
+    path: ClassVar[str] = "/twilio/sms"
+    address: ClassVar[str] = PHONE  # the person's From, as Twilio posts it
+    ours: ClassVar[str] = FROM_NUMBER  # our To
+
     def _post(self, form: dict[str, str]) -> Turn:
-        response = post_signed(self.client, "/twilio/sms", form)
+        response = post_signed(self.client, self.path, form)
         ok = response.status_code == 200
         texts = messages(ET.fromstring(response.get_data())) if ok else []
         return Turn(ok, texts, response.get_data())
+
+
+class WhatsApp(Sms):
+    """Signed Twilio WhatsApp webhooks: the SMS form, from "whatsapp:+44..."."""
+
+    name = "whatsapp"
+    stored_as = "whatsapp"
+    path = "/twilio/whatsapp"
+    address = f"whatsapp:{PHONE}"
+    ours = f"whatsapp:{FROM_NUMBER}"
 
 
 class Voice(Driver):
@@ -461,4 +475,4 @@ class _MarkedLines(io.RawIOBase):
         return len(line)
 
 
-DRIVERS: list[type[Driver]] = [Sms, Voice, Telegram, Web, Terminal]
+DRIVERS: list[type[Driver]] = [Sms, WhatsApp, Voice, Telegram, Web, Terminal]

@@ -37,6 +37,16 @@ def twilio_settings(api_base_url: str = "") -> dict[str, str]:
             "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_BASE_URL": api_base_url}
 
 
+WHATSAPP_FROM = "whatsapp:+447700900998"
+TEMPLATE_SID = "HX" + "0" * 31 + "1"
+
+
+def whatsapp_settings(api_base_url: str = "") -> dict[str, str]:
+    """The configuration that turns WhatsApp on (Twilio's, plus a sender and template)."""
+    return {**twilio_settings(api_base_url), "TWILIO_WHATSAPP_FROM": WHATSAPP_FROM,
+            "TWILIO_WHATSAPP_TEMPLATE_SID": TEMPLATE_SID}
+
+
 def sign(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
     """The X-Twilio-Signature Twilio would send for ``form`` posted to ``url``."""
     return RequestValidator(token).compute_signature(url, form)
@@ -171,7 +181,13 @@ class StandIn:
                     return
                 resource = path[len(prefix):]
                 if method == "POST" and resource in ("Messages.json", "Calls.json"):
-                    if form.get("To") in stand_in.unsubscribed:
+                    if resource == "Messages.json" and not (form.get("Body")
+                                                            or form.get("ContentSid")):
+                        self._json(400, {"code": 21619, "status": 400, "message":
+                                         "A text message body or media urls must be "
+                                         "specified"})
+                        return
+                    if form.get("To", "").removeprefix("whatsapp:") in stand_in.unsubscribed:
                         self._json(400, {"code": 21610, "status": 400, "message":
                                          "Attempt to send to unsubscribed recipient"})
                         return

@@ -8,10 +8,10 @@ from telegram.error import TelegramError
 from bot.channel_table import ENROLLED
 from bot.channels.telegram import bot_username
 from storage.invitations import invite_wave
-from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, check_channel, link_for
-from web_survey.sending import UnknownTimepoint, send_wave, timepoints
+from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, link_for
+from web_survey.sending import UnknownTimepoint, chooser, send_wave, timepoints
 
-from .common import make_app, providers_for, services, site_or_fail
+from .common import ALL_PROVIDERS, make_app, providers_for, services, site_or_fail
 
 # The link channels first: they need no provider to be configured.
 CHANNELS = sorted(ENROLLED, key=lambda name: name not in LINK_CHANNELS)
@@ -22,49 +22,60 @@ def register(main: click.Group) -> None:
     @click.option("--site", "site_code", required=True)
     @click.option("--wave", required=True, metavar="TIMEPOINT",
                   help="A timepoint of the site's plan: baseline, exit, or its own.")
-    @click.option("--channel", type=click.Choice(CHANNELS), required=True)
+    @click.option("--channel", type=click.Choice(CHANNELS), default=None,
+                  help="Invite everyone on this channel (default: each person's own).")
     @click.option("--participant", "code", default="", help="Only this participant.")
     @click.option("--dry-run", is_flag=True, help="Show who would be invited; change nothing.")
-    def invite(site_code: str, wave: str, channel: str, code: str, dry_run: bool) -> None:
+    def invite(site_code: str, wave: str, channel: str | None, code: str,
+               dry_run: bool) -> None:
         """Invite a site's participants to answer a wave.
 
-        Web and Telegram invitations are printed as links (paste them into an email, or
-        print them as QR codes from the staff pages); sms and voice ones are sent at
-        once (a text, or a phone call), each printed with how the send went.
+        Each is invited on their own channel (the one they prefer) unless --channel
+        forces one. Web and Telegram invitations are printed as links (paste them into an email, or
+        print them as QR codes from the staff pages); sms, whatsapp and voice ones are sent
+        at once (a text, a WhatsApp message or a phone call), each printed with how the
+        send went. People who cannot be reached on their own channel are listed with why.
         """
-        app = make_app(providers=providers_for(channel))
+        app = make_app(providers=providers_for(channel) if channel else ALL_PROVIDERS)
         nsw = services(app)
         config = dict(app.config)
-        if channel == "telegram":
+        if channel in (None, "telegram"):
             try:
                 config["TELEGRAM_BOT_USERNAME"] = bot_username(config) or ""
             except TelegramError as error:
-                raise click.ClickException(f"cannot ask Telegram for the bot's name: "
-                                           f"{error}") from error
-        try:
-            check_channel(nsw, channel)
-        except ChannelUnavailable as error:
-            raise click.ClickException(str(error)) from error
+                if channel:
+                    raise click.ClickException(f"cannot ask Telegram for the bot's name: "
+                                               f"{error}") from error
+                click.echo(f"cannot ask Telegram for the bot's name ({error}): Telegram "
+                           "invitations are printed as web links", err=True)
         with nsw.uow() as uow:
+            try:
+                choose = chooser(nsw, uow, channel)
+            except ChannelUnavailable as error:
+                raise click.ClickException(str(error)) from error
             site = site_or_fail(uow.repo, site_code)
             try:
                 order = timepoints(nsw, uow, site, wave)
             except UnknownTimepoint as error:
                 raise click.ClickException(str(error)) from error
             if dry_run:
-                outcome = invite_wave(uow.repo, site, wave, channel, code or None, order)
-                skipped, made = outcome.skipped, outcome.invitations
+                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order)
+                skipped, notes, made = outcome.skipped, outcome.notes, outcome.invitations
             else:
                 report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)
-                skipped, made = report.skipped, report.sent
+                skipped, notes, made = report.skipped, report.notes, report.sent
             for person, reason in skipped:
                 click.echo(f"{person}\tskipped: {reason}", err=True)
+            for person, note in notes:
+                click.echo(f"{person}\t{note}", err=True)
             for invitation in made:
-                if channel in LINK_CHANNELS:
+                used = invitation.channel
+                if used in LINK_CHANNELS:
                     shown = link_for(config, invitation)
+                    shown = shown if channel else f"{used}: {shown}"
                 else:
-                    shown = (f"would be sent by {channel}" if dry_run
-                             else f"{channel}: {invitation.status}")
+                    shown = (f"would be sent by {used}" if dry_run
+                             else f"{used}: {invitation.status}")
                 click.echo(f"{invitation.participant.code}\t{shown}")
             if dry_run:
                 uow.rollback()

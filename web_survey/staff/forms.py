@@ -22,7 +22,9 @@ from storage.enrolment import KNOWN_NEEDS
 from storage.staff import MIN_PASSWORD
 
 CHANNEL_NAMES = {"sms": "Text message (SMS)", "voice": "Phone call",
-                 "telegram": "Telegram", "web": "Web link"}
+                 "telegram": "Telegram", "web": "Web link", "whatsapp": "WhatsApp"}
+# The send form's default: each person on the channel they prefer (bot.service.reach).
+OWN_CHANNEL = ""
 TYPE_NAMES = {"individual": "Person with a learning disability",
               "family": "Family member or carer", "professional": "Health professional"}
 WAVE_NAMES = {"baseline": "Baseline", "exit": "Exit"}
@@ -114,7 +116,8 @@ class ImportForm(StaffForm):
 
 class InviteForm(StaffForm):
     wave = RadioField("Wave", choices=options(WAVE_NAMES), default="baseline")
-    channel = RadioField("Send by", choices=CHANNEL_CHOICES, default="web")
+    channel = RadioField("Send by", choices=[*options({OWN_CHANNEL: "Each person's own channel"}),
+                                             *CHANNEL_CHOICES], default=OWN_CHANNEL)
 
 
 class ExportForm(StaffForm):

@@ -26,8 +26,8 @@ STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
 
 
 def _unavailable(channel: str, error: ChannelUnavailable) -> str:
-    return (f"{CHANNEL_NAMES[channel]} is not set up on this server yet, so nothing was "
-            f"sent and no invitations were made. Ask your administrator to set it up "
+    return (f"{CHANNEL_NAMES.get(channel, channel)} is not set up on this server yet, so "
+            f"nothing was sent and no invitations were made. Ask your administrator to set it up "
             f"({error}). You can send web links now instead.")
 
 
@@ -63,17 +63,20 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     form = InviteForm()
     form.wave.choices = options(wave_names)
     if form.validate_on_submit():
-        wave, channel = form.wave.data, form.channel.data
+        wave, channel = form.wave.data, form.channel.data or None
         try:
             report = send_wave(services(), uow, site, wave, channel, me().email)
         except ChannelUnavailable as error:
-            flash(_unavailable(channel, error), "error")
+            flash(_unavailable(channel or "", error), "error")
         else:
             verb = "made" if channel == "web" else "sent"
+            how = CHANNEL_NAMES[channel] if channel else "each person's own channel"
             flash(f"{len(report.sent)} {wave_names[wave].lower()} invitations {verb} "
-                  f"({CHANNEL_NAMES[channel]}).", "success")
+                  f"({how}).", "success")
             for code, reason in report.skipped:
                 flash(f"{code} was not invited: {reason}.", "info")
+            for code, note in report.notes:
+                flash(f"{code}: {note}.", "info")
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
     wave = request.args.get("wave", "")
     wave = wave if wave in wave_names else next(iter(wave_names))

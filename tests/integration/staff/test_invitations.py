@@ -283,3 +283,22 @@ def test_the_invitations_page_names_each_status_not_its_stored_value(
     page = as_cal.get(f"{PAGE}?wave=baseline").get_data(as_text=True)
     assert f"<td>{html.escape(InvitationStatus(status).label)}</td>" in page
     assert f"<td>{status}</td>" not in page
+
+
+def test_each_persons_own_channel_is_the_default_and_says_who_was_not_invited(
+        nsw: Services, as_cal: Staff, people: dict[str, int], sent: list[str]) -> None:
+    with nsw.uow() as uow:
+        uow.repo.participant_by_id(people["CAL-0001"]).preferred_channel = "sms"
+        uow.repo.participant_by_id(people["CAL-0002"]).preferred_channel = "voice"
+        uow.commit()
+    form = as_cal.get(PAGE).get_data(as_text=True)
+    assert re.search(r'<input[^>]*checked[^>]*value=""', form)
+    assert "Each person&#39;s own channel" in form or "Each person's own channel" in form
+
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": ""}, form_page=PAGE)
+    page = html.unescape(as_cal.get(response.headers["Location"]).get_data(as_text=True))
+    assert "1 baseline invitations sent (each person's own channel)." in page
+    assert ("CAL-0002 was not invited: prefers Phone call, which is not set up on this "
+            "server.") in page
+    assert sent == ["CAL-0001"]
+    assert _invitations(nsw) == [("CAL-0001", "sms", "queued")]
