@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from bot.service.publishing import PublishRefused
+from bot.service.publishing import Publishing, PublishRefused
 from content.plan import plan_data
 
 from .common import make_app, services
 
 ACTOR = "command line"
+T = TypeVar("T")
+
+
+def _publishing(use: Callable[[Publishing], T], refused: str = "") -> T:
+    """Run ``use`` on the app's publishing service; its refusal ends the command with
+    ``refused`` and the reasons, one a line."""
+    try:
+        return use(services(make_app()).publishing)
+    except PublishRefused as error:
+        raise click.ClickException(refused + str(error)) from None
 
 
 def register(main: click.Group) -> None:
@@ -28,11 +40,8 @@ def register(main: click.Group) -> None:
     def publish_survey(file: Path, site_code: str, reason: str) -> None:
         """Publish FILE as the next version of its survey at a site. Earlier answers keep
         the version they answered."""
-        publishing = services(make_app()).publishing
-        try:
-            done = publishing.publish_survey(site_code, file, ACTOR, reason)
-        except PublishRefused as refused:
-            raise click.ClickException("not published:\n" + str(refused)) from None
+        done = _publishing(lambda p: p.publish_survey(site_code, file, ACTOR, reason),
+                           "not published:\n")
         if not done.changed:
             click.echo(f"{done.name} is unchanged: version {done.version} stays.")
             return
@@ -45,11 +54,7 @@ def register(main: click.Group) -> None:
     @click.option("--site", "site_code", required=True)
     def list_surveys(site_code: str) -> None:
         """Every survey version the site published (and the deployment's own in use)."""
-        publishing = services(make_app()).publishing
-        try:
-            rows = publishing.versions(site_code)
-        except PublishRefused as refused:
-            raise click.ClickException(str(refused)) from None
+        rows = _publishing(lambda p: p.versions(site_code))
         click.echo("survey\tversion\tpublished\tby\twhose")
         for row in rows:
             whose = "site" if row.own else "deployment"
@@ -65,11 +70,8 @@ def register(main: click.Group) -> None:
     @click.option("--site", "site_code", required=True)
     def publish_plan(file: Path, site_code: str) -> None:
         """Publish FILE as the site's plan (the README shows the format)."""
-        publishing = services(make_app()).publishing
-        try:
-            done = publishing.publish_plan(site_code, file, ACTOR)
-        except PublishRefused as refused:
-            raise click.ClickException("not published:\n" + str(refused)) from None
+        done = _publishing(lambda p: p.publish_plan(site_code, file, ACTOR),
+                           "not published:\n")
         if not done.changed:
             click.echo(f"The plan is unchanged: version {done.version} stays.")
             return
@@ -79,10 +81,6 @@ def register(main: click.Group) -> None:
     @click.option("--site", "site_code", required=True)
     def show_plan(site_code: str) -> None:
         """The site's plan as JSON (version 0 is the default: baseline and exit)."""
-        publishing = services(make_app()).publishing
-        try:
-            found, version = publishing.plan(site_code)
-        except PublishRefused as refused:
-            raise click.ClickException(str(refused)) from None
+        found, version = _publishing(lambda p: p.plan(site_code))
         click.echo(json.dumps({"site": site_code.upper(), "version": version,
                                **plan_data(found)}, indent=2, ensure_ascii=False))
