@@ -32,7 +32,7 @@ def _unavailable(channel: str, error: ChannelUnavailable) -> str:
 
 
 def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "") -> list[Invitation]:
-    query = (select(Invitation).join(Participant)
+    query = (select(Invitation).join(Invitation.participant)
              .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
                     Invitation.wave == wave)
              .order_by(Participant.code, Invitation.id))

@@ -49,7 +49,7 @@ def sent(nsw: Services, people: dict[str, int]) -> list[str]:
 def _invitations(nsw: Services) -> list[tuple[str, str, str]]:
     with nsw.uow() as uow:
         return [(i.participant.code, i.channel, i.status) for i in uow.session.scalars(
-            select(Invitation).join(Participant).order_by(Participant.code))]
+            select(Invitation).join(Invitation.participant).order_by(Participant.code))]
 
 
 def test_a_web_wave_lists_a_link_for_each_of_the_sites_people(
