@@ -18,7 +18,8 @@ shipped survey for the person's respondent type. The format, with every field::
     entries:                           # open-ended: added at any time, as often as liked
       - name: journal
         survey: journal                # a survey with the entry's question(s)
-        keywords: {en: [DIARY, JOURNAL]}
+        keywords: {en: [DIARY, JOURNAL]}  # sent alone, they start one (/journal too)
+        label: {en: diary entry}       # "To add a diary entry, send DIARY"
 
 Loading validates everything and fails with a ``ContentError`` naming the file, the line
 and what is wrong, like the survey loader.
@@ -38,7 +39,7 @@ from .loader import _LINE, ContentError, _check_keys, _Context, _mapping, read_y
 
 PLAN_KEYS = {"timepoints", "entries"}
 TIMEPOINT_KEYS = {"name", "surveys", "opens_after_days", "window_days", "every_days"}
-ENTRY_KEYS = {"name", "survey", "keywords"}
+ENTRY_KEYS = {"name", "survey", "keywords", "label"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 
 
@@ -64,6 +65,7 @@ class EntryType:
     name: str
     survey: str
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,12 @@ def _entry(raw: Any, ctx: _Context) -> EntryType:
         keywords[language] = tuple(w.upper() for w in listed)
     if keywords and DEFAULT_LANGUAGE not in keywords:
         raise ctx.fail(f"entry {name}: give its keywords in English ('{DEFAULT_LANGUAGE}') too")
-    return EntryType(name, survey, keywords)
+    labels = _mapping(data.get("label", {}) or {}, f"entry {name}'s label", ctx)
+    for language, label in labels.items():
+        if language != _LINE and (not isinstance(label, str) or not label.strip()):
+            raise ctx.fail(f"entry {name}: its label in '{language}' must be words")
+    return EntryType(name, survey, keywords,
+                     {k: v.strip() for k, v in labels.items() if k != _LINE})
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -189,7 +196,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
             ("opens_after_days", t.opens_after_days), ("window_days", t.window_days),
             ("every_days", t.every_days)) if value} for t in plan.timepoints],
         "entries": [{"name": e.name, "survey": e.survey,
-                     "keywords": {k: list(v) for k, v in e.keywords.items()}}
+                     "keywords": {k: list(v) for k, v in e.keywords.items()},
+                     "label": dict(e.labels)}
                     for e in plan.entries],
     }
 
@@ -201,5 +209,6 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
                         t.get("window_days"), t.get("every_days"))
               for t in data.get("timepoints", ())),
         tuple(EntryType(e["name"], e["survey"],
-                        {k: tuple(v) for k, v in e.get("keywords", {}).items()})
+                        {k: tuple(v) for k, v in e.get("keywords", {}).items()},
+                        dict(e.get("label", {})))
               for e in data.get("entries", ())))
