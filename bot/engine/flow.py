@@ -32,6 +32,8 @@ RESTART = "restart"
 MAX_REASKS = 2
 # Why a recording is in the review queue: nobody has listened to it yet.
 UNHEARD = "recording: listen to it"
+# The id of the keypad menu of entries a caller is offered when nothing is waiting.
+ENTRY_MENU = "entries"
 # A channel of typed replies with no extras: the default when none is named.
 TYPED = Capabilities()
 # Events that carry a reply to the question asked.
@@ -441,11 +443,11 @@ def advance(survey: Survey, progress: Progress, event: Event,
     if event.kind == EventKind.OPT_IN:
         return _opt_in(survey, progress, standing)
     entry = None if standing.opted_out else _entry_asked(progress, event, standing)
-    if entry is not None:
-        if entry.name == standing.in_entry:
-            event = Event(EventKind.START)  # already adding one: say where they are
-        else:
-            return Step(progress, (), start_entry=entry.name)
+    if entry is not None and entry.name != standing.in_entry:
+        return Step(progress, (), start_entry=entry.name)
+    if entry is not None or event.kind == EventKind.ENTRY:
+        # Already adding that one (or it is not offered): say where they are.
+        event = Event(EventKind.START)
     guard = safeguarding or Safeguarding()
     if (progress.finished or standing.opted_out) and _is_message(event, capabilities, guard):
         return _keep(survey, progress, event.value, guard, standing)
@@ -468,7 +470,8 @@ def advance(survey: Survey, progress: Progress, event: Event,
     if event.kind == EventKind.START or not progress.asked:
         return _start(survey, progress, standing)
     if progress.finished:
-        return _finished(survey, progress, standing)
+        # A key or silence at the entry menu that chose nothing ends the call.
+        return _finished(survey, progress, standing, offer=event.kind == EventKind.TEXT)
     if progress.status == Status.STOPPED:
         return _start(survey, progress, standing)
     if progress.status == Status.REVIEW:
@@ -482,24 +485,43 @@ def _entry_asked(progress: Progress, event: Event, standing: Standing) -> EntryO
     they were read."""
     if not standing.entries:
         return None
+    if event.kind == EventKind.ENTRY:
+        return next((e for e in standing.entries if e.name == event.value), None)
     if event.kind == EventKind.TEXT:
         return next((e for e in standing.entries if e.started_by(event.value)), None)
+    offered = _offered(standing)
     if (event.kind == EventKind.KEY and progress.finished and event.value.isdigit()
-            and 1 <= int(event.value) <= len(standing.entries)):
-        return standing.entries[int(event.value) - 1]
+            and 1 <= int(event.value) <= len(offered)):
+        return offered[int(event.value) - 1]
     return None
 
 
-def _finished(survey: Survey, progress: Progress, standing: Standing) -> Step:
-    """Nothing is waiting: say so, and how to add any entry the site offers."""
+def _offered(standing: Standing) -> list[EntryOffer]:
+    """The entries offered, numbered from 1 in this order: all but the one open now."""
+    return [e for e in standing.entries if e.name != standing.in_entry]
+
+
+def _finished(survey: Survey, progress: Progress, standing: Standing,
+              offer: bool = True) -> Step:
+    """Nothing is waiting: say so, and (with ``offer``) how to add any entry the site
+    offers. On a keypad the offer is a question, so the call waits for the key."""
+    done = say(survey, progress, f"already_{progress.status}")
+    entries = _offered(standing) if offer else []
+    if not entries:
+        return Step(progress, (done,))
     offers = [say(survey, progress, _variant(progress, "entry_offer"),
                   label=entry.label(progress.language), key=number,
                   # Where answers are buttons, typed words are answers: a command starts it.
                   word=(f"/{entry.name}" if progress.capabilities.shows_choices
                         else entry.word(progress.language)))
-              for number, entry in enumerate(standing.entries, start=1)
-              if entry.name != standing.in_entry]
-    return Step(progress, (say(survey, progress, f"already_{progress.status}"), *offers))
+              for number, entry in enumerate(entries, start=1)]
+    if progress.capabilities.answers_by != AnswerMode.KEYS:
+        return Step(progress, (done, *offers))
+    menu = Prompt("ask", " ".join(o.text for o in offers), progress.language,
+                  question_id=ENTRY_MENU, question_type="choice",
+                  choices=tuple(Choice(number, entry.label(progress.language), str(number))
+                                for number, entry in enumerate(entries, start=1)))
+    return Step(progress, (done, menu))
 
 
 def _is_message(event: Event, capabilities: Capabilities, safeguarding: Safeguarding) -> bool:

@@ -111,7 +111,8 @@ class LinkVisit:
     """A web link opened: whose it is, and the reply to the event, or why it cannot open.
 
     ``problem`` is "" (it opened), "old" (an earlier wave's link) or a finished status
-    ("completed", "declined", "opted_out"); then ``reply`` is None.
+    ("completed", "declined", "opted_out"); then ``reply`` is None. ``entries`` are the
+    open-ended entries the person may add (name, what it is called in their language).
     """
 
     participant_id: int
@@ -122,6 +123,7 @@ class LinkVisit:
     contact_text: str
     problem: str = ""
     reply: Reply | None = None
+    entries: tuple[tuple[str, str], ...] = ()
 
 
 def _until_stored(who: object, attempt: Callable[[], T]) -> T:
@@ -245,13 +247,16 @@ class Conversations:
             person = self._person(uow, invitation.participant_id, None, row)
             survey = self._survey_of(uow, person).survey
             visit = LinkVisit(person.id, survey, person.language, person.needs,
-                              person.respondent_type, person.contact_text)
+                              person.respondent_type, person.contact_text, entries=tuple(
+                                  (e.name, e.label(person.language))
+                                  for e in self._offers(uow, person)))
             stored = person.response
             status = "opted_out" if person.opted_out else (
                 stored.progress.get("status", "") if stored else "")
             if invitation.wave != person.current_wave:
                 return replace(visit, problem="old")
-            if status in FINISHED_STATUSES:
+            # A finished survey's link still opens the entries the site offers.
+            if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
                 return replace(visit, problem=str(status))
             return replace(visit, reply=self._turn(uow, person, row, event, None, ""))
 
