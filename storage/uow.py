@@ -107,10 +107,14 @@ class Repository:
             .options(joinedload(Participant.site)))
 
     # responses
-    def response(self, participant: Participant, wave: str) -> Response | None:
-        """``participant``'s response in ``wave``."""
+    def response(self, participant: Participant, wave: str, occurrence: int = 0,
+                 about_id: int | None = None) -> Response | None:
+        """``participant``'s response in ``wave`` (its ``occurrence``, and about whom)."""
+        about = (Response.about_id.is_(None) if about_id is None
+                 else Response.about_id == about_id)
         return self.session.scalar(select(Response).where(
-            Response.participant_id == participant.id, Response.wave == wave))
+            Response.participant_id == participant.id, Response.wave == wave,
+            Response.occurrence == occurrence, about))
 
     def open_entry(self, participant_id: int, entry: str) -> int:
         """Open the next ``entry`` (a journal or story entry) for the participant: their
@@ -158,9 +162,12 @@ class Repository:
         turns.save_turn(self.session.connection(), person, survey_id, write, now)
 
     # invitations
-    def add_invitation(self, participant: Participant, wave: str, channel: str) -> Invitation:
+    def add_invitation(self, participant: Participant, wave: str, channel: str,
+                       occurrence: int = 0, about_id: int | None = None) -> Invitation:
+        """A new invitation (with its own token) to ``wave``'s ``occurrence``, about
+        ``about_id`` when a family member or professional answers about someone."""
         invitation = Invitation(participant=participant, wave=wave, channel=channel,
-                                token=new_token())
+                                token=new_token(), occurrence=occurrence, about_id=about_id)
         self.session.add(invitation)
         return invitation
 

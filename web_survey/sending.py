@@ -54,6 +54,12 @@ def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tu
     return plan.names
 
 
+def recurring(services: Services, uow: UnitOfWork, site: Site, wave: str) -> bool:
+    """True when ``wave`` is a recurring timepoint (a pulse) of the site's plan."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    return wave in plan.names and bool(plan.timepoint(wave).every_days)
+
+
 def usable(services: Services, channel: str) -> bool:
     """True when this server can invite on ``channel`` (``check_channel`` passes)."""
     try:
@@ -86,7 +92,8 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
     Raises ChannelUnavailable before anything is made when a forced channel cannot send.
     """
     outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
-                          timepoints(services, uow, site, wave))
+                          timepoints(services, uow, site, wave),
+                          recurring(services, uow, site, wave))
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
                    count=len(outcome.invitations))
     uow.commit()
