@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
 
-from .models import Invitation, Participant, Response, Site
+from .models import Invitation, Participant, Response, Site, as_utc
 from .uow import Repository
 
 # The reminder rule's defaults (the rule itself is ``bot.service.outreach.reminder_due``).
@@ -89,6 +89,26 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
             for about in open_for)
     repo.session.flush()
     return outcome
+
+
+def due_pulses(repo: Repository, site: Site, wave: str, every_days: int,
+               respondent_types: Sequence[str], now: datetime) -> list[Participant]:
+    """The people of ``site`` due the next pulse of the recurring timepoint ``wave``:
+    of ``respondent_types`` (every type when empty), not opted out, and not invited to
+    it in the last ``every_days`` days (or never)."""
+    last = (select(Invitation.participant_id, func.max(Invitation.created_at).label("at"))
+            .where(Invitation.wave == wave).group_by(Invitation.participant_id).subquery())
+    query = (select(Participant, last.c.at)
+             .outerjoin(last, last.c.participant_id == Participant.id)
+             .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+                    Participant.opted_out.is_(False))
+             .order_by(Participant.code))
+    if respondent_types:
+        query = query.where(Participant.respondent_type.in_(respondent_types))
+    # Compared here, not in SQL: SQLite keeps times as text, without their zone.
+    due = now - timedelta(days=every_days)
+    return [person for person, at in repo.session.execute(query)
+            if at is None or as_utc(at) <= due]
 
 
 def _next_pulse(repo: Repository, person: Participant, wave: str) -> int:

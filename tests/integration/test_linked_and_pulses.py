@@ -99,3 +99,30 @@ timepoints:
         nsw.conversations.handle(pid, "sms", Event("text", "no"))
     assert slots(nsw, "CAL-0001") == [("weekly", 1, "", "declined"),
                                       ("weekly", 2, "", "declined")]
+
+
+def test_pulses_fall_due_every_so_many_days_for_the_types_the_timepoint_asks(
+        cli, nsw, make_participant, tmp_path: Path):
+    from datetime import timedelta
+
+    from storage.models import utcnow
+    from web_survey.sending import send_due_pulses
+
+    make_participant(code="CAL-0001", phone=None)
+    make_participant(code="CAL-P01", respondent_type="professional", phone=None)
+    cli("plan", "publish", str(plan_file(tmp_path, """
+timepoints:
+  - {name: baseline}
+  - {name: weekly, every_days: 7, surveys: {professional: professional}}
+  - {name: exit}
+""")), "--site", "CAL")
+
+    def round_at(moment) -> list[tuple[str, int]]:
+        with nsw.uow() as uow:
+            sent = send_due_pulses(nsw, uow, uow.repo.site("CAL"), moment)
+            return [(i.participant.code, i.occurrence) for i in sent]
+
+    now = utcnow()
+    assert round_at(now) == [("CAL-P01", 1)]
+    assert round_at(now + timedelta(days=3)) == []  # not due again yet
+    assert round_at(now + timedelta(days=8)) == [("CAL-P01", 2)]
