@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine import DEFAULT_LANGUAGE, RESPONDENT_TYPES, WAVES
+from bot.engine.parsing import CARRIER_KEYWORDS, COMMANDS, normalise
 
 from .loader import _LINE, ContentError, _check_keys, _Context, _mapping, read_yaml
 
@@ -41,6 +42,7 @@ PLAN_KEYS = {"timepoints", "entries"}
 TIMEPOINT_KEYS = {"name", "surveys", "opens_after_days", "window_days", "every_days"}
 ENTRY_KEYS = {"name", "survey", "keywords", "label"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
+YES_NO_WORDS = {"yes", "no", "y", "n", "ok", "tak", "nie", "ہاں", "نہیں"}
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,14 @@ def _entry(raw: Any, ctx: _Context) -> EntryType:
                      {k: v.strip() for k, v in labels.items() if k != _LINE})
 
 
+def _steers(word: str) -> bool:
+    """True for a word that already steers every conversation (STOP, HELP, SKIP...) or
+    answers a yes/no question, which an entry's keyword must not take over."""
+    folded = normalise(word)
+    return (word.upper() in CARRIER_KEYWORDS or folded in YES_NO_WORDS
+            or any(folded in words for words in COMMANDS.values()))
+
+
 def load_plan(path: str | Path) -> Plan:
     """Read and check a plan file."""
     path = Path(path)
@@ -181,6 +191,9 @@ def load_plan(path: str | Path) -> Plan:
     for entry in entries:
         for words in entry.keywords.values():
             for word in words:
+                if _steers(word):
+                    raise ContentError(path, f"entry {entry.name}: {word} already means "
+                                             "something in every survey; choose another word")
                 if word in taken:
                     raise ContentError(path, f"the keyword {word} is used by entries "
                                              f"{taken[word]} and {entry.name}")

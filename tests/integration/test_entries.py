@@ -148,3 +148,12 @@ def test_a_site_without_entries_treats_the_word_as_an_answer(nsw, make_participa
     assert reply.question.question_id == "consent"  # re-asked: not understood
     with nsw.uow() as uow:
         assert uow.session.scalar(select(Response).where(Response.wave == "journal")) is None
+
+
+@pytest.mark.parametrize("word", ["STOP", "Help", "skip", "YES"])
+def test_an_entry_word_that_already_steers_a_conversation_is_refused(cli, person, tmp_path,
+                                                                      word):
+    plan = PLAN.replace("[DIARY, JOURNAL]", f"[DIARY, {word}]")
+    refused = cli("plan", "publish", str(plan_file(tmp_path, plan, "clash.yaml")),
+                  "--site", "CAL", expect=1)
+    assert f"{word.upper()} already means something in every survey" in refused.output
