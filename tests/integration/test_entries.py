@@ -150,7 +150,7 @@ def test_a_site_without_entries_treats_the_word_as_an_answer(nsw, make_participa
         assert uow.session.scalar(select(Response).where(Response.wave == "journal")) is None
 
 
-@pytest.mark.parametrize("word", ["STOP", "Help", "skip", "YES"])
+@pytest.mark.parametrize("word", ["STOP", "Help", "skip", "Ok"])
 def test_an_entry_word_that_already_steers_a_conversation_is_refused(cli, person, tmp_path,
                                                                       word):
     plan = PLAN.replace("[DIARY, JOURNAL]", f"[DIARY, {word}]")
