@@ -1,12 +1,14 @@
-"""Inviting participants to a wave: who is invited, and who is skipped and why."""
+"""Inviting participants to a wave: who is invited, and who is skipped and why; claiming a
+send, so that it happens once whoever else tries at the same moment; fallback steps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
@@ -99,3 +101,68 @@ def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, s
         .where(Invitation.id.in_(latest))
         .order_by(Participant.code))
     return [(invitation, status) for invitation, status in rows]
+
+
+def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str | None,
+          from_statuses: Collection[str] = (), reminder: int | None = None,
+          not_statuses: Collection[str] = ()) -> bool:
+    """Take one send of an invitation for this process, before any provider is called;
+    True when it is ours. The caller commits at once, then sends.
+
+    One conditional UPDATE: it changes the row only while the invitation is still as the
+    caller found it (its status one of ``from_statuses``; for reminder number
+    ``reminder``, that many reminders minus one counted so far), so of two rounds or jobs
+    at the same moment exactly one gets the row, on SQLite and PostgreSQL alike. A crash
+    after the claim leaves the send claimed, so it is never made twice (at most it is
+    not made at all; ``to_status`` shows it to staff). ``to_status`` None leaves the
+    status as it is (a link invitation is not sent by us).
+    """
+    query = update(Invitation).where(Invitation.id == invitation_id)
+    values: dict[str, object] = {}
+    if to_status is not None:
+        values.update(status=to_status, status_at=now)
+    if from_statuses:
+        query = query.where(Invitation.status.in_(from_statuses))
+    if not_statuses:
+        query = query.where(Invitation.status.not_in(not_statuses))
+    if reminder is not None:
+        query = query.where(Invitation.reminders_sent == reminder - 1)
+        values.update(reminders_sent=reminder, reminded_at=now)
+    result = repo.session.execute(query.values(**values),
+                                  execution_options={"synchronize_session": False})
+    assert isinstance(result, CursorResult)  # an UPDATE's result counts its rows
+    return result.rowcount == 1
+
+
+def add_step(repo: Repository, previous: Invitation, channel: str) -> Invitation | None:
+    """Make the fallback step after ``previous`` on ``channel`` and commit it; None when
+    another round made it first (``invitations.previous_id`` is unique). Call it in a
+    unit of work of its own: a refused insert rolls the whole session back."""
+    step = repo.add_invitation(previous.participant, previous.wave, channel)
+    step.previous_id = previous.id
+    try:
+        repo.session.commit()
+    except IntegrityError:
+        repo.session.rollback()
+        return None
+    return step
+
+
+def tried_channels(repo: Repository, participant_id: int, wave: str) -> list[str]:
+    """The channels a person has been invited on for ``wave``, first first."""
+    return list(repo.session.scalars(
+        select(Invitation.channel).where(Invitation.participant_id == participant_id,
+                                         Invitation.wave == wave).order_by(Invitation.id)))
+
+
+def waiting_sends(repo: Repository, site: Site, statuses: Collection[str],
+                  channels: Collection[str]) -> list[int]:
+    """The ids of ``site``'s invitations on ``channels`` whose status is one of
+    ``statuses`` (held in quiet hours, refused for now, made and not sent yet), oldest
+    first."""
+    return list(repo.session.scalars(
+        select(Invitation.id).join(Participant, Invitation.participant_id == Participant.id)
+        .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+               Participant.opted_out.is_(False), Invitation.status.in_(statuses),
+               Invitation.channel.in_(channels))
+        .order_by(Invitation.id)))

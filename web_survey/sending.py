@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.service.outreach import due_reminders
+from bot.service.outreach import Rule, due_reminders
 from bot.service.reach import choose_channel
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER, Chooser, invite_wave
+from storage.invitations import Chooser, invite_wave
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -98,20 +98,28 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
 
 
 def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
-                   now: datetime | None = None, after: timedelta = REMIND_AFTER,
-                   most: int = MAX_REMINDERS, dry_run: bool = False) -> SendReport:
-    """Remind the people at ``site`` who were invited but have not finished.
+                   now: datetime | None = None, after: timedelta | None = None,
+                   most: int | None = None, dry_run: bool = False) -> SendReport:
+    """Remind the people at ``site`` who were invited but have not finished, by the
+    site's reminder rule (``after`` and ``most`` override it).
 
-    The reminder count goes up, and is committed, before the send: a crash during the
-    send never reminds anyone twice. Outreach decides who may be contacted now, as for a
-    first invitation (``bot.service.outreach``). Web invitations have no sender: they are
-    listed for staff to send the link again themselves. A channel that cannot send is
-    reported in ``skipped`` and its people stay due.
+    Each reminder is claimed in the database, by its number, before the send
+    (``web_survey.jobs.send_once``): a crash during the send, this button pressed twice
+    or the worker's round reminding at the same moment never reminds anyone twice.
+    Outreach decides who may be contacted now, as for a first invitation
+    (``bot.service.outreach``). Web invitations have no sender: they are listed for staff
+    to send the link again themselves. A channel that cannot send is reported in
+    ``skipped`` and its people stay due.
     """
     now = now or utcnow()
+    rule = Rule.of(site)
+    after = rule.after if after is None else after
+    most = rule.most if most is None else most
     report = SendReport()
     unavailable: set[str] = set()
-    for invitation in due_reminders(uow.repo, site, now, after, most):
+    due = due_reminders(uow.repo, site, now, after, most)
+    uow.commit()  # nothing held open while the sends write
+    for invitation in due:
         code = invitation.participant.code
         try:
             check_channel(services, invitation.channel)
@@ -122,10 +130,8 @@ def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
         report.sent.append(invitation)
         if dry_run:
             continue
-        invitation.reminders_sent += 1
-        invitation.reminded_at = now
-        uow.commit()
-        _send(services, uow, invitation)
+        enqueue(services, deliver_invitation, invitation.id, invitation.reminders_sent + 1)
+        uow.session.refresh(invitation)
     if not dry_run:
         uow.repo.audit(actor, "remind", site.code, count=len(report.sent),
                        unavailable=sorted(unavailable))

@@ -183,11 +183,13 @@ def test_a_provider_saying_unsubscribed_opts_the_person_out(world):
     assert refused.status == "opted_out"
 
 
-@pytest.mark.parametrize("error", [
-    PermanentFailure("twilio", "21211", "HTTP 400, error 21211"),
-    TemporaryFailure("twilio", "", "could not reach Twilio: timed out"),
+@pytest.mark.parametrize(("error", "status"), [
+    # For good: the next channel of the site's order is tried. For now: sent again.
+    (PermanentFailure("twilio", "21211", "HTTP 400, error 21211"), InvitationStatus.FAILED),
+    (TemporaryFailure("twilio", "", "could not reach Twilio: timed out"),
+     InvitationStatus.RETRY),
 ])
-def test_a_refused_send_fails_and_says_how(world, error, caplog):
+def test_a_refused_send_fails_and_says_how(world, error, status, caplog):
     outreach, sender, conversations, repo = world
     sender.refuse = error
     who = person()
@@ -195,8 +197,8 @@ def test_a_refused_send_fails_and_says_how(world, error, caplog):
     refused = invitation(who)
     with caplog.at_level(logging.ERROR, logger="bot.service.outreach"):
         attempt = outreach.deliver(repo, refused)
-    assert attempt.status is InvitationStatus.FAILED and attempt.failure is error
-    assert (refused.status, refused.sent_at) == ("failed", None)
+    assert attempt.status is status and attempt.failure is error
+    assert (refused.status, refused.sent_at) == (status.value, None)
     assert conversations.opted_out == []
     assert "CAL-0007" in caplog.text and error.detail in caplog.text
     assert PHONE not in caplog.text
