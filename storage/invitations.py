@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
 
-from .models import Invitation, Participant, Response, Site
+from .models import Answer, Invitation, Participant, Response, Site
 from .uow import Repository
 
 # The reminder rule's defaults (the rule itself is ``bot.service.outreach.reminder_due``).
@@ -166,3 +166,16 @@ def waiting_sends(repo: Repository, site: Site, statuses: Collection[str],
                Participant.opted_out.is_(False), Invitation.status.in_(statuses),
                Invitation.channel.in_(channels))
         .order_by(Invitation.id)))
+
+
+def replied(repo: Repository, participant_id: int, wave: str) -> bool:
+    """True when the person has answered anything at ``wave``, the consent question
+    included. A response alone does not say so: a text invitation opens the survey
+    (and so makes the response) before the person has read a word."""
+    response = repo.session.execute(
+        select(Response.id, Response.consent_given)
+        .where(Response.participant_id == participant_id, Response.wave == wave)).first()
+    if response is None:
+        return False
+    return response.consent_given is not None or repo.session.scalar(
+        select(func.count(Answer.id)).where(Answer.response_id == response.id)) > 0

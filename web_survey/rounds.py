@@ -46,6 +46,7 @@ from storage.invitations import (
     LINK_CHANNELS,
     add_step,
     latest_invitations,
+    replied,
     tried_channels,
     waiting_sends,
 )
@@ -151,8 +152,12 @@ def _fallback_steps(nsw: Services, site_code: str, now: datetime, report: RoundR
         if site is None or not site.fallback_channels:
             return
         rule, order = Rule.of(site), site.fallback_channels
-        due = [(invitation.id, reason) for invitation, status in latest_invitations(uow.repo, site)
-               if (reason := step_over(invitation, status, now, rule))]
+        due = []
+        for invitation, status in latest_invitations(uow.repo, site):
+            answered = replied(uow.repo, invitation.participant_id, invitation.wave)
+            reason = step_over(invitation, status, answered, now, rule)
+            if reason:
+                due.append((invitation.id, reason))
     for invitation_id, reason in due:
         with nsw.uow() as uow:
             previous = uow.session.get(Invitation, invitation_id)

@@ -526,18 +526,19 @@ def due_reminders(repo: Repository, site: Site, now: datetime,
             if reminder_due(invitation, status, now, after, most)]
 
 
-def step_over(invitation: Invitation, response_status: str | None, now: datetime,
-              rule: Rule) -> str | None:
+def step_over(invitation: Invitation, response_status: str | None, replied: bool,
+              now: datetime, rule: Rule) -> str | None:
     """Why the next channel of the site's order should be tried now instead of
     ``invitation``'s, in words for staff and the audit; None while it should not.
 
-    Never for someone who opted out (STOP ends every channel), who started the survey
-    (reminders carry on where they are), or whose timepoint has moved on. At once when
+    Never for someone who opted out (STOP ends every channel), who has replied
+    (``replied``: reminders carry on where they are), whose response is over, or whose
+    timepoint has moved on. At once when
     the channel cannot reach them (a refused number, no phone); otherwise when it
     brought no answer in its time (``Rule``), not counting time waiting to be sent.
     """
     person = invitation.participant
-    if (person.opted_out or response_status is not None
+    if (person.opted_out or replied or response_status not in (None, "started")
             or person.current_wave != invitation.wave):
         return None
     try:
@@ -551,8 +552,12 @@ def step_over(invitation: Invitation, response_status: str | None, now: datetime
             not link and status in (InvitationStatus.CREATED, InvitationStatus.HELD)):
         return None  # never to be sent, or not sent yet: the round sends it first
     chance = rule.after * (rule.most + 1)
-    first = as_utc(invitation.sent_at or invitation.created_at)
-    if first <= now - chance and last_contact(invitation) <= now - rule.after:
+    if link or status is InvitationStatus.RETRY:
+        # No reminders are sent for it by the schedule: its time counts from its making.
+        had_chance = as_utc(invitation.created_at) <= now - chance
+    else:
+        had_chance = invitation.reminders_sent >= rule.most
+    if had_chance and last_contact(invitation) <= now - rule.after:
         return f"No answer in {chance.days} days"
     return None
 
