@@ -177,5 +177,7 @@ def replied(repo: Repository, participant_id: int, wave: str) -> bool:
         .where(Response.participant_id == participant_id, Response.wave == wave)).first()
     if response is None:
         return False
-    return response.consent_given is not None or repo.session.scalar(
-        select(func.count(Answer.id)).where(Answer.response_id == response.id)) > 0
+    if response.consent_given is not None:
+        return True
+    return repo.session.scalar(
+        select(Answer.id).where(Answer.response_id == response.id).limit(1)) is not None
