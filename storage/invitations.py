@@ -104,8 +104,7 @@ def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, s
 
 
 def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str | None,
-          from_statuses: Collection[str] = (), reminder: int | None = None,
-          not_statuses: Collection[str] = ()) -> bool:
+          from_statuses: Collection[str] = (), reminder: int | None = None) -> bool:
     """Take one send of an invitation for this process, before any provider is called;
     True when it is ours. The caller commits at once, then sends.
 
@@ -123,8 +122,6 @@ def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str
         values.update(status=to_status, status_at=now)
     if from_statuses:
         query = query.where(Invitation.status.in_(from_statuses))
-    if not_statuses:
-        query = query.where(Invitation.status.not_in(not_statuses))
     if reminder is not None:
         query = query.where(Invitation.reminders_sent == reminder - 1)
         values.update(reminders_sent=reminder, reminded_at=now)

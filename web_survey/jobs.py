@@ -214,7 +214,7 @@ def send_once(nsw: Services, invitation_id: int, reminder: int = 0) -> tuple[boo
         ours = claim(uow.repo, invitation_id, now,
                      to_status=None if link else InvitationStatus.SENDING,
                      from_statuses=() if reminder else UNSENT,
-                     reminder=reminder or None, not_statuses=[InvitationStatus.SENDING])
+                     reminder=reminder or None)
         uow.commit()
         uow.session.refresh(invitation)
         if not ours:

@@ -498,8 +498,12 @@ class Rule:
 
 
 def last_contact(invitation: Invitation) -> datetime:
-    """When the person last heard from us about this invitation."""
-    moment = invitation.reminded_at or invitation.sent_at or invitation.created_at
+    """When the person last heard from us about this invitation (for a send claimed and
+    never confirmed, when it was claimed)."""
+    claimed = (invitation.status_at if invitation.status == InvitationStatus.SENDING
+               else None)
+    moment = (invitation.reminded_at or invitation.sent_at or claimed
+              or invitation.created_at)
     return as_utc(moment)
 
 
@@ -512,7 +516,10 @@ def reminder_due(invitation: Invitation, response_status: str | None, now: datet
     reminders, the last contact at least ``after`` ago.
     """
     person = invitation.participant
-    reached = invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
+    # A send claimed and never confirmed (its process died) may have gone out: it is
+    # reminded as one that did, never sent again in its place.
+    reached = (invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
+               or invitation.status == InvitationStatus.SENDING)
     return (response_status in (None, "started") and not person.opted_out
             and person.current_wave == invitation.wave and reached
             and invitation.status not in UNREACHABLE and invitation.reminders_sent < most
