@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
@@ -156,12 +157,19 @@ def waiting_sends(repo: Repository, site: Site, statuses: Collection[str],
                   channels: Collection[str]) -> list[int]:
     """The ids of ``site``'s invitations on ``channels`` whose status is one of
     ``statuses`` (held in quiet hours, refused for now, made and not sent yet), oldest
-    first."""
+    first; only those still worth sending: the person's timepoint is still theirs, their
+    response to it is not finished, and no fallback step has taken over from it."""
+    later = aliased(Invitation)
     return list(repo.session.scalars(
         select(Invitation.id).join(Participant, Invitation.participant_id == Participant.id)
+        .outerjoin(Response, (Response.participant_id == Invitation.participant_id)
+                   & (Response.wave == Invitation.wave))
         .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
                Participant.opted_out.is_(False), Invitation.status.in_(statuses),
-               Invitation.channel.in_(channels))
+               Invitation.channel.in_(channels),
+               Participant.current_wave == Invitation.wave,
+               (Response.status.is_(None)) | (Response.status == "started"),
+               ~select(later.id).where(later.previous_id == Invitation.id).exists())
         .order_by(Invitation.id)))
 
 

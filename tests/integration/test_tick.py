@@ -24,7 +24,7 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from storage.models import Invitation, Participant, utcnow
+from storage.models import Invitation, Participant, Response, utcnow
 from tests.servers import ROOT, project_env, wait_until
 from web_survey.rounds import run_round
 
@@ -293,3 +293,22 @@ def test_the_worker_sends_by_itself_and_a_sigkill_mid_batch_sends_nothing_twice(
     # Each is sent, except at most the one the kill interrupted (claimed, never resent).
     assert statuses(nsw).count("sending") <= 1
     assert sum(calls[number] for number in numbers) >= len(numbers) - 1
+
+
+def test_only_sends_still_worth_making_go_out(nsw, make_participant, stand_in, clock):
+    """A round never sends an invitation a fallback step took over from, one to a
+    timepoint the person has left, or one whose survey they finished."""
+    numbers = people(make_participant, 4)
+    first = made(nsw, status="retry")
+    with nsw.uow() as uow:
+        taken_over = uow.session.get(Invitation, first[0])
+        step = uow.repo.add_invitation(taken_over.participant, "baseline", "web")
+        step.previous_id = taken_over.id
+        uow.session.get(Invitation, first[1]).participant.current_wave = "exit"
+        finished = uow.session.get(Invitation, first[2])
+        uow.session.add(Response(participant=finished.participant, wave="baseline",
+                                 survey_id="individual", status="completed"))
+        uow.commit()
+    clock.now = EVENING + timedelta(hours=12)
+    assert [code for code, _, _ in run_round(nsw).sent] == ["CAL-0003"]
+    assert called(stand_in) == Counter({numbers[3]: 1})
