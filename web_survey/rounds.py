@@ -84,19 +84,19 @@ class RoundReport:
 
 
 class Budget:
-    """Sends left this round per provider number (``Outreach.line``)."""
+    """Sends this round per provider number (``Outreach.line``), ``per_number`` at most."""
 
     def __init__(self, nsw: Services, per_number: int) -> None:
         self.nsw = nsw
-        self.left: Counter[str] = Counter()
+        self.used: Counter[str] = Counter()
         self.per_number = per_number
 
     def take(self, channel: str) -> bool:
-        """True (and one fewer left) when ``channel``'s number may send once more."""
+        """True (and counted) when ``channel``'s number may send once more this round."""
         line = self.nsw.outreach.line(channel)
-        if self.left[line] >= self.per_number:
+        if self.used[line] >= self.per_number:
             return False
-        self.left[line] += 1
+        self.used[line] += 1
         return True
 
 
@@ -108,7 +108,7 @@ def sends_per_round(config: Mapping[str, Any]) -> int:
 def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedule",
               per_number: int | None = None) -> RoundReport:
     """Run one round for every site (or ``site_code``'s); see the module's description.
-    ``now`` is outreach's clock, so tests control it."""
+    The time is outreach's clock (``Outreach.clock``), which tests set."""
     now = nsw.outreach.clock()
     report = RoundReport()
     budget = Budget(nsw, per_number or sends_per_round(nsw.config))
@@ -122,7 +122,7 @@ def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedul
         _fallback_steps(nsw, code, now, report, actor)
         _waiting(nsw, code, now, report, budget)
         _reminders(nsw, code, now, report, budget)
-        report.recurring += recurring_invitations(nsw, code, now)
+        recurring_invitations(nsw, code, now, report, budget)
         after = report.counts()
         did = {what: after[what] - before[what] for what in ("sent", "reminded")}
         if any(did.values()):
@@ -133,15 +133,15 @@ def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedul
     return report
 
 
-def recurring_invitations(nsw: Services, site_code: str, now: datetime) -> int:
-    """Invite to the recurring timepoints of the site's plan that fall due ``now``;
-    return how many invitations were made.
+def recurring_invitations(nsw: Services, site_code: str, now: datetime, report: RoundReport,
+                          budget: Budget) -> None:
+    """Invite to the recurring timepoints of the site's plan that fall due ``now``,
+    counting them in ``report.recurring``.
 
-    The hook for recurring pulses: they are being built with the plan's new response
-    slots, and will be sent from here (a send through ``send_once``, so it is claimed
-    like every other). Until then it makes none.
+    The hook for recurring pulses, left for the plan's new response slots (issue 13):
+    each invitation it makes is sent as ``_waiting`` sends one (``budget.take``, then
+    ``send_once``, so it is claimed like every other). Until then it makes none.
     """
-    return 0
 
 
 def _fallback_steps(nsw: Services, site_code: str, now: datetime, report: RoundReport,
