@@ -9,7 +9,8 @@ A round, site by site:
    invitation that names the one before (``Invitation.previous_id``); a web step is a
    link card for a worker to print (the invitations page says so);
 2. **waiting sends**: invitations made but not sent, held in quiet hours or refused for
-   now are sent, once the quiet hours are over (and not before);
+   now are sent, once the quiet hours are over (and not before; a refused one after
+   ``RETRY_WAIT``, 30 minutes);
 3. **reminders**: as the site's rule says (``Site.remind_after_days``,
    ``Site.remind_most``), on the channels that send; link reminders stay for staff to
    hand on (the invitations page and ``remind`` list them);
@@ -40,6 +41,7 @@ from bot.service.outreach import (
     Rule,
     due_reminders,
     next_channel,
+    retry_due,
     step_over,
 )
 from storage.invitations import (
@@ -193,7 +195,8 @@ def _waiting(nsw: Services, site_code: str, now: datetime, report: RoundReport,
             return
         waiting = [(i, uow.session.get(Invitation, i)) for i in
                    waiting_sends(uow.repo, site, UNSENT, channels)]
-        work = [(i, inv.channel, inv.participant.code) for i, inv in waiting if inv]
+        work = [(i, inv.channel, inv.participant.code) for i, inv in waiting
+                if inv and retry_due(inv, now)]
     for invitation_id, channel, code in work:
         if not budget.take(channel):
             report.deferred[channel] += 1

@@ -13,7 +13,8 @@ Every rule about reaching people lives here, over providers that are injected:
 - when a person is due a reminder, by the site's rule (``Rule``, ``reminder_due``,
   ``due_reminders``);
 - when a channel has had its chance and the next one in the site's fallback order is
-  tried, and which one that is (``step_over``, ``next_channel``).
+  tried, and which one that is (``step_over``, ``next_channel``); when a send the
+  provider refused for now is tried again (``retry_due``).
 
 A provider is a small object with ``send_text(to, text)``, ``send_template(to)`` or
 ``call(to)`` returning its id for the message or call, and raising this module's errors
@@ -531,6 +532,20 @@ def due_reminders(repo: Repository, site: Site, now: datetime,
     """Each person's latest invitation per wave at ``site`` that is due a reminder."""
     return [invitation for invitation, status in latest_invitations(repo, site)
             if reminder_due(invitation, status, now, after, most)]
+
+
+# How long a send the provider refused for now waits before the next try: long enough
+# for an outage to pass, and few enough tries that a number refused every time (an
+# error we do not know to be lasting) is not hammered each minute.
+RETRY_WAIT = timedelta(minutes=30)
+
+
+def retry_due(invitation: Invitation, now: datetime) -> bool:
+    """True when ``invitation`` may be sent now as far as passing failures go: it is not
+    waiting to try again, or it has waited ``RETRY_WAIT`` since the last refusal."""
+    if invitation.status != InvitationStatus.RETRY or invitation.status_at is None:
+        return True
+    return as_utc(invitation.status_at) <= now - RETRY_WAIT
 
 
 def step_over(invitation: Invitation, response_status: str | None, replied: bool,

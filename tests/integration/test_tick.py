@@ -312,3 +312,15 @@ def test_only_sends_still_worth_making_go_out(nsw, make_participant, stand_in, c
     clock.now = EVENING + timedelta(hours=12)
     assert [code for code, _, _ in run_round(nsw).sent] == ["CAL-0003"]
     assert called(stand_in) == Counter({numbers[3]: 1})
+
+
+def test_a_send_refused_for_now_is_tried_again_after_half_an_hour(nsw, make_participant,
+                                                                  stand_in, clock):
+    numbers = people(make_participant, 1)
+    clock.now = EVENING + timedelta(hours=12)
+    made(nsw, status="retry", status_at=clock.now)
+    clock.now += timedelta(minutes=29)
+    assert run_round(nsw).sent == []
+    clock.now += timedelta(minutes=1)
+    assert run_round(nsw).sent == [("CAL-0000", "voice", "queued")]
+    assert called(stand_in) == Counter({numbers[0]: 1})
