@@ -15,6 +15,7 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import select
 
 from bot.engine import Event, EventKind
+from storage.enrolment import erase
 from storage.models import AuditEntry, Invitation, Participant, Site
 from storage.staff import add_staff
 from web_survey.rounds import run_round
@@ -219,6 +220,11 @@ def test_a_channel_the_person_cannot_use_is_passed_over(nsw, make_participant, s
     assert steps(nsw) == [("sms", "no_phone", None)]
     run_round(nsw)
     assert [s[:2] for s in steps(nsw)] == [("sms", "no_phone"), ("web", "created")]
+    # Erasing the person erases every step of theirs, though the steps point at each other.
+    with nsw.uow() as uow:
+        erase(uow.repo, uow.repo.participant("CAL-0001"), "test")
+        uow.commit()
+    assert steps(nsw) == []
 
 
 def test_site_set_and_the_settings_page_store_the_order_and_rule(nsw, cli, make_participant,
