@@ -1,17 +1,21 @@
-"""Inviting participants to a wave: who is invited, and who is skipped and why."""
+"""Inviting participants to a wave: who is invited, and who is skipped and why; claiming a
+send, so that it happens once whoever else tries at the same moment; fallback steps."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
 
-from .models import Invitation, Participant, Response, Site, as_utc
+from .models import Answer, Invitation, Participant, Response, Site, as_utc
 from .uow import Repository
 
 # The reminder rule's defaults (the rule itself is ``bot.service.outreach.reminder_due``).
@@ -137,11 +141,102 @@ def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, s
     rows = repo.session.execute(
         select(Invitation, Response.status)
         .join(Participant, Invitation.participant_id == Participant.id)
-        .outerjoin(Response, (Response.participant_id == Invitation.participant_id)
-                   & (Response.wave == Invitation.wave)
-                   & (Response.occurrence == Invitation.occurrence)
-                   & (func.coalesce(Response.about_id, 0)
-                      == func.coalesce(Invitation.about_id, 0)))
+        .outerjoin(Response, _answering(Invitation))
         .where(Invitation.id.in_(latest))
         .order_by(Participant.code))
     return [(invitation, status) for invitation, status in rows]
+
+
+def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str | None,
+          from_statuses: Collection[str] = (), reminder: int | None = None) -> bool:
+    """Take one send of an invitation for this process, before any provider is called;
+    True when it is ours. The caller commits at once, then sends.
+
+    One conditional UPDATE: it changes the row only while the invitation is still as the
+    caller found it (its status one of ``from_statuses``; for reminder number
+    ``reminder``, that many reminders minus one counted so far), so of two rounds or jobs
+    at the same moment exactly one gets the row, on SQLite and PostgreSQL alike. A crash
+    after the claim leaves the send claimed, so it is never made twice (at most it is
+    not made at all; ``to_status`` shows it to staff). ``to_status`` None leaves the
+    status as it is (a link invitation is not sent by us).
+    """
+    query = update(Invitation).where(Invitation.id == invitation_id)
+    values: dict[str, object] = {}
+    if to_status is not None:
+        values.update(status=to_status, status_at=now)
+    if from_statuses:
+        query = query.where(Invitation.status.in_(from_statuses))
+    if reminder is not None:
+        query = query.where(Invitation.reminders_sent == reminder - 1)
+        values.update(reminders_sent=reminder, reminded_at=now)
+    result = repo.session.execute(query.values(**values),
+                                  execution_options={"synchronize_session": False})
+    assert isinstance(result, CursorResult)  # an UPDATE's result counts its rows
+    return result.rowcount == 1
+
+
+def add_step(repo: Repository, previous: Invitation, channel: str) -> Invitation | None:
+    """Make the fallback step after ``previous`` on ``channel`` and commit it; None when
+    another round made it first (``invitations.previous_id`` is unique). Call it in a
+    unit of work of its own: a refused insert rolls the whole session back."""
+    step = repo.add_invitation(previous.participant, previous.wave, channel)
+    step.previous_id = previous.id
+    try:
+        repo.session.commit()
+    except IntegrityError:
+        repo.session.rollback()
+        return None
+    return step
+
+
+def tried_channels(repo: Repository, participant_id: int, wave: str) -> list[str]:
+    """The channels a person has been invited on for ``wave``, first first."""
+    return list(repo.session.scalars(
+        select(Invitation.channel).where(Invitation.participant_id == participant_id,
+                                         Invitation.wave == wave).order_by(Invitation.id)))
+
+
+def waiting_sends(repo: Repository, site: Site, statuses: Collection[str],
+                  channels: Collection[str]) -> list[int]:
+    """The ids of ``site``'s invitations on ``channels`` whose status is one of
+    ``statuses`` (held in quiet hours, refused for now, made and not sent yet), oldest
+    first; only those still worth sending: the person's timepoint is still theirs, their
+    response to it is not finished, and no fallback step has taken over from it."""
+    later = aliased(Invitation)
+    return list(repo.session.scalars(
+        select(Invitation.id).join(Participant, Invitation.participant_id == Participant.id)
+        .outerjoin(Response, _answering(Invitation))
+        .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+               Participant.opted_out.is_(False), Invitation.status.in_(statuses),
+               Invitation.channel.in_(channels),
+               Participant.current_wave == Invitation.wave,
+               Participant.current_occurrence == Invitation.occurrence,
+               (Response.status.is_(None)) | (Response.status == "started"),
+               ~select(later.id).where(later.previous_id == Invitation.id).exists())
+        .order_by(Invitation.id)))
+
+
+def _answering(invitation: Any) -> ColumnElement[bool]:
+    """The join from an invitation to the response that answers it: the same person,
+    timepoint, pulse and person spoken about."""
+    return ((Response.participant_id == invitation.participant_id)
+            & (Response.wave == invitation.wave)
+            & (Response.occurrence == invitation.occurrence)
+            & (func.coalesce(Response.about_id, 0) == func.coalesce(invitation.about_id, 0)))
+
+
+def replied(repo: Repository, invitation: Invitation) -> bool:
+    """True when the person has answered anything the invitation asks, the consent
+    question included. A response alone does not say so: a text invitation opens the
+    survey (and so makes the response) before the person has read a word."""
+    response = repo.session.execute(
+        select(Response.id, Response.consent_given).where(
+            Response.participant_id == invitation.participant_id,
+            Response.wave == invitation.wave, Response.occurrence == invitation.occurrence,
+            func.coalesce(Response.about_id, 0) == (invitation.about_id or 0))).first()
+    if response is None:
+        return False
+    if response.consent_given is not None:
+        return True
+    return repo.session.scalar(
+        select(Answer.id).where(Answer.response_id == response.id).limit(1)) is not None

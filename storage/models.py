@@ -73,9 +73,20 @@ class Site(Base):
     # Safeguarding: the site's worrying words (one a line) and who reviews a flag.
     worrying_words: Mapped[str] = mapped_column(Text, default="\n".join(DEFAULT_WORDS))
     safeguarding_lead: Mapped[str] = mapped_column(String(120), default="")
+    # Reaching people: the channels to try in turn when one fails or brings no answer
+    # (names, comma-separated; empty: only the person's own channel), and the reminder
+    # rule (remind after so many days, at most so many times).
+    fallback_order: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    remind_after_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    remind_most: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     participants: Mapped[list[Participant]] = relationship(back_populates="site")
+
+    @property
+    def fallback_channels(self) -> tuple[str, ...]:
+        """The fallback order as channel names, first to try first."""
+        return tuple(name for name in self.fallback_order.split(",") if name)
 
 
 class Participant(Base):
@@ -166,8 +177,13 @@ class Invitation(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A fallback step: the invitation on the channel tried before this one. Unique, so
+    # two rounds at once can never both make the next step (the second insert fails).
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id"), unique=True, index=True, default=None)
     participant: Mapped[Participant] = relationship(foreign_keys=[participant_id])
     about: Mapped[Participant | None] = relationship(foreign_keys=[about_id])
+    previous: Mapped[Invitation | None] = relationship(remote_side="Invitation.id")
 
 
 class Response(Base):

@@ -106,7 +106,7 @@ def test_pulses_fall_due_every_so_many_days_for_the_types_the_timepoint_asks(
     from datetime import timedelta
 
     from storage.models import utcnow
-    from web_survey.sending import send_due_pulses
+    from web_survey.sending import make_due_pulses
 
     make_participant(code="CAL-0001", phone=None)
     make_participant(code="CAL-P01", respondent_type="professional", phone=None)
@@ -119,7 +119,7 @@ timepoints:
 
     def round_at(moment) -> list[tuple[str, int]]:
         with nsw.uow() as uow:
-            sent = send_due_pulses(nsw, uow, uow.repo.site("CAL"), moment)
+            sent = make_due_pulses(nsw, uow, uow.repo.site("CAL"), moment)
             return [(i.participant.code, i.occurrence) for i in sent]
 
     now = utcnow()

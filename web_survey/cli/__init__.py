@@ -33,7 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "site": ("people", "Pilot sites."),
     "staff": ("people", "Site staff and administrators."),
     "survey": ("plans", "A site's own surveys: publish a version, list them."),
-    "worker": ("worker", "Run queued jobs: invitations, reminders, audio and recordings "
+    "tick": ("tick", "Run one round: held sends, reminders and fallback steps that are due."),
+    "worker": ("worker", "Run queued jobs and a round a minute: sends, reminders, fallback "
                          "(needs REDIS_URL)."),
 }
 

@@ -86,4 +86,5 @@ def register(main: click.Group) -> None:
         if held:
             click.echo(f"{held} held: no texts or calls in quiet hours "
                        f"({app.config['QUIET_HOURS']}, {app.config['SITE_TIMEZONE']}). "
-                       "Run the command again later.", err=True)
+                       "They go out when quiet hours end: the worker sends them, or "
+                       "run `nsw-feedback tick` then.", err=True)

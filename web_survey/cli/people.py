@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bot.channel_table import ENROLLED
+from bot.service.reach import SettingError, fallback_order, reminder_rule
 from storage.enrolment import (
     EnrolmentError,
     add_participant,
@@ -49,6 +50,39 @@ def register(main: click.Group) -> None:
             uow.session.add(Site(code=code.upper(), name=name, contact_text=contact))
             uow.commit()
         click.echo(f"added site {code.upper()} ({name})")
+
+    @site.command("set")
+    @click.argument("code")
+    @click.option("--fallback", default=None, metavar="CHANNELS",
+                  help="Channels to try in turn when one fails or brings no answer, such "
+                       "as sms,voice,web ('none': only each person's own channel).")
+    @click.option("--remind-after-days", type=int, default=None,
+                  help="Remind people this many days after we last contacted them (3).")
+    @click.option("--remind-most", type=int, default=None,
+                  help="Send this many reminders at most (2).")
+    def site_set(code: str, fallback: str | None, remind_after_days: int | None,
+                 remind_most: int | None) -> None:
+        """Set how a site reaches people: fallback order and reminder rule."""
+        app = make_app()
+        with services(app).uow() as uow:
+            found = site_or_fail(uow.repo, code)
+            try:
+                order = (found.fallback_channels if fallback is None
+                         else fallback_order(fallback))
+                after, most = reminder_rule(
+                    found.remind_after_days if remind_after_days is None
+                    else remind_after_days,
+                    found.remind_most if remind_most is None else remind_most)
+            except SettingError as error:
+                raise click.ClickException(str(error)) from error
+            found.fallback_order = ",".join(order)
+            found.remind_after_days, found.remind_most = after, most
+            uow.repo.audit("cli", "site_settings", found.code,
+                           fallback=found.fallback_order or "none",
+                           remind_after_days=after, remind_most=most)
+            uow.commit()
+            click.echo(f"{found.code}: fallback {' -> '.join(order) or 'none'}; remind "
+                       f"after {after} days, at most {most} times")
 
     @main.group()
     def staff() -> None:

@@ -40,6 +40,8 @@ ACTION_NAMES = {
     "participant_edit": "Participant's details changed",
     "invite": "Invitations sent",
     "remind": "Reminders sent",
+    "round": "Sent by the schedule (held invitations, reminders)",
+    "fallback": "Next channel tried",
     "flag_handled": "Worrying answer handled",
     "site_settings": "Site settings changed",
     "site_add": "Site added",
@@ -48,7 +50,9 @@ ACTION_NAMES = {
 DETAIL_NAMES = {"participant": "participant", "format": "format", "wave": "wave",
                 "rows": "rows", "count": "how many", "channel": "channel",
                 "fields": "changed", "drop_free_text": "written answers left out",
-                "shift_dates": "dates shifted", "survey": "survey", "flag": "flag"}
+                "shift_dates": "dates shifted", "survey": "survey", "flag": "flag",
+                "after": "after", "why": "why", "sent": "sent", "reminded": "reminded",
+                "fallback": "fallback order"}
 
 
 def action_name(action: str) -> str:

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from bot.engine import RESPONDENT_TYPES, WAVES, WHO_ANSWERED
 from bot.engine.safeguarding import word_list
+from bot.service.reach import fallback_order
 from storage.models import Site, utcnow
 from storage.reports import (
     FUNNEL,
@@ -79,16 +80,26 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
 @bp.route("/sites/<site_code>/settings", methods=["GET", "POST"])
 @site_page
 def settings(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """The site's safeguarding settings, editable by its own staff."""
+    """The site's settings, editable by its own staff: safeguarding, and how people are
+    reached (the fallback order and the reminder rule)."""
     form = SettingsForm(obj=site)
+    if request.method == "GET":
+        form.fallback_order.data = ", ".join(site.fallback_channels)
     if form.validate_on_submit():
         site.contact_text = " ".join(form.contact_text.data.split())
         site.safeguarding_lead = form.safeguarding_lead.data.strip()
         site.worrying_words = "\n".join(word_list(form.worrying_words.data or ""))
+        site.fallback_order = ",".join(fallback_order(form.fallback_order.data or ""))
+        site.remind_after_days = form.remind_after_days.data
+        site.remind_most = form.remind_most.data
         uow.repo.audit(me().email, "site_settings", site.code,
-                       words=len(word_list(site.worrying_words)))
+                       words=len(word_list(site.worrying_words)),
+                       fallback=site.fallback_order or "none",
+                       remind_after_days=site.remind_after_days,
+                       remind_most=site.remind_most)
         uow.commit()
         flash("The settings are saved.", "success")
         return redirect(url_for("staff.settings", site_code=site.code))
     return render_template("staff/settings.html", site=site, form=form,
-                           errors=form.summary()), 400 if form.errors else 200
+                           errors=form.summary(), channel_names=CHANNEL_NAMES
+                           ), 400 if form.errors else 200

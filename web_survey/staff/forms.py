@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -14,10 +15,24 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from bot.engine import Need
+from bot.service.reach import (
+    LONGEST_WAIT_DAYS,
+    MOST_REMINDERS,
+    SettingError,
+    fallback_order,
+)
 from storage.enrolment import KNOWN_NEEDS
 from storage.staff import MIN_PASSWORD
 
@@ -140,6 +155,24 @@ class SettingsForm(StaffForm):
                     Length(max=120)])
     worrying_words = TextAreaField("Worrying words and phrases, one on each line",
                                    validators=[Length(max=5000)])
+    fallback_order = StringField("Channels to try in turn", validators=[Length(max=100)])
+    remind_after_days = IntegerField(
+        "Remind people after this many days",
+        validators=[InputRequired("Enter how many days to wait before a reminder"),
+                    NumberRange(1, LONGEST_WAIT_DAYS,
+                                f"Enter a number of days from 1 to {LONGEST_WAIT_DAYS}")])
+    remind_most = IntegerField(
+        "Reminders at most",
+        validators=[InputRequired("Enter how many reminders to send at most"),
+                    NumberRange(0, MOST_REMINDERS,
+                                f"Enter a number of reminders from 0 to {MOST_REMINDERS}")])
+
+    def validate_fallback_order(self, field: StringField) -> None:
+        """The order must name channels there are, each once (``bot.service.reach``)."""
+        try:
+            fallback_order(field.data or "")
+        except SettingError as error:
+            raise ValidationError(f"Channels to try in turn: {error}") from error
 
 
 class FlagForm(StaffForm):

@@ -9,8 +9,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from bot.engine import Need
-from bot.service.outreach import InvitationStatus
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER
+from bot.service.outreach import DEAD_END, InvitationStatus
 from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
 
@@ -31,14 +30,30 @@ def _unavailable(channel: str, error: ChannelUnavailable) -> str:
             f"({error}). You can send web links now instead.")
 
 
-def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "") -> list[Invitation]:
+def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "",
+                 steps_only: bool = False) -> list[Invitation]:
+    """``site``'s invitations to ``wave`` (on ``channel``; only fallback steps), each
+    person's in the order they were made."""
     query = (select(Invitation).join(Invitation.participant)
              .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
                     Invitation.wave == wave)
              .order_by(Participant.code, Invitation.id))
     if channel:
         query = query.where(Invitation.channel == channel)
+    if steps_only:
+        query = query.where(Invitation.previous_id.is_not(None))
     return list(uow.session.scalars(query))
+
+
+def tried_because(invitation: Invitation) -> str:
+    """Why a fallback step was made, in words ("Text message: failed"); empty for a
+    first invitation. A step follows either a dead end or a channel with no answer."""
+    previous = invitation.previous
+    if previous is None:
+        return ""
+    why = (STATUS_NAMES[previous.status] if previous.status in DEAD_END
+           else "no answer in time")
+    return f"{CHANNEL_NAMES.get(previous.channel, previous.channel)}: {why.lower()}"
 
 
 def links(invitation: Invitation) -> tuple[str, str]:
@@ -80,17 +95,21 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
     wave = request.args.get("wave", "")
     wave = wave if wave in wave_names else next(iter(wave_names))
+    shown = _invitations(uow, site, wave)
+    cards = sum(1 for i in shown if i.previous_id is not None and i.channel == "web")
     return render_template(
         "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
-        invitations=_invitations(uow, site, wave), links=links, wave_names=wave_names,
-        channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES,
-        remind_days=REMIND_AFTER.days, remind_most=MAX_REMINDERS)
+        invitations=shown, links=links, wave_names=wave_names,
+        channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES, step_cards=cards,
+        tried_because=tried_because,
+        order=[CHANNEL_NAMES.get(name, name) for name in site.fallback_channels])
 
 
 @bp.post("/sites/<site_code>/invitations/remind")
 @site_page
 def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """Remind everyone due a reminder (invited 3 days ago or more, not finished)."""
+    """Remind everyone due a reminder by the site's rule (not finished, last contacted
+    long enough ago)."""
     form = StaffForm()
     if form.validate_on_submit():
         report = send_reminders(services(), uow, site, me().email)
@@ -113,10 +132,12 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     wave_names = _timepoints(uow, site)
     wave = request.args.get("wave", "baseline")
     channel = request.args.get("channel", "web")
+    # Only the web steps of the fallback order: link cards for a worker to take.
+    steps_only = request.args.get("steps") == "1"
     if wave not in wave_names or channel not in LINK_CHANNELS:
         return redirect(url_for("staff.invitations", site_code=site.code))
     cards = []
-    for invitation in _invitations(uow, site, wave, channel):
+    for invitation in _invitations(uow, site, wave, channel, steps_only):
         kind, link = links(invitation)
         survey = services().surveys.for_respondent(invitation.participant.respondent_type)
         language = invitation.participant.language

@@ -52,7 +52,7 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("export", "POST", "/staff/sites/{site}/exports", lambda: {"fmt": "long", "wave": ""}),
     ("settings", "POST", "/staff/sites/{site}/settings",
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
-              "worrying_words": "hurt"}),
+              "worrying_words": "hurt", "remind_after_days": "3", "remind_most": "2"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
 ]
 ADMIN_ROUTES = [

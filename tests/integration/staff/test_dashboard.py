@@ -130,7 +130,8 @@ def test_a_site_edits_its_own_worrying_words(
     saved = as_cal.post("/staff/sites/CAL/settings", data={
         "contact_text": "Ring  Calderdale duty team on 01422 000000.",
         "safeguarding_lead": "Jo Smith, safeguarding lead",
-        "worrying_words": "Lonely\n\nno friends\nlonely"}, form_page="/staff/sites/CAL/settings")
+        "worrying_words": "Lonely\n\nno friends\nlonely", "remind_after_days": "3",
+        "remind_most": "2"}, form_page="/staff/sites/CAL/settings")
     assert saved.status_code == 302
     pid = make_participant("CAL-0001", site="CAL")
     said = _answer(nsw, pid, [*BASELINE[:-1], "I am lonely and hurt"])
