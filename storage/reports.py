@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from bot.engine import Question, Survey
+from bot.engine import RESPONDENT_TYPES, Question, Survey
 
 from .invitations import LINK_CHANNELS
 from .models import (
@@ -223,7 +223,8 @@ def figures(session: Session, site: Site, period: Period,
     completed, declined: responses by when each happened (a decline by its last change).
     Opted out: people who asked us to stop, by the audit line written when they did,
     counted at their current timepoint, and only while they stay opted out.
-    ``waves`` orders the rows (the plan's timepoints first).
+    Rows come in the order of ``waves`` (the plan's timepoints; others after them),
+    then of respondent types.
     """
     rows: dict[tuple[str, str], EventRow] = {}
 
@@ -256,8 +257,9 @@ def figures(session: Session, site: Site, period: Period,
     for kind, wave, in_period, before in _opt_outs(session, site, period):
         add(kind, wave, "opted_out", in_period, before)
     order = {wave: n for n, wave in enumerate(waves)}
-    ordered = [rows[key] for key in sorted(
-        rows, key=lambda key: (order.get(key[1], len(order)), key[1], key[0]))]
+    kinds = {kind: n for n, kind in enumerate(RESPONDENT_TYPES)}
+    ordered = [rows[key] for key in sorted(rows, key=lambda key: (
+        order.get(key[1], len(order)), key[1], kinds.get(key[0], len(kinds)), key[0]))]
     total = EventRow("", "")
     for row in ordered:
         total.period.update(row.period)
