@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot.engine import RESPONDENT_TYPES, Question, Survey
 
@@ -315,10 +315,15 @@ def recordings_waiting(session: Session, site: Site) -> int:
         select(func.count()).select_from(awaiting_transcript(site).subquery())) or 0)
 
 
+# Each flag is shown with its person's code: read them in the same query, not one
+# query per flag (a busy site has hundreds waiting).
+_WITH_PERSON = joinedload(SafeguardingFlag.participant)
+
+
 def open_flags(session: Session, site: Site) -> list[SafeguardingFlag]:
     """Flags waiting for review at ``site``, oldest first."""
     return list(session.scalars(
-        select(SafeguardingFlag)
+        select(SafeguardingFlag).options(_WITH_PERSON)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_(None))
         .order_by(SafeguardingFlag.flagged_at, SafeguardingFlag.id)))
 
@@ -326,6 +331,6 @@ def open_flags(session: Session, site: Site) -> list[SafeguardingFlag]:
 def handled_flags(session: Session, site: Site, limit: int = 20) -> list[SafeguardingFlag]:
     """The most recently handled flags at ``site``."""
     return list(session.scalars(
-        select(SafeguardingFlag)
+        select(SafeguardingFlag).options(_WITH_PERSON)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_not(None))
         .order_by(SafeguardingFlag.handled_at.desc()).limit(limit)))
