@@ -187,8 +187,9 @@ def _already_sent(uow: UnitOfWork, site: Site, digest: Digest) -> bool:
 
 def send_all(nsw: Services, now: datetime) -> dict[str, int]:
     """Send each site's digest for the week before ``now`` (once a week per site: a site
-    whose digest for that week went out already is left alone). Returns site code ->
-    readers emailed; empty when mail is off."""
+    whose digest for that week went out already is left alone; one the mail server
+    refused is tried again next time). Returns site code -> readers emailed; empty when
+    mail is off."""
     sender = mailer(nsw.config)
     if sender is None:
         return {}
@@ -205,6 +206,11 @@ def send_all(nsw: Services, now: datetime) -> dict[str, int]:
             digest = build(nsw, uow, site, last)
             if _already_sent(uow, site, digest):
                 continue
-            sent[code] = len(send(nsw, uow, site, digest, sender, "worker"))
+            try:
+                sent[code] = len(send(nsw, uow, site, digest, sender, "worker"))
+            except (smtplib.SMTPException, OSError) as error:
+                # Not audited as sent, so the next run tries this site again.
+                log.error("the digest for %s was not sent: %s", code, error)
+                continue
             uow.commit()
     return sent

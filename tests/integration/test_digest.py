@@ -206,6 +206,21 @@ def test_a_second_run_for_the_same_week_sends_nothing(
         "CAL": 2, "CAM": 1}
 
 
+def test_a_mail_server_that_is_down_sends_nothing_and_the_next_run_sends_it(
+        nsw: Services, week: None, smtp: tuple[Inbox, str],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    tomorrow = utcnow() + timedelta(days=1)
+    with monkeypatch.context() as down:
+        # Nothing listens on a free port: the connection is refused.
+        down.setitem(nsw.config, "SMTP_URL", f"smtp://127.0.0.1:{free_port()}")
+        assert enqueue(nsw, send_digests, tomorrow).result == {}
+    assert "the digest for CAL was not sent" in caplog.text
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(AuditEntry).where(
+            AuditEntry.action == "digest_sent")) is None
+    assert enqueue(nsw, send_digests, tomorrow).result == {"CAL": 2, "CAM": 1}
+
+
 def test_the_html_mail_reads_as_short_sentences_under_headings(
         nsw: Services, week: None, smtp: tuple[Inbox, str]) -> None:
     enqueue(nsw, send_digests, utcnow() + timedelta(days=1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -256,5 +257,12 @@ def test_the_timepoints_are_the_sites_own_plan(nsw: Services, as_cal: Staff,
     assert table_rows(page, "answers-individual-know_sw")[0] == [
         "Answer", "Baseline", "3-month", "Exit"]
     assert "Baseline, 3-month, Exit compared" in page
+    # The chart: a legend entry and a differently filled bar for each timepoint.
+    chart = page.split('aria-labelledby="chart-individual-know_sw-title')[1].split("</svg>")[0]
+    assert [name for name in ("Baseline", "3-month", "Exit") if f">{name}</text>" in chart] \
+        == ["Baseline", "3-month", "Exit"]
+    fills = re.findall(r'<rect x="200" y="\d+" width="[\d.]+" height="18" fill="([^"]+)"', chart)
+    assert len(fills) == 3 * 3 and len(set(fills[:3])) == 3
+    assert "Baseline: no answers yet. 3-month: no answers yet. Exit: no answers yet." in chart
     camden = as_cal.get("/staff/sites/CAM/")
     assert camden.status_code == 404
