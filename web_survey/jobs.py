@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +29,7 @@ from flask import current_app, has_app_context
 
 from bot.service.outreach import UNSENT, InvitationStatus
 from storage.invitations import LINK_CHANNELS, claim
-from storage.models import Invitation
+from storage.models import Invitation, utcnow
 
 from .bootstrap import Services
 from .delivery import check_channel, deliver
@@ -234,3 +235,13 @@ def tick(site_code: str | None = None) -> dict[str, int]:
     from .rounds import run_round
 
     return run_round(job_services(), site_code).counts()
+
+
+def send_digests(now: datetime | None = None) -> dict[str, int]:
+    """Email every site's weekly digest (the week before ``now``) to its staff; the
+    scheduler calls this once a week. A site whose digest for that week has gone already
+    is skipped, so a retried or doubled run sends nothing twice. Returns site code ->
+    staff emailed (empty, with one log line, when mail is not configured)."""
+    from .digest import send_all
+
+    return send_all(job_services(), now or utcnow())

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -74,6 +75,22 @@ class StaffForm(FlaskForm):
                 found.extend((anchor, str(message)) for message in field.errors)
         found.extend(("", message) for message in extra or [])
         return found
+
+
+class DateRangeForm(StaffForm):
+    """From and To dates, read from the query string (a GET form: no CSRF token needed).
+    Either may be left empty."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
+
+    def validate_end(self, field: DateField) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError("The 'To' date must be the same as or after the 'From' "
+                                  "date")
 
 
 class SignInForm(StaffForm):
