@@ -559,7 +559,7 @@ def test_invite_without_telegram_settings_says_what_to_set(cli, nsw, make_partic
     result = cli("invite", "--site", "CAL", "--wave", "baseline", "--channel", "telegram",
                  TELEGRAM_BOT_TOKEN="", expect=None)
     assert result.exit_code != 0
-    assert "set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)" in result.output
+    assert "set TELEGRAM_BOT_USERNAME (the bot's name, for its t.me links)" in result.output
 
 
 def test_bot_webhook_sets_the_webhook_with_the_secret(cli, api, nsw):

@@ -8,9 +8,9 @@ import click
 
 from storage.invitations import MAX_REMINDERS, REMIND_AFTER
 
-from ..delivery import LINK_CHANNELS, link_for
+from ..delivery import LINK_CHANNELS, NO_LINK, link_for
 from ..sending import send_reminders
-from .common import ALL_PROVIDERS, make_app, services, site_or_fail
+from .common import ALL_PROVIDERS, make_app, name_the_bot, services, site_or_fail
 
 
 def register(main: click.Group) -> None:
@@ -25,12 +25,13 @@ def register(main: click.Group) -> None:
         """Remind a site's people who have not finished (web links are printed to send)."""
         app = make_app(providers=ALL_PROVIDERS)
         nsw = services(app)
+        name_the_bot(app, required=False)
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
             report = send_reminders(nsw, uow, site, "cli", after=timedelta(days=after_days),
                                     most=most, dry_run=dry_run)
             for invitation in report.sent:
-                where = (link_for(app.config, invitation)
+                where = ((link_for(app.config, invitation) or NO_LINK)
                          if invitation.channel in LINK_CHANNELS else invitation.status)
                 click.echo(f"{invitation.participant.code}\t{invitation.channel}\t{where}")
             for code, reason in report.skipped:
