@@ -97,15 +97,6 @@ def enable_staff(repo: Repository, user: StaffUser, actor: str = "cli") -> None:
     repo.audit(actor, "staff_enable", user.site.code if user.site else "", email=user.email)
 
 
-def change_own_password(repo: Repository, user: StaffUser, current: str, new: str) -> None:
-    """``user`` changes their own password: StaffError unless ``current`` is theirs and
-    ``new`` is strong enough. Every session they have ends (the caller signs the one
-    in hand in again)."""
-    if not check_password(user, current):
-        raise StaffError("your current password is not right")
-    set_password(repo, user, new, actor=user.email)
-
-
 def add_staff(repo: Repository, email: str, password: str, site: Site | None,
               admin: bool = False, actor: str = "cli") -> StaffUser:
     """Create a staff account after checking the email and password; ``actor`` is who

@@ -7,13 +7,22 @@ that person at once, a disabled account's every session ends and it cannot sign 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+import math
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required, login_user
 from sqlalchemy import select
 
-from storage.models import Site, StaffUser
-from storage.staff import StaffError, change_own_password, disable_staff, enable_staff
+from storage.models import Site, StaffUser, utcnow
+from storage.signin import attempt_succeeded, begin_attempt, locked_until, refuse_attempt
+from storage.staff import (
+    StaffError,
+    check_password,
+    disable_staff,
+    enable_staff,
+    set_password,
+)
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -26,28 +35,50 @@ from .forms import AccountAccessForm, ChangePasswordForm
 @login_required
 def change_password() -> ResponseReturnValue:
     """Change your own password (the current one first); you stay signed in here and
-    are signed out on every other computer and phone."""
+    are signed out on every other computer and phone.
+
+    A wrong current password counts as a wrong sign-in (``storage.signin``), so a
+    session in the wrong hands cannot be used to guess the password behind it.
+    """
     form = ChangePasswordForm()
     problems: list[str] = []
+    status = 200
     if form.validate_on_submit():
+        email, address, now = me().email, request.remote_addr or "", utcnow()
         with services().uow() as uow:
+            attempt = begin_attempt(uow.session, email, address, now)
+            uow.commit()
+        with services().uow() as uow:
+            until = locked_until(uow.session, email, address, now, attempt)
             user = uow.session.get(StaffUser, me().id)
             if user is None:
                 abort(404)
-            try:
-                change_own_password(uow.repo, user, form.current.data, form.password.data)
-            except StaffError as error:
-                problems.append(f"{str(error).capitalize()}.")
+            if until is not None:
+                refuse_attempt(uow.session, attempt)
+                minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+                problems.append(f"There have been too many wrong passwords. Wait {minutes} "
+                                f"minute{'s' if minutes != 1 else ''}, then try again.")
+                status = 429
+            elif not check_password(user, form.current.data):
+                problems.append("Your current password is not right.")
             else:
-                uow.commit()
-                uow.session.refresh(user)
-                login_user(StaffPrincipal.of(user))  # this session, at the new version
-                flash("Your password is changed. You are signed out on every other "
-                      "computer and phone.", "success")
-                return redirect(url_for("staff.home"))
+                attempt_succeeded(uow.session, attempt)
+                try:
+                    set_password(uow.repo, user, form.password.data, actor=user.email)
+                except StaffError as error:
+                    problems.append(f"{str(error).capitalize()}.")
+                else:
+                    uow.commit()
+                    uow.session.refresh(user)
+                    login_user(StaffPrincipal.of(user))  # this session, at the new version
+                    flash("Your password is changed. You are signed out on every other "
+                          "computer and phone.", "success")
+                    return redirect(url_for("staff.home"))
+            uow.commit()
     errors = form.summary(problems)
-    return render_template("staff/password.html", form=form,
-                           errors=errors), 400 if errors else 200
+    if errors and status == 200:
+        status = 400
+    return render_template("staff/password.html", form=form, errors=errors), status
 
 
 def _site_accounts(uow: UnitOfWork, site: Site) -> list[StaffUser]:

@@ -118,6 +118,19 @@ def test_a_wrong_current_password_or_a_weak_new_one_changes_nothing(
     assert Staff(app.test_client()).sign_in(LEAD, PASSWORD).status_code == 302
 
 
+def test_guessing_the_current_password_is_locked_like_signing_in(
+        app: Flask, as_cal: Staff) -> None:
+    """A session in the wrong hands cannot be used to guess the password behind it:
+    five wrong current passwords lock the page (and sign-in) for a while."""
+    for _ in range(5):
+        assert _change(as_cal, "a wrong guess at it", NEW).status_code == 400
+    locked = _change(as_cal, PASSWORD, NEW)
+    assert locked.status_code == 429
+    assert "too many wrong passwords" in locked.get_data(as_text=True)
+    assert as_cal.get(DASHBOARD).status_code == 200  # the session itself goes on
+    assert Staff(app.test_client()).sign_in(LEAD, NEW).status_code == 429
+
+
 def test_the_password_page_needs_its_form_token(app: Flask, as_cal: Staff) -> None:
     response = as_cal.client.post(PASSWORD_PAGE, data={
         "current": PASSWORD, "password": NEW, "confirm": NEW})
