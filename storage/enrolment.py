@@ -99,6 +99,18 @@ def _reachable(channel: str, has_phone: bool) -> None:
         raise EnrolmentError(f"a phone number is needed to use {channel}")
 
 
+def _code_site(repo: Repository, code: str) -> str | None:
+    """The site a participant code belongs to: the longest site code it begins with,
+    followed by a dash ("CAL-0012" is Calderdale's, "CAL-N-0012" a site CAL-N's).
+
+    A site adds only codes of its own, so a code that is taken can only be taken at
+    that site: refusing it tells staff nothing about another site (issue 17, item 8).
+    """
+    owners = [found for found in repo.session.scalars(select(Site.code))
+              if code.startswith(f"{found}-")]
+    return max(owners, key=len, default=None)
+
+
 def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) -> dict[str, str]:
     code = (row.get("code") or "").strip().upper()
     if not code:
@@ -107,8 +119,11 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
         raise EnrolmentError(f"the code {code!r} may hold only letters, digits and -")
     if code in seen:
         raise EnrolmentError(f"the code {code} is on an earlier row too")
+    if _code_site(repo, code) != site.code:
+        raise EnrolmentError(f"the code {code} is not one of this site's: codes here "
+                             f"begin with {site.code}-")
     if repo.participant(code) is not None:  # the same words whichever site holds it
-        raise EnrolmentError(f"the code {code} cannot be used: choose another code")
+        raise EnrolmentError(f"the code {code} is taken: choose another code")
     kind = (row.get("respondent_type") or "").strip().lower()
     if kind not in RESPONDENT_TYPES:
         raise EnrolmentError(f"the respondent type {kind!r} is not one of "

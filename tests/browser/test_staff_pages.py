@@ -27,6 +27,7 @@ def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> st
                     contact_text="Please call the social care team on 0113 496 0000.")
         uow.session.add(site)
         add_staff(uow.repo, "lead@calderdale.example", PASSWORD, site)
+        add_staff(uow.repo, "colleague@calderdale.example", PASSWORD, site)
         add_staff(uow.repo, "admin@example.org", PASSWORD, None, admin=True)
         uow.commit()
     first = make_participant("CAL-0001", site="CAL")
@@ -66,13 +67,17 @@ def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: Any) -> N
     page.get_by_role("button", name="Send invitations").click()
     paths = ["/", "/participants", "/participants/new", "/participants/import",
              "/participants/CAL-0001", "/participants/CAL-0001/erase", "/invitations",
-             "/invitations/print?channel=web", "/exports", "/settings"]
+             "/invitations/print?channel=web", "/exports", "/settings", "/staff"]
     for path in paths:
         page.goto(f"{live}/staff/sites/CAL{path}")
         found[path] = _violations(axe, page)
     page.goto(f"{live}/staff/sites/CAL/participants/new")
     page.get_by_role("button", name="Add participant").click()
     found["add errors"] = _violations(axe, page)
+    page.goto(f"{live}/staff/account/password")
+    found["password"] = _violations(axe, page)
+    page.get_by_role("button", name="Change password").click()
+    found["password errors"] = _violations(axe, page)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live, "admin@example.org")
     for path in ("/staff/", "/staff/admin/sites", "/staff/admin/staff"):

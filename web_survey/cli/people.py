@@ -16,8 +16,9 @@ from storage.enrolment import (
     erase,
     import_csv,
 )
-from storage.models import Site
-from storage.staff import StaffError, add_staff
+from storage.models import Site, StaffUser
+from storage.staff import StaffError, add_staff, disable_staff, enable_staff, set_password
+from storage.uow import Repository
 
 from .common import make_app, services, site_or_fail
 
@@ -30,6 +31,14 @@ def _password() -> str:
     if first != second:
         raise click.ClickException("the two passwords are not the same")
     return first
+
+
+def _account(repo: Repository, email: str) -> StaffUser:
+    """The staff account with ``email`` (any case), or a clear error naming it."""
+    user = repo.session.query(StaffUser).filter_by(email=email.strip().lower()).first()
+    if user is None:
+        raise click.ClickException(f"there is no staff account {email!r}")
+    return user
 
 
 def register(main: click.Group) -> None:
@@ -106,6 +115,41 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(str(error)) from error
             uow.commit()
         click.echo(f"added {'administrator' if admin else 'staff member'} {email}")
+
+    @staff.command("password")
+    @click.argument("email")
+    def staff_password(email: str) -> None:
+        """Give a staff member a new password (asked twice); they are signed out
+        everywhere."""
+        app = make_app()
+        password = _password()
+        with services(app).uow() as uow:
+            try:
+                set_password(uow.repo, _account(uow.repo, email), password)
+            except StaffError as error:
+                raise click.ClickException(str(error)) from error
+            uow.commit()
+        click.echo(f"new password for {email}: every session they had has ended")
+
+    @staff.command("disable")
+    @click.argument("email")
+    def staff_disable(email: str) -> None:
+        """Stop a staff member signing in; every session they have ends now."""
+        app = make_app()
+        with services(app).uow() as uow:
+            disable_staff(uow.repo, _account(uow.repo, email))
+            uow.commit()
+        click.echo(f"disabled {email}: they are signed out and cannot sign in")
+
+    @staff.command("enable")
+    @click.argument("email")
+    def staff_enable(email: str) -> None:
+        """Let a disabled staff member sign in again with their password."""
+        app = make_app()
+        with services(app).uow() as uow:
+            enable_staff(uow.repo, _account(uow.repo, email))
+            uow.commit()
+        click.echo(f"enabled {email}: they can sign in again")
 
     @main.group()
     def participant() -> None:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import click
 
-from ..delivery import LINK_CHANNELS, link_for
+from ..delivery import LINK_CHANNELS, NO_LINK, link_for
 from ..sending import send_reminders
-from .common import ALL_PROVIDERS, make_app, services, site_or_fail
+from .common import ALL_PROVIDERS, make_app, name_the_bot, services, site_or_fail
 
 
 def register(main: click.Group) -> None:
@@ -26,13 +26,14 @@ def register(main: click.Group) -> None:
         """Remind a site's people who have not finished (web links are printed to send)."""
         app = make_app(providers=ALL_PROVIDERS)
         nsw = services(app)
+        name_the_bot(app, required=False)
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
             after = None if after_days is None else timedelta(days=after_days)
             report = send_reminders(nsw, uow, site, "cli", after=after, most=most,
                                     dry_run=dry_run)
             for invitation in report.sent:
-                where = (link_for(app.config, invitation)
+                where = ((link_for(app.config, invitation) or NO_LINK)
                          if invitation.channel in LINK_CHANNELS else invitation.status)
                 click.echo(f"{invitation.participant.code}\t{invitation.channel}\t{where}")
             for code, reason in report.skipped:

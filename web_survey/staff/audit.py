@@ -47,13 +47,17 @@ ACTION_NAMES = {
     "site_settings": "Site settings changed",
     "site_add": "Site added",
     "staff_add": "Staff member added",
+    "staff_password": "Staff member's password changed",
+    "staff_disable": "Staff account disabled",
+    "staff_enable": "Staff account enabled again",
 }
 DETAIL_NAMES = {"participant": "participant", "format": "format", "wave": "wave",
                 "rows": "rows", "count": "how many", "channel": "channel",
                 "fields": "changed", "drop_free_text": "written answers left out",
                 "shift_dates": "dates shifted", "survey": "survey", "flag": "flag",
                 "after": "after", "why": "why", "sent": "sent", "reminded": "reminded",
-                "fallback": "fallback order", "week": "week from"}
+                "fallback": "fallback order", "week": "week from",
+                "email": "account"}
 
 
 def action_name(action: str) -> str:

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     PasswordField,
     RadioField,
@@ -216,3 +217,21 @@ class NewStaffForm(StaffForm):
         DataRequired("Enter the password again"),
         EqualTo("password", "The two passwords are not the same")])
 
+
+
+class ChangePasswordForm(StaffForm):
+    current = PasswordField("Your current password",
+                            validators=[DataRequired("Enter your current password")])
+    password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password"),
+        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Enter the new password again"),
+        EqualTo("password", "The two new passwords are not the same")])
+
+
+class AccountAccessForm(StaffForm):
+    """Disable (or, for administrators, enable) one staff account: a button per row."""
+
+    email = HiddenField(validators=[DataRequired()])
+    action = HiddenField(validators=[DataRequired()])

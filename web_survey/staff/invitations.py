@@ -20,6 +20,9 @@ from . import bp
 from .access import me, site_page
 from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm, options
 
+# Said in place of a Telegram invitation's link while the bot's name is not set.
+NO_BOT_NAME = ("(no link: the Telegram bot's name is not set; ask your administrator to "
+               "set TELEGRAM_BOT_USERNAME)")
 # Every status an invitation can store, as staff read it (outreach names them).
 STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
 
@@ -56,10 +59,10 @@ def tried_because(invitation: Invitation) -> str:
     return f"{CHANNEL_NAMES.get(previous.channel, previous.channel)}: {why.lower()}"
 
 
-def links(invitation: Invitation) -> tuple[str, str]:
-    """(What to show, the link): a Telegram deep link when the bot is named, else web."""
-    link = link_for(current_app.config, invitation)
-    return ("Telegram" if link.startswith("https://t.me/") else "Web"), link
+def link_of(invitation: Invitation) -> str | None:
+    """The link to hand on for a web or Telegram invitation; None for a Telegram one
+    while the bot's name is not set (the page says so instead)."""
+    return link_for(current_app.config, invitation)
 
 
 def qr_svg(link: str, code: str) -> Markup:
@@ -99,7 +102,7 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     cards = sum(1 for i in shown if i.previous_id is not None and i.channel == "web")
     return render_template(
         "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
-        invitations=shown, links=links, wave_names=wave_names,
+        invitations=shown, link_of=link_of, wave_names=wave_names,
         channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES, step_cards=cards,
         tried_because=tried_because,
         order=[CHANNEL_NAMES.get(name, name) for name in site.fallback_channels])
@@ -118,8 +121,7 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         flash(f"{len(report.sent) - len(web)} reminders sent.", "success")
         if web:
             flash("Send these web links again yourself: " + ", ".join(
-                f"{i.participant.code} {link_for(current_app.config, i)}"
-                for i in web), "info")
+                f"{i.participant.code} {link_of(i) or NO_BOT_NAME}" for i in web), "info")
         for code, reason in report.skipped:
             flash(f"{code} was not reminded: {reason}.", "info")
     return redirect(url_for("staff.invitations", site_code=site.code))
@@ -138,13 +140,15 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         return redirect(url_for("staff.invitations", site_code=site.code))
     cards = []
     for invitation in _invitations(uow, site, wave, channel, steps_only):
-        kind, link = links(invitation)
+        link = link_of(invitation)
+        if link is None:  # a Telegram invitation while the bot has no name: the page says
+            continue
         survey = services().surveys.for_respondent(invitation.participant.respondent_type)
         language = invitation.participant.language
         cards.append({
             "code": invitation.participant.code, "link": link,
             "qr": qr_svg(link, invitation.participant.code), "language": language,
-            "lead": survey.phrase("card_telegram" if kind == "Telegram" else "card_web",
+            "lead": survey.phrase("card_telegram" if channel == "telegram" else "card_web",
                                   language),
             "link_lead": survey.phrase("card_link", language),
             "supporter": (survey.phrase("invite_supporter", language)

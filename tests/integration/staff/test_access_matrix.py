@@ -19,6 +19,7 @@ from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
+COLLEAGUE = "colleague@calderdale.example"  # a Calderdale account the world holds
 NEW_PERSON = {"code": "CAL-0100", "respondent_type": "individual", "language": "en",
               "preferred_channel": "web"}
 
@@ -41,6 +42,7 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("exports form", "GET", "/staff/sites/{site}/exports", None),
     ("settings form", "GET", "/staff/sites/{site}/settings", None),
     ("audit log", "GET", "/staff/sites/{site}/audit", None),
+    ("staff accounts", "GET", "/staff/sites/{site}/staff", None),
     ("add", "POST", "/staff/sites/{site}/participants/new", lambda: dict(NEW_PERSON)),
     ("import", "POST", "/staff/sites/{site}/participants/import", _csv),
     ("edit", "POST", "/staff/sites/{site}/participants/{site}-0001",
@@ -54,6 +56,8 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
               "worrying_words": "hurt", "remind_after_days": "3", "remind_most": "2"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
+    ("disable staff", "POST", "/staff/sites/{site}/staff",
+     lambda: {"email": COLLEAGUE, "action": "disable"}),
 ]
 ADMIN_ROUTES = [
     ("sites", "GET", "/staff/admin/sites", None),
@@ -67,8 +71,11 @@ ROLES = ("anonymous", "camden", "calderdale", "admin")
 
 
 @pytest.fixture
-def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int]) -> int:
-    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's."""
+def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int],
+          make_staff: Callable[..., str]) -> int:
+    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's;
+    a Calderdale staff account besides the one signed in."""
+    make_staff(COLLEAGUE, "CAL")
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
     with nsw.uow() as uow:
@@ -170,7 +177,8 @@ def test_every_route_is_in_the_matrix(app: Any) -> None:
     """A new staff route must be added to the matrix above (or to this list)."""
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
               .replace("{flag}", "<int:flag_id>") for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
-    public = {"/staff/sign-in", "/staff/sign-out", "/staff/"}
+    # Every signed-in person's own pages (test_sign_in.py, test_accounts.py).
+    public = {"/staff/sign-in", "/staff/sign-out", "/staff/", "/staff/account/password"}
     staff_rules = {rule.rule for rule in app.url_map.iter_rules()
                    if rule.rule.startswith("/staff")}
     assert staff_rules - public <= tested, staff_rules - public - tested
