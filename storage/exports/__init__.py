@@ -107,6 +107,8 @@ class SurveyLibrary(Protocol):
 
     def get(self, survey_id: str) -> Survey: ...
 
+    def for_respondent(self, respondent_type: str) -> Survey: ...
+
     def __iter__(self) -> Iterator[Survey]: ...
 
 __all__ = [
@@ -438,7 +440,8 @@ def _chunks(session: Session, surveys: SurveyLibrary, fmt: str, survey: Survey |
         return sav_chunks(wide, wide_records(session, wide, scope, batch),
                           f"{site_code} {survey.id}", notes)
     if fmt == "events":
-        return csv_chunks(EVENT_COLUMNS, event_rows(survey, plan))
+        default = surveys.for_respondent(survey.respondent_type).id
+        return csv_chunks(EVENT_COLUMNS, event_rows(survey, plan, default))
     wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
     return csv_chunks(REDCAP_COLUMNS, dictionary_rows(survey, wide, plan.timepoints))
 

@@ -144,9 +144,10 @@ def event_name(wave: str) -> str:
     return f"{wave.replace('-', '_')}_arm_1"
 
 
-def event_rows(survey: Survey, plan: ExportPlan) -> Iterator[list[object]]:
+def event_rows(survey: Survey, plan: ExportPlan, default: str) -> Iterator[list[object]]:
     """The survey's instrument in each event that asks it: one per timepoint or entry
-    type of the ``plan`` (``ExportPlan.asks``)."""
+    type of the ``plan`` (``ExportPlan.asks``; ``default`` is the deployment's survey
+    for the survey's respondent type)."""
     for wave in plan.waves:
-        if plan.asks(survey, wave):
+        if plan.asks(survey, wave, default):
             yield [1, event_name(wave), survey.id]

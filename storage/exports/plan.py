@@ -75,14 +75,12 @@ class ExportPlan:
         entries = f"; entries: {', '.join(self.entries)}" if self.entries else ""
         return ", ".join(self.timepoints) + entries
 
-    def asks(self, survey: Survey, wave: str) -> bool:
+    def asks(self, survey: Survey, wave: str, default: str) -> bool:
         """True when ``survey`` is asked at timepoint or entry type ``wave``: the survey
-        an entry type names, or at a timepoint the one named for the survey's respondent
-        type (or, with none named, any survey that asks a question there)."""
+        an entry type names, or at a timepoint the one it names for the survey's
+        respondent type, else ``default`` (the deployment's survey for that type)."""
         if wave in self.entry_surveys:
             return self.entry_surveys[wave] == survey.id
         chosen = self.named.get(wave, {})
-        if survey.id in chosen.values():
-            return True
-        return (not chosen.get(survey.respondent_type)
-                and any(q.asked_at(wave) for q in survey.questions if q.is_data))
+        return (survey.id in chosen.values()
+                or (chosen.get(survey.respondent_type) or default) == survey.id)

@@ -332,7 +332,7 @@ def entry_variables(surveys: Sequence[Survey], entries: Sequence[str],
     found = [context[name] for name in ENTRY_CONTEXT]
     found += [replace(context["wave"], name="entry_type", label="Entry type (a journal, "
                       "a story)", source="wave"),
-              replace(context["occurrence"], name="entry",
+              replace(context["occurrence"], name="entry_number",
                       label="Entry number: the person's 1st, 2nd... entry of this type",
                       source="occurrence")]
     found += [context[name] for name in ENTRY_DETAILS]
