@@ -87,7 +87,8 @@ class Writer:
         path = tmp_path / "plan.yaml"
         path.write_text(PLAN, encoding="utf-8")
         with nsw.uow() as uow:
-            site = Site(code="CAL", name="Calderdale", contact_text="Call 0113 496 0000.")
+            site = uow.repo.site("CAL") or Site(code="CAL", name="Calderdale",
+                                                contact_text="Call 0113 496 0000.")
             uow.session.add(site)
             uow.session.flush()
             uow.session.add(SitePlan(site_id=site.id, version=1, source=PLAN,
