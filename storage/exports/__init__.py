@@ -265,7 +265,7 @@ def _across_rows(session: Session, survey: Survey, variables: list[Variable], sc
                  batch: int, drop_free_text: bool, shift_dates: bool, plan: ExportPlan,
                  pair: tuple[str, str] | None) -> Iterator[list[object]]:
     """The paired (``pair``) or trajectory rows: one per participant and linked person."""
-    wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
+    wide = wide_variables(survey, plan.waves, drop_free_text, shift_dates)
     for record in across_records(wide_records(session, wide, scope, batch), variables,
                                  ACROSS_CONTEXT, pair):
         yield [record[v.name] for v in variables]
@@ -294,8 +294,9 @@ def _trajectory_chunks(session: Session, survey: Survey, scope: Scope, batch: in
 
 
 def _entry_surveys(surveys: SurveyLibrary, plan: ExportPlan, scope: Scope) -> list[Survey]:
-    """The surveys of the entry types an entries export covers."""
-    names = (scope.wave,) if scope.wave else plan.entries
+    """The surveys of the entry types an entries export (or sheet) covers: the chosen
+    one's, or every entry type's."""
+    names = (scope.wave,) if scope.wave in plan.entries else plan.entries
     chosen = dict.fromkeys(plan.entry_surveys[name] for name in names)
     if scope.survey_id:
         chosen = dict.fromkeys(s for s in chosen if s == scope.survey_id)
@@ -328,7 +329,7 @@ def _xlsx_sheets(session: Session, surveys: list[Survey], scope: Scope, batch: i
     codebook: list[list[object]] = []
     for survey in surveys:
         survey_scope = replace(scope, survey_id=survey.id)
-        wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
+        wide = wide_variables(survey, plan.waves, drop_free_text, shift_dates)
         yield Sheet(survey.id[:31], [v.name for v in wide],
                     _rows(wide_records(session, wide, survey_scope, batch), wide))
         codebook += [[survey.id[:31], *row]
@@ -336,13 +337,15 @@ def _xlsx_sheets(session: Session, surveys: list[Survey], scope: Scope, batch: i
         if scope.wave is not None:
             continue
         pair = default_pair(plan)
-        title = f"{survey.id[:24]} paired"
-        paired = paired_variables(survey, drop_free_text, shift_dates, pair)
-        yield Sheet(title, [v.name for v in paired],
-                    _across_rows(session, survey, paired, replace(survey_scope, waves=pair),
-                                 batch, drop_free_text, shift_dates, plan, pair),
-                    counted=False)
-        codebook += [[title, *row] for row in codebook_rows(survey, paired, plan.waves)]
+        if pair[0] != pair[1]:  # a plan of one timepoint has nothing to pair
+            title = f"{survey.id[:24]} paired"
+            paired = paired_variables(survey, pair, drop_free_text, shift_dates)
+            yield Sheet(title, [v.name for v in paired],
+                        _across_rows(session, survey, paired,
+                                     replace(survey_scope, waves=pair), batch,
+                                     drop_free_text, shift_dates, plan, pair),
+                        counted=False)
+            codebook += [[title, *row] for row in codebook_rows(survey, paired, plan.waves)]
         title = f"{survey.id[:20]} trajectory"
         along = replace(survey_scope, waves=plan.timepoints)
         trajectory = _trajectory(session, survey, along, plan, drop_free_text, shift_dates)
@@ -416,19 +419,19 @@ def _chunks(session: Session, surveys: SurveyLibrary, fmt: str, survey: Survey |
                                         shift_dates, plan, entries))
     assert survey is not None, "one-survey formats always have a survey"
     if fmt == "wide":
-        wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
+        wide = wide_variables(survey, plan.waves, drop_free_text, shift_dates)
         return csv_chunks([v.name for v in wide],
                           _rows(wide_records(session, wide, scope, batch), wide))
     if fmt == "paired":
         assert pair is not None, "_check chose the pair"
-        paired = paired_variables(survey, drop_free_text, shift_dates, pair)
+        paired = paired_variables(survey, pair, drop_free_text, shift_dates)
         return csv_chunks([v.name for v in paired], _across_rows(
             session, survey, paired, scope, batch, drop_free_text, shift_dates, plan, pair))
     if fmt == "trajectory":
         return _trajectory_chunks(session, survey, scope, batch, drop_free_text,
                                   shift_dates, plan)
     if fmt == "sav":
-        wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
+        wide = wide_variables(survey, plan.waves, drop_free_text, shift_dates)
         # SPSS keeps notes as lines of at most 80 characters.
         notes = [f"nsw-feedback export: site {site_code}, survey {survey.id}."[:80],
                  f"Timepoint: {scope.wave or 'all'}. Times are UTC.",
@@ -442,7 +445,7 @@ def _chunks(session: Session, surveys: SurveyLibrary, fmt: str, survey: Survey |
     if fmt == "events":
         default = surveys.for_respondent(survey.respondent_type).id
         return csv_chunks(EVENT_COLUMNS, event_rows(survey, plan, default))
-    wide = wide_variables(survey, drop_free_text, shift_dates, plan.waves)
+    wide = wide_variables(survey, plan.waves, drop_free_text, shift_dates)
     return csv_chunks(REDCAP_COLUMNS, dictionary_rows(survey, wide, plan.timepoints))
 
 
@@ -491,10 +494,10 @@ def write_codebook(surveys: SurveyLibrary, fmt: str, out: IO[bytes],
     survey = _survey(surveys, fmt, survey_id)
     assert survey is not None, "codebook formats always have a survey"
     if fmt == "wide":
-        variables = wide_variables(survey, drop_free_text, shift_dates, chosen_plan.waves)
+        variables = wide_variables(survey, chosen_plan.waves, drop_free_text, shift_dates)
     elif fmt == "paired":
         assert pair is not None, "_check chose the pair"
-        variables = paired_variables(survey, drop_free_text, shift_dates, pair)
+        variables = paired_variables(survey, pair, drop_free_text, shift_dates)
     else:
         if session is None:
             raise ExportError("the trajectory's codebook reads which pulses were answered: "

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot.channel_table import CHANNELS
 from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WHO_ANSWERED
-from bot.engine.model import WAVES, Domain, Question, Survey, localise
+from bot.engine.model import Domain, Question, Survey, localise
 
 # Scales whose codes are ordered so that a higher code is a better answer (scale3:
 # 1 Unhappy, 2 OK, 3 Happy; agree5: 1 Strongly disagree ... 5 Strongly agree) and
@@ -212,8 +212,8 @@ def domain_waves(variable: Variable, waves: Sequence[str]) -> tuple[str, ...]:
     return tuple(w for w in waves if all(item.asked_at(w) for item in variable.items))
 
 
-def wide_variables(survey: Survey, drop_free_text: bool = False, shift_dates: bool = False,
-                   waves: Sequence[str] = WAVES) -> list[Variable]:
+def wide_variables(survey: Survey, waves: Sequence[str], drop_free_text: bool = False,
+                   shift_dates: bool = False) -> list[Variable]:
     """The columns of the wide layout: one row per participant and slot (timepoint or
     entry, its number, and whom it is about); the domain scores follow the questions.
     ``waves`` are the plan's timepoints and entry types, which the wave column labels."""
@@ -300,8 +300,8 @@ def _across(survey: Survey, drop_free_text: bool, shift_dates: bool,
     return found
 
 
-def paired_variables(survey: Survey, drop_free_text: bool = False, shift_dates: bool = False,
-                     pair: tuple[str, str] = WAVES) -> list[Variable]:
+def paired_variables(survey: Survey, pair: tuple[str, str], drop_free_text: bool = False,
+                     shift_dates: bool = False) -> list[Variable]:
     """The columns of the paired layout: one row per participant (and linked person),
     the ``pair``'s first timepoint beside its second (baseline and exit by default),
     and the change."""

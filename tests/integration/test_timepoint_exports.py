@@ -359,3 +359,17 @@ def test_the_timeline_shows_slots_entries_and_linked_respondents(nsw, site):
     assert pro.speaks_about == ["CAL-0001", "CAL-0002"]
     assert [(t.name, [(s.about, s.occurrence) for s in t.slots]) for t in pro.timepoints
             if t.name == "pulse"] == [("pulse", [("CAL-0001", 1), ("CAL-0001", 2)])]
+
+
+def test_xlsx_for_one_timepoint_or_one_entry_type(nsw, site, tmp_path):
+    path = tmp_path / "exit.xlsx"
+    path.write_bytes(export(nsw, "xlsx", wave="3-month"))
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames == ["family", "individual", "journal", "outcomes_worker",
+                               "Codebook"]
+    rows = list(book["outcomes_worker"].iter_rows(values_only=True))
+    assert len(rows) == 3
+    path.write_bytes(export(nsw, "xlsx", wave="journal"))
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert "Entries" in book.sheetnames
+    assert len(list(book["Entries"].iter_rows(values_only=True))) == 3
