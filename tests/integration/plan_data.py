@@ -62,6 +62,17 @@ ITEMS = ("a_item1", "a_item2", "a_item3", "b_item1", "b_item2", "b_item3", "c_it
          "c_item2")
 START = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
 JOURNAL_TEXT = "A good day out, ring me on 07700 900123"
+# The site's second version of the individual survey changes a label (its wording for
+# evaluators); the first is the shipped file as it is.
+FEEL_LABEL = "How they feel about their social worker"
+NEW_FEEL_LABEL = "Their feeling about their social worker (CAL wording)"
+
+
+def individual_source(version: int) -> str:
+    """The site's published text of the individual survey, in ``version`` 1 or 2."""
+    text = (PACKAGE_CONTENT / "individual.yaml").read_text(encoding="utf-8")
+    return text if version == 1 else text.replace(f"label: {FEEL_LABEL}",
+                                                   f"label: {NEW_FEEL_LABEL}")
 
 
 def content_folder(tmp_path: Path) -> Path:
@@ -95,7 +106,7 @@ class Writer:
                                      plan=plan_data(load_plan(path))))
             for version in (1, 2):
                 row = SurveyVersion(site_id=site.id, survey_id="individual", version=version,
-                                    source="", digest=str(version))
+                                    source=individual_source(version), digest=str(version))
                 uow.session.add(row)
                 uow.session.flush()
                 self.versions["individual", version] = row.id

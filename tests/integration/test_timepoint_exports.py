@@ -18,11 +18,19 @@ import pytest
 from sqlalchemy import select
 
 from storage.exports import ExportError, write_codebook, write_export
-from storage.models import AuditEntry
+from storage.models import AuditEntry, SurveyVersion
 from storage.timeline import participant_timeline
 from web_survey.bootstrap import Services
 
-from .plan_data import JOURNAL_TEXT, Writer, content_folder, evaluated_site
+from .plan_data import (
+    FEEL_LABEL,
+    JOURNAL_TEXT,
+    NEW_FEEL_LABEL,
+    Writer,
+    content_folder,
+    evaluated_site,
+    individual_source,
+)
 
 PLAN_WORDS = "baseline, 3-month, exit, pulse; entries: journal"
 LABEL_A = ("Domain: Example domain A (example: a site supplies HEF's own domains and items) "
@@ -373,3 +381,29 @@ def test_xlsx_for_one_timepoint_or_one_entry_type(nsw, site, tmp_path):
     book = openpyxl.load_workbook(path, read_only=True)
     assert "Entries" in book.sheetnames
     assert len(list(book["Entries"].iter_rows(values_only=True))) == 3
+
+
+def test_exports_describe_the_sites_own_published_surveys(nsw, site, cli, tmp_path):
+    """The site's latest version labels the columns; a survey only the site published
+    exports too; each row says which version it answered."""
+    with nsw.uow() as uow:
+        uow.session.add(SurveyVersion(
+            site_id=site.site_id, survey_id="cal_individual", version=1, digest="cal",
+            source=individual_source(1).replace("id: individual", "id: cal_individual", 1)))
+        uow.commit()
+    site.respond("CAL-0002", "3-month", "cal_individual", {"know_sw": 1, "sw_feel": 1})
+    out = tmp_path / "wide.csv"
+    result = cli("export", "--site", "CAL", "--format", "wide", "--survey", "individual",
+                 "--out", str(out), expect=None)
+    assert result.exit_code == 0, result.stderr
+    codebook = {r["variable"]: r for r in read_csv(
+        (tmp_path / "wide.codebook.csv").read_bytes())}
+    assert codebook["sw_feel"]["label"] == NEW_FEEL_LABEL != FEEL_LABEL
+    assert [r["survey_version"] for r in read_csv(out.read_bytes())] == ["1", "2", "2", "1",
+                                                                        "2"]
+    own = tmp_path / "own.csv"
+    result = cli("export", "--site", "CAL", "--format", "trajectory", "--survey",
+                 "cal_individual", "--out", str(own), expect=None)
+    assert result.exit_code == 0, result.stderr
+    assert [(r["participant"], r["sw_feel_3_month"]) for r in read_csv(own.read_bytes())] == [
+        ("CAL-0002", "1")]

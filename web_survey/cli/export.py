@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bot.service.site_surveys import SiteSurveys
 from storage.exports import (
     CODEBOOK_FORMATS,
     EXPORT_FORMATS,
@@ -87,8 +88,9 @@ def register(main: click.Group) -> None:
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
             plan = nsw.conversations.catalogue.plan(uow.session, site.id)
+            surveys = SiteSurveys(nsw.conversations.catalogue, uow.session, site.id)
             try:
-                stream = stream_export(uow.session, nsw.surveys, fmt, site.code, wave,
+                stream = stream_export(uow.session, surveys, fmt, site.code, wave,
                                        drop_free_text, shift_dates, survey_id,
                                        vault=nsw.vault, plan=plan, start=start, end=end)
             except ExportError as error:
@@ -110,7 +112,7 @@ def register(main: click.Group) -> None:
                 if fmt in CODEBOOK_FORMATS:
                     codebook = out.with_name(codebook_filename(out.name))
                     with codebook.open("wb") as handle:
-                        write_codebook(nsw.surveys, fmt, handle, survey_id, drop_free_text,
+                        write_codebook(surveys, fmt, handle, survey_id, drop_free_text,
                                        shift_dates, session=uow.session, site_code=site.code,
                                        plan=plan, start=start, end=end)
                     click.echo(f"wrote the codebook to {codebook}", err=True)

@@ -9,6 +9,7 @@ from typing import IO
 from flask import Response, render_template
 from flask.typing import ResponseReturnValue
 
+from bot.service.site_surveys import SiteSurveys
 from storage.exports import (
     EXPORT_FORMATS,
     ExportError,
@@ -64,9 +65,9 @@ def exports(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Choose a format and options; the file downloads and the audit log records it."""
     form = ExportForm()
     form.fmt.choices = options(list(FORMAT_NAMES.items()))
+    surveys = SiteSurveys(services().conversations.catalogue, uow.session, site.id)
     form.survey.choices = options([("", "All surveys"),
-                                   *((survey.id, survey.id.title()) for survey in
-                                     services().surveys)])
+                                   *((survey.id, survey.id.title()) for survey in surveys)])
     plan = services().conversations.catalogue.plan(uow.session, site.id)
     named = [(name, WAVE_NAMES.get(name, name)) for name in plan.names]
     form.wave.choices = options([("", "All"), *named,
@@ -85,14 +86,14 @@ def exports(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         try:
             if fmt.endswith("_codebook"):
                 data_format = fmt.removesuffix("_codebook")
-                rows = write_codebook(services().surveys, data_format, spool, survey_id, drop,
+                rows = write_codebook(surveys, data_format, spool, survey_id, drop,
                                       shift, session=uow.session, site_code=site.code,
                                       plan=plan, **({"start": start, "end": end}
                                                     if data_format == "paired" else {}))
                 name = codebook_filename(export_filename(site.code, data_format, survey_id,
                                                          wave))
             else:
-                stream = stream_export(uow.session, services().surveys, fmt, site.code,
+                stream = stream_export(uow.session, surveys, fmt, site.code,
                                        wave, drop, shift, survey_id, vault=services().vault,
                                        plan=plan, start=start, end=end)
                 rows, name, pair = drain(stream, spool), stream.filename, stream.pair
