@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.channel_table import CHANNELS, Reach
 from bot.engine import WAVES
 
-from .models import Invitation, Participant, Response, Site
+from .models import Invitation, Participant, Response, Site, as_utc
 from .uow import Repository
 
 # The reminder rule's defaults (the rule itself is ``bot.service.outreach.reminder_due``).
@@ -38,13 +38,17 @@ Chooser = Callable[[Participant], tuple[str | None, str]]
 
 
 def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
-                code: str | None = None, timepoints: Sequence[str] = WAVES) -> InviteOutcome:
+                code: str | None = None, timepoints: Sequence[str] = WAVES,
+                recurring: bool = False) -> InviteOutcome:
     """Invite ``site``'s participants (or one) to timepoint ``wave`` on ``channel`` (one
     for everyone, or a ``Chooser`` that picks each person's).
 
     ``timepoints`` are the site's, in order: inviting to one later than the person's
-    current timepoint opens it for them (as inviting to the exit opens the exit). People
-    who opted out are skipped, and so is anyone whose response to it is already finished.
+    current timepoint opens it for them (as inviting to the exit opens the exit). A
+    ``recurring`` timepoint (a weekly pulse) opens its next pulse each time. People who
+    opted out are skipped, and so is anyone whose response to it is already finished.
+    A family member or professional gets one invitation for each person they speak
+    about, and answers about the first of them not yet answered for.
     """
     query = select(Participant).where(Participant.site_id == site.id,
                                       Participant.is_tryout.is_(False))
@@ -58,9 +62,17 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
         if person.opted_out:
             outcome.skipped.append((person.code, "opted out"))
             continue
-        response = repo.response(person, wave)
-        if response is not None and response.status != "started":
-            outcome.skipped.append((person.code, f"already {response.status}"))
+        occurrence = _next_pulse(repo, person, wave) if recurring else 0
+        open_for: list[Participant | None] = []
+        speaks_about: list[Participant | None] = list(person.about) or [None]
+        for about in speaks_about:
+            response = repo.response(person, wave, occurrence, about.id if about else None)
+            if response is not None and response.status != "started":
+                whom = f" about {about.code}" if about else ""
+                outcome.skipped.append((person.code, f"already {response.status}{whom}"))
+            else:
+                open_for.append(about)
+        if not open_for:
             continue
         chosen, note = (channel, "") if isinstance(channel, str) else channel(person)
         if chosen is None:
@@ -68,11 +80,42 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
             continue
         if note:
             outcome.notes.append((person.code, note))
-        if _later(timepoints, wave, person.current_wave):
-            person.current_wave = wave
-        outcome.invitations.append(repo.add_invitation(person, wave, chosen))
+        if recurring or _later(timepoints, wave, person.current_wave):
+            person.current_wave, person.current_occurrence = wave, occurrence
+        if person.current_wave == wave and person.about:
+            person.current_about_id = open_for[0].id if open_for[0] else None
+        outcome.invitations.extend(
+            repo.add_invitation(person, wave, chosen, occurrence, about.id if about else None)
+            for about in open_for)
     repo.session.flush()
     return outcome
+
+
+def due_pulses(repo: Repository, site: Site, wave: str, every_days: int,
+               respondent_types: Sequence[str], now: datetime) -> list[Participant]:
+    """The people of ``site`` due the next pulse of the recurring timepoint ``wave``:
+    of ``respondent_types`` (every type when empty), not opted out, and not invited to
+    it in the last ``every_days`` days (or never)."""
+    last = (select(Invitation.participant_id, func.max(Invitation.created_at).label("at"))
+            .where(Invitation.wave == wave).group_by(Invitation.participant_id).subquery())
+    query = (select(Participant, last.c.at)
+             .outerjoin(last, last.c.participant_id == Participant.id)
+             .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+                    Participant.opted_out.is_(False))
+             .order_by(Participant.code))
+    if respondent_types:
+        query = query.where(Participant.respondent_type.in_(respondent_types))
+    # Compared here, not in SQL: SQLite keeps times as text, without their zone.
+    due = now - timedelta(days=every_days)
+    return [person for person, at in repo.session.execute(query)
+            if at is None or as_utc(at) <= due]
+
+
+def _next_pulse(repo: Repository, person: Participant, wave: str) -> int:
+    """The number of the next pulse of a recurring timepoint for ``person``."""
+    last = repo.session.scalar(select(func.max(Invitation.occurrence)).where(
+        Invitation.participant_id == person.id, Invitation.wave == wave))
+    return (last or 0) + 1
 
 
 
@@ -84,18 +127,21 @@ def _later(timepoints: Sequence[str], wave: str, current: str) -> bool:
 
 
 def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, str | None]]:
-    """Each person's latest invitation per wave at ``site``, with their response's status
-    (None before they start). Who of them is due a reminder is outreach's rule
-    (``bot.service.outreach.due_reminders``)."""
+    """Each person's latest invitation per wave (and person spoken about) at ``site``,
+    with their response's status (None before they start). Who of them is due a
+    reminder is outreach's rule (``bot.service.outreach.due_reminders``)."""
     latest = (select(func.max(Invitation.id))
               .join(Participant, Invitation.participant_id == Participant.id)
               .where(Participant.site_id == site.id, Participant.is_tryout.is_(False))
-              .group_by(Invitation.participant_id, Invitation.wave))
+              .group_by(Invitation.participant_id, Invitation.wave, Invitation.about_id))
     rows = repo.session.execute(
         select(Invitation, Response.status)
         .join(Participant, Invitation.participant_id == Participant.id)
         .outerjoin(Response, (Response.participant_id == Invitation.participant_id)
-                   & (Response.wave == Invitation.wave))
+                   & (Response.wave == Invitation.wave)
+                   & (Response.occurrence == Invitation.occurrence)
+                   & (func.coalesce(Response.about_id, 0)
+                      == func.coalesce(Invitation.about_id, 0)))
         .where(Invitation.id.in_(latest))
         .order_by(Participant.code))
     return [(invitation, status) for invitation, status in rows]

@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 
 from bot.service.outreach import due_reminders
 from bot.service.reach import choose_channel
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER, Chooser, invite_wave
+from storage.invitations import (
+    MAX_REMINDERS,
+    REMIND_AFTER,
+    Chooser,
+    due_pulses,
+    invite_wave,
+)
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -54,6 +60,29 @@ def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tu
     return plan.names
 
 
+def recurring(services: Services, uow: UnitOfWork, site: Site, wave: str) -> bool:
+    """True when ``wave`` is a recurring timepoint (a pulse) of the site's plan."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    return wave in plan.names and bool(plan.timepoint(wave).every_days)
+
+
+def send_due_pulses(services: Services, uow: UnitOfWork, site: Site, now: datetime,
+                    actor: str = "worker") -> list[Invitation]:
+    """Invite everyone due the next pulse of each recurring timepoint of the site's plan
+    (``storage.invitations.due_pulses``), each on their own channel; for the worker's
+    round and ``tick``."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    sent: list[Invitation] = []
+    for timepoint in plan.timepoints:
+        if not timepoint.every_days:
+            continue
+        for person in due_pulses(uow.repo, site, timepoint.name, timepoint.every_days,
+                                 tuple(timepoint.surveys), now):
+            sent.extend(send_wave(services, uow, site, timepoint.name, None, actor,
+                                  person.code).sent)
+    return sent
+
+
 def usable(services: Services, channel: str) -> bool:
     """True when this server can invite on ``channel`` (``check_channel`` passes)."""
     try:
@@ -86,7 +115,8 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
     Raises ChannelUnavailable before anything is made when a forced channel cannot send.
     """
     outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
-                          timepoints(services, uow, site, wave))
+                          timepoints(services, uow, site, wave),
+                          recurring(services, uow, site, wave))
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
                    count=len(outcome.invitations))
     uow.commit()

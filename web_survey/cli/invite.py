@@ -9,7 +9,7 @@ from bot.channel_table import ENROLLED
 from bot.channels.telegram import bot_username
 from storage.invitations import invite_wave
 from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, link_for
-from web_survey.sending import UnknownTimepoint, chooser, send_wave, timepoints
+from web_survey.sending import UnknownTimepoint, chooser, recurring, send_wave, timepoints
 
 from .common import ALL_PROVIDERS, make_app, providers_for, services, site_or_fail
 
@@ -59,7 +59,8 @@ def register(main: click.Group) -> None:
             except UnknownTimepoint as error:
                 raise click.ClickException(str(error)) from error
             if dry_run:
-                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order)
+                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order,
+                                      recurring(nsw, uow, site, wave))
                 skipped, notes, made = outcome.skipped, outcome.notes, outcome.invitations
             else:
                 report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)

@@ -88,8 +88,11 @@ def register(main: click.Group) -> None:
                   type=click.Choice(ENROLLED))
     @click.option("--cohort", default="")
     @click.option("--needs", default="", help="Such as easy-read;audio-first.")
+    @click.option("--about", "about", multiple=True, metavar="PCODE",
+                  help="A family member or professional speaking about PCODE (repeatable).")
     def participant_add(site_code: str, code: str, respondent_type: str, phone: str,
-                        language: str, channel: str, cohort: str, needs: str) -> None:
+                        language: str, channel: str, cohort: str, needs: str,
+                        about: tuple[str, ...]) -> None:
         """Add one participant."""
         app = make_app()
         with services(app).uow() as uow:
@@ -97,7 +100,8 @@ def register(main: click.Group) -> None:
             try:
                 added = add_participant(
                     uow.repo, site, code=code, respondent_type=respondent_type, phone=phone,
-                    language=language, preferred_channel=channel, cohort=cohort, needs=needs)
+                    language=language, preferred_channel=channel, cohort=cohort, needs=needs,
+                    about=";".join(about))
             except EnrolmentError as error:
                 raise click.ClickException(str(error)) from error
             uow.repo.audit("cli", "participant_add", site.code, participant=added.code)
