@@ -1,5 +1,6 @@
-"""A professional enrolled about two people answers about each through the real service;
-the exports put each set of answers beside the person it is about."""
+"""Answers given through the real service, exported: a professional enrolled about two
+people lands beside each, and a diary entry texted in with its keyword is in the entries
+export of the site's own (published) journal survey."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import io
 from bot.engine import Event
 from bot.service import Sender
 from storage.exports import write_export
+
+from .test_entries import JOURNAL, PLAN
+from .test_site_plans import plan_file
 
 PRO_PHONE = "+447700900055"
 # Web buttons carry the answer's code; the open question gets a few words.
@@ -58,3 +62,24 @@ def test_a_professional_about_two_people_lands_beside_each(cli, nsw, make_partic
     long = read(nsw, "long", survey_id="professional")
     assert {(r["about"], r["survey_version"]) for r in long} == {("CAL-0001", "1"),
                                                                  ("CAL-0002", "1")}
+
+
+def test_a_diary_entry_texted_in_is_in_the_entries_export(cli, nsw, make_participant,
+                                                           tmp_path):
+    pid = make_participant(phone="+447700900001")
+    survey = tmp_path / "journal.yaml"
+    survey.write_text(JOURNAL, encoding="utf-8")
+    cli("survey", "publish", str(survey), "--site", "CAL", "--reason", "the site's words")
+    cli("plan", "publish", str(plan_file(tmp_path, PLAN)), "--site", "CAL")
+    for said in ("DIARY", "yes", "Went to the park, call me on 07700 900123"):
+        nsw.conversations.handle(pid, "sms", Event("text", said))
+    out = tmp_path / "entries.csv"
+    result = cli("export", "--site", "CAL", "--format", "entries", "--out", str(out),
+                 expect=None)
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    assert [(r["participant"], r["entry_type"], r["entry_number"], r["channel"],
+             r["survey"], r["survey_version"], r["today"]) for r in rows] == [
+        ("CAL-0001", "journal", "1", "sms", "journal", "1",
+         "Went to the park, call me on [phone number removed]")]
+    assert rows[0]["completed_at"]
