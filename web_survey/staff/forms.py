@@ -156,8 +156,10 @@ class InviteForm(StaffForm):
 class ExportForm(StaffForm):
     fmt = RadioField("Format", validators=[DataRequired("Choose a format")])
     survey = RadioField("Survey", default="")
-    wave = RadioField("Wave", choices=options([("", "Both waves"), *WAVE_NAMES.items()]),
-                      default="")
+    # The site's timepoints and entry types: the view sets the choices from its plan.
+    wave = RadioField("Timepoint", default="")
+    start = RadioField("Paired CSV: from", default="")
+    end = RadioField("Paired CSV: to", default="")
     drop_free_text = BooleanField("Leave out written and recorded answers")
     shift_dates = BooleanField("Shift each participant's dates by a random number of days")
 
