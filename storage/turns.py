@@ -50,7 +50,7 @@ audit_log: Table = _tables["audit_log"]
 kept_messages: Table = _tables["kept_messages"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
-                 "channel", "who_answered", "answered_at")
+                 "channel", "who_answered", "answered_at", "mode", "interviewer")
 
 
 class StaleTurn(Exception):

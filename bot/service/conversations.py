@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channel_table import CHANNELS, Channel, Reach, channel_row
+from bot.channel_table import CHANNELS, Channel, ChannelName, Reach, channel_row
 from bot.engine import (
     FINISHED_STATUSES,
     Event,
@@ -36,7 +36,7 @@ from bot.engine import (
     response_status,
 )
 from content.loader import SurveyLibrary
-from storage.models import Participant, Response, as_utc, utcnow
+from storage.models import Conducted, Participant, Response, as_utc, utcnow
 from storage.turns import Person, StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
@@ -254,6 +254,39 @@ class Conversations:
 
         return _until_stored(token, lambda: self._in_one(run))
 
+    def interview(self, participant_id: int, interviewer: str, event: Event) -> LinkVisit:
+        """Run ``event`` for a participant a worker (``interviewer``, their staff email)
+        is sitting with, on the interview channel, in one transaction; or say why it
+        cannot run (``LinkVisit.problem``: a finished status, as for a web link).
+
+        Every answer stored records the interview and the worker. The audit log has a
+        line when the worker starts (the ``start`` event) and one when the survey is
+        finished, in the same transaction as the turn that did it.
+        """
+        row = channel_row(ChannelName.INTERVIEW)
+
+        def run(uow: UnitOfWork) -> LinkVisit:
+            person = self._person(uow, participant_id, None, row)
+            visit = LinkVisit(person.id, self._survey_of(uow, person).survey,
+                              person.language, person.needs, person.respondent_type,
+                              person.contact_text)
+            stored = person.response
+            status = "opted_out" if person.opted_out else (
+                stored.progress.get("status", "") if stored else "")
+            if status in FINISHED_STATUSES:
+                return replace(visit, problem=str(status))
+            reply = self._turn(uow, person, row, event, None, interviewer,
+                               interviewer=interviewer)
+            detail = {"participant": person.code, "wave": person.current_wave}
+            if event.kind == EventKind.START:
+                uow.repo.audit(interviewer, "interview_start", person.site_code, **detail)
+            if reply.finished:
+                uow.repo.audit(interviewer, "interview_finish", person.site_code,
+                               status=reply.status, **detail)
+            return replace(visit, reply=reply)
+
+        return _until_stored(participant_id, lambda: self._in_one(run))
+
     def tryout(self, survey_id: str, wave: str, language: str = "en") -> int:
         """A fresh try-out participant for ``survey_id``; their answers are never exported."""
         survey = self.surveys.get(survey_id)
@@ -307,8 +340,9 @@ class Conversations:
                                       person.current_wave)
 
     def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
-              inbound: tuple[str, str] | None, actor: str) -> Reply:
-        """Run one event through the engine and write what it decided (uncommitted)."""
+              inbound: tuple[str, str] | None, actor: str, interviewer: str = "") -> Reply:
+        """Run one event through the engine and write what it decided (uncommitted);
+        ``interviewer`` names the worker conducting it, if any."""
         if person.seen_reply is not None:
             return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
                          duplicate=True, needs=person.needs, language=person.language)
@@ -332,7 +366,7 @@ class Conversations:
                 if step.kept else None)
         write = _write(step, row.name, inbound, now,
                        actor or f"participant by {row.name}", stored is not None,
-                       chosen.version_id or None, kept)
+                       chosen.version_id or None, kept, interviewer)
         uow.repo.save_turn(person, survey.id, write, now)
         return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
 
@@ -347,8 +381,10 @@ def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
            actor: str, stored: bool, version_id: int | None,
-           kept: tuple[bytes, str] | None) -> TurnWrite:
-    """What ``step`` stores: the answers as the person gave them, and the progress."""
+           kept: tuple[bytes, str] | None, interviewer: str = "") -> TurnWrite:
+    """What ``step`` stores: the answers as the person gave them (on their own, or with
+    ``interviewer``, the worker), and the progress."""
+    mode = Conducted.INTERVIEW if interviewer else Conducted.SELF
     progress = step.progress
     who = progress.who_answered
     return TurnWrite(
@@ -358,7 +394,8 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
         answers=[{"question_id": r.question_id, "status": r.status,
                   "value_code": r.code, "value_label": r.label, "text": r.text,
                   "recording": r.recording, "raw": r.raw, "channel": channel,
-                  "who_answered": who, "answered_at": now} for r in step.recorded],
+                  "who_answered": who, "answered_at": now, "mode": mode.value,
+                  "interviewer": interviewer} for r in step.recorded],
         withdrawn=step.withdrawn,
         flags=[*({"question_id": r.question_id, "text": r.text or r.recording or r.label,
                   "matched": ", ".join(r.concerns)[:200]}

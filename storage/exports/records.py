@@ -74,8 +74,8 @@ def _scoped(query: AnySelect, scope: Scope) -> AnySelect:
 
 LONG_COLUMNS = (
     "site", "participant", "respondent_type", "cohort", "survey", "wave", "who_answered",
-    "channel", "response_status", "question_id", "answer_status", "value_code",
-    "value_label", "free_text", "recording", "answered_at",
+    "channel", "mode", "interviewer", "response_status", "question_id", "answer_status",
+    "value_code", "value_label", "free_text", "recording", "answered_at",
 )
 FREE_TEXT_COLUMNS = ("free_text", "recording")
 
@@ -180,7 +180,8 @@ def long_batches(session: Session, scope: Scope,
     query = _scoped(
         select(Site.code, Participant.code, Participant.respondent_type, Participant.cohort,
                Response.survey_id, Response.wave, Answer.who_answered, Answer.channel,
-               Response.status, Answer.question_id, Answer.status,
+               Answer.mode, Answer.interviewer, Response.status, Answer.question_id,
+               Answer.status,
                func.coalesce(cast(Answer.value_code, String), ""), Answer.value_label,
                *free, answered)
         .select_from(Answer).join(Response, Answer.response_id == Response.id), scope,

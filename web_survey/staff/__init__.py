@@ -42,8 +42,10 @@ def init_app(app: Flask) -> None:
         admin,
         audit,
         auth,
+        case_packs,
         dashboard,
         exports,
+        interviews,
         invitations,
         participants,
     )

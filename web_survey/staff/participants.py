@@ -20,6 +20,8 @@ from storage.uow import UnitOfWork
 from ..bootstrap import services
 from . import bp
 from .access import me, participant_of, site_page
+from .case_packs import PREFIX as PACK_PREFIX
+from .case_packs import CasePackForm
 from .forms import (
     CHANNEL_NAMES,
     TYPE_NAMES,
@@ -138,7 +140,8 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
             for m in uow.session.scalars(select(KeptMessage).where(
                 KeptMessage.participant_id == person.id).order_by(KeptMessage.id))]
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
-                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept)
+                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept,
+                      pack_form=CasePackForm(prefix=PACK_PREFIX))
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])
