@@ -148,8 +148,8 @@ class _Pack:
 
     def entries(self, responses: Sequence[Response]) -> list[CaseResponse]:
         """Open-ended entries: each stands alone (nothing to compare with)."""
-        return [self.response(r, _slot(r.wave, r.occurrence, always=True), None, None)
-                for r in responses]
+        return [self.response(r, _slot(r.wave, r.occurrence, always=True), None, None,
+                              scored=False) for r in responses]
 
     def linked(self, responses: Sequence[Response]) -> list[CaseResponse]:
         """Answers about the person by others, each respondent named by role and number."""
@@ -167,14 +167,15 @@ class _Pack:
                 for made in self.timeline(theirs, f"{names[respondent_id]}, ")]
 
     def response(self, response: Response, heading: str, before: dict[str, int] | None,
-                 scores_before: dict[str, float] | None) -> CaseResponse:
+                 scores_before: dict[str, float] | None, scored: bool = True) -> CaseResponse:
         """One response; ``before`` (and ``scores_before``) hold the codes (and scores)
-        of the timepoint before, and are moved on to this one's."""
+        of the timepoint before, and are moved on to this one's. An entry is not
+        ``scored``: its questions are not asked as a measure."""
         survey = _survey(self.surveys, response.survey_id)
         answers = sorted(response.answers, key=lambda a: _position(survey, a.question_id))
         shown = tuple(self.answer(survey, answer, before) for answer in answers)
         scores: tuple[CaseAnswer, ...] = ()
-        if survey is not None and survey.domains:
+        if scored and survey is not None and survey.domains:
             codes = {a.question_id: a.value_code for a in answers}
             scores = tuple(_score(domain.id, localise(domain.label, "en"), value,
                                   scores_before)
