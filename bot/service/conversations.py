@@ -279,9 +279,10 @@ class Conversations:
                                interviewer=interviewer)
             detail = {"participant": person.code, "wave": person.current_wave}
             if event.kind == EventKind.START:
-                uow.repo.audit(interviewer, "interview_start", person.site_code, **detail)
+                uow.repo.audit(interviewer, "interview", person.site_code, stage="started",
+                               **detail)
             if reply.finished:
-                uow.repo.audit(interviewer, "interview_finish", person.site_code,
+                uow.repo.audit(interviewer, "interview", person.site_code, stage="finished",
                                status=reply.status, **detail)
             return replace(visit, reply=reply)
 

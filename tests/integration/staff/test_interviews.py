@@ -60,11 +60,10 @@ def answers_of(nsw: Services, code: str) -> list[tuple[str, str, str]]:
             .where(Participant.code == code))]
 
 
-def audit_lines(nsw: Services, prefix: str) -> list[tuple[str, str, dict[str, Any]]]:
+def audit_lines(nsw: Services, action: str) -> list[tuple[str, str, dict[str, Any]]]:
     with nsw.uow() as uow:
         return [(entry.actor, entry.action, entry.detail) for entry in uow.session.scalars(
-            select(AuditEntry).where(AuditEntry.action.startswith(prefix))
-            .order_by(AuditEntry.id))]
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))]
 
 
 @pytest.fixture
@@ -99,15 +98,16 @@ def test_a_worker_completes_an_interview_and_it_is_recorded_as_one(
 
     stored = answers_of(nsw, "CAL-0001")
     assert stored and set(stored) == {("interview", "interview", worker)}
-    assert [(actor, action, detail["participant"]) for actor, action, detail
-            in audit_lines(nsw, "interview_")] == [
-        (worker, "interview_start", "CAL-0001"), (worker, "interview_finish", "CAL-0001")]
+    assert [(actor, action, detail["participant"], detail["stage"]) for actor, action, detail
+            in audit_lines(nsw, "interview")] == [
+        (worker, "interview", "CAL-0001", "started"),
+        (worker, "interview", "CAL-0001", "finished")]
 
     # The same person's survey is finished: the interview page says so and runs nothing.
     again = staff.post(INTERVIEW, data={"action": "start"}, form_page=INTERVIEW)
     assert again.status_code == 409
     assert "has finished this timepoint" in again.get_data(as_text=True)
-    assert len(audit_lines(nsw, "interview_")) == 2
+    assert len(audit_lines(nsw, "interview")) == 2
 
     # Someone answering alone on their own link: mode self, nobody conducting.
     with nsw.uow() as uow:
