@@ -171,3 +171,21 @@ def test_staff_add_makes_an_interviewer_from_the_command_line(
                     "boss@example.org": ("admin", True)}
     staff.sign_in("sam@calderdale.example")
     assert staff.get("/staff/sites/CAL/exports").status_code == 403
+
+
+def test_an_administrator_adds_an_interviewer_on_the_staff_page(
+        nsw: Services, staff: Staff, make_staff: Callable[..., str]) -> None:
+    staff.sign_in(make_staff("admin@example.org", admin=True))
+    page = staff.get("/staff/admin/staff").get_data(as_text=True)
+    assert 'value="interviewer"' in page
+    added = staff.post("/staff/admin/staff", data={
+        "email": "sam@calderdale.example", "site": "CAL", "role": "interviewer",
+        "password": PASSWORD, "confirm": PASSWORD}, form_page="/staff/admin/staff")
+    assert added.status_code == 302
+    listing = staff.get("/staff/admin/staff").get_data(as_text=True)
+    assert "<th scope=\"row\">sam@calderdale.example</th><td>CAL</td><td>Interviewer</td>" \
+        in listing
+    with nsw.uow() as uow:
+        user = uow.session.scalar(select(StaffUser).where(
+            StaffUser.email == "sam@calderdale.example"))
+        assert user is not None and (user.role, user.is_admin) == ("interviewer", False)
