@@ -24,9 +24,9 @@ from .bootstrap import Services
 PAGE = "case-study.html"
 
 
-def pack_filename(site_code: str, code: str) -> str:
-    """The download's name: the site and the participant's code, nothing else."""
-    return f"{site_code}-{code}-case-study.zip".lower()
+def pack_filename(code: str) -> str:
+    """The download's name: the participant's code, nothing else."""
+    return f"{code}-case-study.zip".lower()
 
 
 def write_pack(nsw: Services, uow: UnitOfWork, site: Site, code: str, include_audio: bool,

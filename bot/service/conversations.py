@@ -260,7 +260,8 @@ class Conversations:
         cannot run (``LinkVisit.problem``: a finished status, as for a web link).
 
         Every answer stored records the interview and the worker. The audit log has a
-        line when the worker starts (the ``start`` event) and one when the survey is
+        line when the worker starts (the ``start`` event: stage ``started``, or
+        ``resumed`` when the survey was already under way) and one when the survey is
         finished, in the same transaction as the turn that did it.
         """
         row = channel_row(ChannelName.INTERVIEW)
@@ -279,8 +280,8 @@ class Conversations:
                                interviewer=interviewer)
             detail = {"participant": person.code, "wave": person.current_wave}
             if event.kind == EventKind.START:
-                uow.repo.audit(interviewer, "interview", person.site_code, stage="started",
-                               **detail)
+                uow.repo.audit(interviewer, "interview", person.site_code,
+                               stage="resumed" if stored else "started", **detail)
             if reply.finished:
                 uow.repo.audit(interviewer, "interview", person.site_code, stage="finished",
                                status=reply.status, **detail)

@@ -94,4 +94,4 @@ def test_the_new_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: A
     page.get_by_label("Add their recordings (audio files)").check()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the case-study pack").click()
-    assert download.value.suggested_filename == "cal-cal-0001-case-study.zip"
+    assert download.value.suggested_filename == "cal-0001-case-study.zip"

@@ -191,7 +191,7 @@ def test_a_lead_downloads_the_pack_from_the_participant_page(
                                  "pack-include_audio": "y"})
     assert download.status_code == 200
     assert download.headers["Content-Disposition"] == (
-        "attachment; filename=cal-cal-0001-case-study.zip")
+        "attachment; filename=cal-0001-case-study.zip")
     page, files = _pack(download.data)
     assert "audio/recording-1.ogg" in files and "Journal 1" in page
     with nsw.uow() as uow:

@@ -44,4 +44,4 @@ def case_pack(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     uow.commit()
     packed.seek(0)
     return send_file(packed, mimetype="application/zip", as_attachment=True,
-                     download_name=pack_filename(site.code, person.code))
+                     download_name=pack_filename(person.code))

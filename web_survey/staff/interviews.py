@@ -91,6 +91,8 @@ def _start_page(uow: UnitOfWork, site: Site, person: Participant, problem: str =
         Response.participant_id == person.id, Response.wave == person.current_wave,
         Response.occurrence == person.current_occurrence, Response.about_id.is_(None)))
     plan = services().conversations.catalogue.plan(uow.session, site.id)
+    if person.opted_out:  # as the service would answer: nothing is asked of them
+        problem = "opted_out"
     return render_template("staff/interview.html", site=site, person=person,
                            status=problem or status or "", type_names=TYPE_NAMES,
                            entries=plan.entries)

@@ -189,3 +189,39 @@ def test_an_administrator_adds_an_interviewer_on_the_staff_page(
         user = uow.session.scalar(select(StaffUser).where(
             StaffUser.email == "sam@calderdale.example"))
         assert user is not None and (user.role, user.is_admin) == ("interviewer", False)
+
+
+def test_carrying_on_is_audited_as_resumed_and_an_opted_out_person_is_not_asked(
+        nsw: Services, as_cal: Staff, people: dict[str, int]) -> None:
+    page = interview_browser(as_cal.client)
+    page.page = as_cal.get(INTERVIEW).get_data(as_text=True)
+    page.post(action="start")
+    page.post(choice=page.options()[0][0], action="continue")  # consent
+    carry_on = as_cal.get(INTERVIEW).get_data(as_text=True)
+    assert "Carry on the interview" in carry_on
+    page.page = carry_on
+    page.post(action="start")
+    assert [detail["stage"] for _, _, detail in audit_lines(nsw, "interview")] == [
+        "started", "resumed"]
+
+    other = INTERVIEW.replace("CAL-0001", "CAL-0002")
+    with nsw.uow() as uow:
+        uow.repo.participant("CAL-0002").opted_out = True
+        uow.commit()
+    start = as_cal.get(other).get_data(as_text=True)
+    assert "asked us to stop" in start and "Start the interview" not in start
+    refused = as_cal.post(other, data={"action": "start"}, form_page=other)
+    assert refused.status_code == 409
+    assert answers_of(nsw, "CAL-0002") == []
+    assert len(audit_lines(nsw, "interview")) == 2
+
+
+def test_the_start_page_names_the_sites_entry_types_only_when_its_plan_has_some(
+        as_cal: Staff, people: dict[str, int], cli: Callable[..., Any], tmp_path: Any) -> None:
+    assert 'id="entries"' not in as_cal.get(INTERVIEW).get_data(as_text=True)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("timepoints:\n  - name: baseline\n  - name: exit\nentries:\n"
+                    "  - name: journal\n    survey: individual\n", encoding="utf-8")
+    cli("plan", "publish", str(plan), "--site", "CAL")
+    page = as_cal.get(INTERVIEW).get_data(as_text=True)
+    assert 'id="entries"' in page and "also collects: journal." in page
