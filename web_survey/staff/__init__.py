@@ -43,8 +43,10 @@ def init_app(app: Flask) -> None:
         admin,
         audit,
         auth,
+        case_packs,
         dashboard,
         exports,
+        interviews,
         invitations,
         participants,
     )
