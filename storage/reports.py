@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from bot.engine import WAVES, Question, Survey
 
-from .models import Answer, Invitation, Participant, Response, SafeguardingFlag, Site
+from .models import (
+    RECORDING_PREFIX,
+    Answer,
+    Invitation,
+    Participant,
+    Recording,
+    Response,
+    SafeguardingFlag,
+    Site,
+)
 
 FUNNEL = ("invited", "started", "completed", "declined", "opted_out")
 
@@ -117,6 +126,16 @@ def open_flags(session: Session, site: Site) -> list[SafeguardingFlag]:
         select(SafeguardingFlag)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_(None))
         .order_by(SafeguardingFlag.flagged_at, SafeguardingFlag.id)))
+
+
+def untranscribed(session: Session, site: Site) -> dict[str, tuple[int, str]]:
+    """``site``'s recordings nobody has written down yet, by the reference their answer
+    (and their "listen to it" flag) holds: (recording id, participant code)."""
+    return {RECORDING_PREFIX + key: (recording_id, code) for recording_id, key, code in
+            session.execute(select(Recording.id, Recording.key, Participant.code)
+                            .join(Participant, Recording.participant_id == Participant.id)
+                            .where(Recording.site_id == site.id,
+                                   Recording.transcript.is_(None)))}
 
 
 def handled_flags(session: Session, site: Site, limit: int = 20) -> list[SafeguardingFlag]:

@@ -48,6 +48,7 @@ inbound_messages: Table = _tables["inbound_messages"]
 safeguarding_flags: Table = _tables["safeguarding_flags"]
 audit_log: Table = _tables["audit_log"]
 kept_messages: Table = _tables["kept_messages"]
+recordings: Table = _tables["recordings"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
                  "channel", "who_answered", "answered_at")
@@ -112,6 +113,9 @@ class TurnWrite:
     kept: tuple[bytes, str] | None = None
     opted_out: bool | None = None  # the person's new opt-out choice, if they made one
     actor: str = ""  # who made it, for the audit line
+    # Recordings the engine took as answers this turn, each: key, question_id, channel,
+    # content_type, duration, size and the encrypted audio (the response id is added).
+    recordings: Sequence[dict[str, Any]] = ()
 
 
 def _person_query(by_contact: bool) -> Any:
@@ -148,6 +152,7 @@ _UPDATE_RESPONSE = update(responses).where(responses.c.id == bindparam("response
                                            responses.c.version == bindparam("seen"))
 _INSERT_INBOUND = insert(inbound_messages)
 _INSERT_FLAG = insert(safeguarding_flags)
+_INSERT_RECORDING = insert(recordings)
 _DELETE_ANSWERS = delete(answers).where(
     answers.c.response_id == bindparam("response_id"),
     answers.c.question_id.in_(bindparam("question_ids", expanding=True)))
@@ -308,10 +313,16 @@ def _opt_out(connection: Connection, person: Person, write: TurnWrite,
 
 def _write_rarer(connection: Connection, person: Person, response_id: int,
                  write: TurnWrite, now: datetime) -> None:
-    """The writes few turns make: answers withdrawn by a changed answer, and flags."""
+    """The writes few turns make: answers withdrawn by a changed answer, recordings,
+    and flags."""
     if write.withdrawn:
         connection.execute(_DELETE_ANSWERS, {"response_id": response_id,
                                              "question_ids": list(write.withdrawn)})
+    if write.recordings:
+        connection.execute(_INSERT_RECORDING, [
+            {"site_id": person.site_id, "participant_id": person.id,
+             "response_id": response_id, "created_at": now, "transcribed_by": "",
+             **recording} for recording in write.recordings])
     _flag(connection, person, write, now)
 
 

@@ -35,10 +35,19 @@ from werkzeug.datastructures import MultiDict
 
 from bot.channel_table import ChannelName
 from bot.engine import CONSENT, Event, EventKind, Need, Prompt, Survey, localise
-from bot.service import Reply, UnknownInvitation, UnknownParticipant
+from bot.service import (
+    Audio,
+    RecordingRefused,
+    Reply,
+    UnknownInvitation,
+    UnknownParticipant,
+    recording_event,
+)
 from content.audio import find_audio
 
 from .bootstrap import services
+from .recording_upload import sent_recording
+from .security import takes_recordings
 
 bp = Blueprint("survey", __name__)
 
@@ -121,11 +130,11 @@ def _unknown_link() -> LinkProblem:
                        (shared.phrase("web_link_unknown_help", "en"),))
 
 
-def _open(token: str, event: Event) -> tuple[Visit, Reply]:
-    """Run ``event`` for the person ``token`` invites (one transaction in the service),
-    or raise a LinkProblem saying why the link cannot work."""
+def _open(token: str, event: Event, audio: Audio | None = None) -> tuple[Visit, Reply]:
+    """Run ``event`` (with ``audio``, a recording) for the person ``token`` invites (one
+    transaction in the service), or raise a LinkProblem saying why the link cannot work."""
     try:
-        opened = services().conversations.open_link(token, CHANNEL, event)
+        opened = services().conversations.open_link(token, CHANNEL, event, audio)
     except (UnknownInvitation, UnknownParticipant):  # erased after the link was made
         raise _unknown_link() from None
     survey, language = opened.survey, opened.language
@@ -162,6 +171,7 @@ def _event(form: MultiDict[str, str]) -> Event:
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@takes_recordings
 def survey(token: str) -> ResponseReturnValue:
     """Show the current question (GET), or take one step and show the next (POST)."""
     if request.method == "GET":
@@ -169,7 +179,30 @@ def survey(token: str) -> ResponseReturnValue:
     if request.form.get("action") == "pictures":
         key = _pictures_key(token)
         session[key] = not session.get(key)
+    elif request.form.get("action", "continue") == "continue":
+        try:
+            audio = sent_recording(request.form.get("text", ""))
+        except RecordingRefused as refused:
+            return _refused(token, refused.phrase)
+        if audio is not None:
+            return _page(*_open(token, recording_event(request.form.get("question", "")),
+                                audio))
     return _page(*_open(token, _event(request.form)))
+
+
+def _refused(token: str, phrase: str) -> ResponseReturnValue:
+    """The current question again, saying in easy words why its recording was not taken."""
+    visit, reply = _open(token, Event(EventKind.AGAIN))
+    return _page(visit, reply, recording_error=visit.phrase(phrase), status=400)
+
+
+@bp.errorhandler(413)
+def _too_big(_error: Exception) -> ResponseReturnValue:
+    """A recording so big the request was refused before it was read."""
+    try:
+        return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big")
+    except LinkProblem as problem:  # an error handler's own errors are not handled
+        return _link_problem(problem)
 
 
 @bp.errorhandler(LinkProblem)
@@ -249,8 +282,10 @@ def _picture_url(name: str) -> str:
     return url_for("survey.picture", filename=name)
 
 
-def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> ResponseReturnValue:
-    """One page for the engine's reply: a question, the check-your-answers list, or the end."""
+def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200,
+          recording_error: str = "") -> ResponseReturnValue:
+    """One page for the engine's reply: a question, the check-your-answers list, or the end.
+    ``recording_error`` says why a recording sent for the question was not taken."""
     current = next((p for p in reversed(reply.prompts) if p.kind in ("ask", "review")), None)
     said = [p for p in reply.prompts if p.kind == "say"]
     if current is None:
@@ -267,6 +302,7 @@ def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> Resp
         template, prompt=current, notes=notes, visit=visit, t=visit.phrase,
         lang=current.language, consent=CONSENT, sound=_sound, prompt_texts=_prompt_texts,
         picture_url=_picture_url, title=localise(visit.survey.title, visit.language),
+        recording_error=recording_error,
     ), status
 
 

@@ -16,6 +16,7 @@ from storage.reports import (
     handled_flags,
     open_flags,
     question_counts,
+    untranscribed,
 )
 from storage.uow import UnitOfWork
 
@@ -55,6 +56,7 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         "staff/dashboard.html", site=site, filters=filters, funnel=funnel(uow.session, site,
                                                                           filters),
         columns=FUNNEL, charts=charts, flags=open_flags(uow.session, site),
+        unheard=untranscribed(uow.session, site),
         handled=handled_flags(uow.session, site), flag_form=FlagForm(),
         type_names=TYPE_NAMES, channel_names=CHANNEL_NAMES, who_names=WHO_NAMES)
 

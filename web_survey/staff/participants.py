@@ -1,4 +1,4 @@
-"""A site's participants: list, add, import a CSV, edit, erase."""
+"""A site's participants: list, add, import a CSV, edit (with their recordings), erase."""
 
 from __future__ import annotations
 
@@ -138,7 +138,16 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
             for m in uow.session.scalars(select(KeptMessage).where(
                 KeptMessage.participant_id == person.id).order_by(KeptMessage.id))]
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
-                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept)
+                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept,
+                      recordings=services().listening.of_participant(person.id),
+                      asked=_questions(person.respondent_type))
+
+
+def _questions(respondent_type: str) -> dict[str, str]:
+    """Question id -> its label, in the person's kind of survey, to name what a
+    recording answers."""
+    survey = services().surveys.for_respondent(respondent_type)
+    return {question.id: question.label for question in survey.questions}
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])
