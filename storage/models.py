@@ -372,7 +372,8 @@ class Recording(Base):
     size: Mapped[int] = mapped_column(Integer)  # bytes of audio, before encryption
     audio: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    transcript: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # Fernet ciphertext as text (it is base64), so an export reads it like any text.
+    transcript: Mapped[str | None] = mapped_column(Text, default=None)
     transcribed_by: Mapped[str] = mapped_column(String(254), default="")
     transcribed_at: Mapped[datetime | None] = mapped_column(default=None)
     participant: Mapped[Participant] = relationship()

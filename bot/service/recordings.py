@@ -225,7 +225,8 @@ class Listening:
                 Recording.participant_id == participant_id).order_by(Recording.id))
             return [Listed(r.id, r.response.wave if r.response else "", r.question_id,
                            r.channel, r.content_type, r.duration, r.created_at,
-                           uow.repo.vault.decrypt(r.transcript) if r.transcript else "",
+                           uow.repo.vault.decrypt(r.transcript.encode()) if r.transcript
+                           else "",
                            r.transcribed_by, r.transcribed_at) for r in found]
 
     def play(self, site_code: str, recording_id: int, actor: str, audit: bool) -> Heard | None:
@@ -260,10 +261,10 @@ class Listening:
                 return None
             vault, now = uow.repo.vault, utcnow()
             rule = Safeguarding.for_site(site.worrying_words, site.contact_text)
-            before = set(rule.concerns(vault.decrypt(recording.transcript))
+            before = set(rule.concerns(vault.decrypt(recording.transcript.encode()))
                          if recording.transcript else ())
             text = text.strip()
-            recording.transcript = vault.encrypt(text)
+            recording.transcript = vault.encrypt(text).decode()
             recording.transcribed_by, recording.transcribed_at = actor, now
             reference = RECORDING_PREFIX + recording.key
             for flag in uow.session.scalars(select(SafeguardingFlag).where(

@@ -214,7 +214,8 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
     if shift_dates and vault is None:
         raise ExportError("shifting dates needs the vault, whose key derives each shift")
     scope = Scope(site_code, wave, survey.id if survey else None, drop_free_text,
-                  vault.date_shift_days if shift_dates and vault else None)
+                  vault.date_shift_days if shift_dates and vault else None,
+                  vault.decrypt if vault else None)
     filename = export_filename(site_code, fmt, survey.id if survey else None, wave)
     chunks: Generator[bytes, None, int]
     if fmt == "long":

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column('size', sa.Integer(), nullable=False),
         sa.Column('audio', sa.LargeBinary(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.Column('transcript', sa.LargeBinary(), nullable=True),
+        sa.Column('transcript', sa.Text(), nullable=True),
         sa.Column('transcribed_by', sa.String(length=254), nullable=False),
         sa.Column('transcribed_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['participant_id'], ['participants.id'], ondelete='CASCADE',
