@@ -196,11 +196,12 @@ def init_security(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     _cookies(app)
     app.request_class = InMemoryRequest
+    # Before CSRF's own check, which reads the form: the limit must be set by then.
+    app.before_request(_body_limit)
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_headers)
     app.after_request(_survey_no_store)
-    app.before_request(_body_limit)
     app.before_request(_database_reachable)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(PoolTimeout, _database_away)

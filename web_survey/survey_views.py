@@ -190,17 +190,18 @@ def survey(token: str) -> ResponseReturnValue:
     return _page(*_open(token, _event(request.form)))
 
 
-def _refused(token: str, phrase: str) -> ResponseReturnValue:
+def _refused(token: str, phrase: str, status: int = 400) -> ResponseReturnValue:
     """The current question again, saying in easy words why its recording was not taken."""
     visit, reply = _open(token, Event(EventKind.AGAIN))
-    return _page(visit, reply, recording_error=visit.phrase(phrase), status=400)
+    return _page(visit, reply, recording_error=visit.phrase(phrase), status=status)
 
 
 @bp.errorhandler(413)
 def _too_big(_error: Exception) -> ResponseReturnValue:
     """A recording so big the request was refused before it was read."""
     try:
-        return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big")
+        return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big",
+                        413)
     except LinkProblem as problem:  # an error handler's own errors are not handled
         return _link_problem(problem)
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Base, SafeguardingFlag, SignInAttempt
+from storage.models import Base, Recording, SafeguardingFlag, SignInAttempt
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -28,7 +28,8 @@ def _csv() -> dict[str, Any]:
     return {"file": (io.BytesIO(body), "people.csv")}
 
 
-# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it.
+# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it,
+# {recording} a recording of it.
 SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("dashboard", "GET", "/staff/sites/{site}/", None),
     ("participants", "GET", "/staff/sites/{site}/participants", None),
@@ -54,6 +55,9 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
               "worrying_words": "hurt"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
+    ("play recording", "GET", "/staff/sites/{site}/recordings/{recording}/audio", None),
+    ("write down recording", "POST", "/staff/sites/{site}/recordings/{recording}/transcript",
+     lambda: {"transcript": "They said it went well.", "participant": "CAL-0001"}),
 ]
 ADMIN_ROUTES = [
     ("sites", "GET", "/staff/admin/sites", None),
@@ -64,20 +68,28 @@ ADMIN_ROUTES = [
               "confirm": "a long password 1"}),
 ]
 ROLES = ("anonymous", "camden", "calderdale", "admin")
+# The ids the routes name: {"flag": id, "recording": id}.
+World = dict[str, int]
 
 
 @pytest.fixture
-def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int]) -> int:
-    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's."""
+def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int]
+          ) -> World:
+    """Calderdale and Camden, a participant each; a safeguarding flag and a recording for
+    Calderdale's: {"flag": id, "recording": id}."""
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
     with nsw.uow() as uow:
         flag = SafeguardingFlag(site_id=sites["CAL"], participant_id=cal, wave="baseline",
                                 question_id="life_better", text="they hurt me",
                                 matched="hurt*")
-        uow.session.add(flag)
+        recording = Recording(key="matrix", site_id=sites["CAL"], participant_id=cal,
+                              question_id="life_better", channel="web",
+                              content_type="audio/wav", size=4,
+                              audio=nsw.vault.encrypt_bytes(b"RIFF"))
+        uow.session.add_all([flag, recording])
         uow.commit()
-        return flag.id
+        return {"flag": flag.id, "recording": recording.id}
 
 
 def _sign_in(staff: Staff, role: str, make_staff: Callable[..., str]) -> None:
@@ -106,12 +118,12 @@ def _request(staff: Staff, method: str, path: str,
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), SITE_ROUTES,
                          ids=[route[0] for route in SITE_ROUTES])
-def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
                      role: str, name: str, method: str, path: str,
                      data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
     before = snapshot(nsw)
-    response = _request(staff, method, path.format(site="CAL", flag=world), data)
+    response = _request(staff, method, path.format(site="CAL", **world), data)
     if role == "anonymous":
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/staff/sign-in")
@@ -127,18 +139,18 @@ def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str]
 
 
 NAMING_ROUTES = [route for route in SITE_ROUTES if "{site}-0001" in route[2]
-                 or "{flag}" in route[2]]
+                 or "{flag}" in route[2] or "{recording}" in route[2]]
 
 
 @pytest.mark.parametrize(("name", "method", "path", "data"), NAMING_ROUTES,
                          ids=[route[0] for route in NAMING_ROUTES])
 def test_own_site_prefix_cannot_reach_another_sites_things(
-        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
         name: str, method: str, path: str, data: Callable[[], dict[str, Any]] | None) -> None:
     """Camden's own URL prefix with Calderdale's participant or flag finds nothing."""
     _sign_in(staff, "camden", make_staff)
     before = snapshot(nsw)
-    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", flag=world)
+    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", **world)
     response = _request(staff, method, mixed, data)
     assert response.status_code == 404
     assert snapshot(nsw) == before
@@ -147,7 +159,7 @@ def test_own_site_prefix_cannot_reach_another_sites_things(
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), ADMIN_ROUTES,
                          ids=[route[0] for route in ADMIN_ROUTES])
-def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
                       role: str, name: str, method: str, path: str,
                       data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
@@ -169,7 +181,8 @@ def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str
 def test_every_route_is_in_the_matrix(app: Any) -> None:
     """A new staff route must be added to the matrix above (or to this list)."""
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
-              .replace("{flag}", "<int:flag_id>") for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
+              .replace("{flag}", "<int:flag_id>").replace("{recording}", "<int:recording_id>")
+              for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
     public = {"/staff/sign-in", "/staff/sign-out", "/staff/"}
     staff_rules = {rule.rule for rule in app.url_map.iter_rules()
                    if rule.rule.startswith("/staff")}
