@@ -29,7 +29,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.engine.safeguarding import DEFAULT_WORDS
 
@@ -370,7 +370,7 @@ class Recording(Base):
     # Seconds, as ffprobe measured them (or the provider said); None when neither could.
     duration: Mapped[float | None] = mapped_column(Float, default=None)
     size: Mapped[int] = mapped_column(Integer)  # bytes of audio, before encryption
-    audio: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    audio: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Fernet ciphertext as text (it is base64), so an export reads it like any text.
     transcript: Mapped[str | None] = mapped_column(Text, default=None)

@@ -203,7 +203,8 @@ def _too_big(_error: Exception) -> ResponseReturnValue:
         return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big",
                         413)
     except LinkProblem as problem:  # an error handler's own errors are not handled
-        return _link_problem(problem)
+        # Still 413: what was refused is the size, whatever the link.
+        return _message(problem.language, problem.heading, problem.lines, problem.survey), 413
 
 
 @bp.errorhandler(LinkProblem)
