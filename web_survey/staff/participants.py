@@ -140,6 +140,7 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
                       has_phone=has_phone, type_names=TYPE_NAMES, kept=kept,
                       recordings=services().listening.of_participant(person.id),
+                      channel_names=CHANNEL_NAMES,
                       asked=_questions(person.respondent_type))
 
 
