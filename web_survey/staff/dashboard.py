@@ -67,7 +67,11 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
     """Mark a safeguarding flag as handled, recording who did it and what was done."""
     flag = flag_of(uow, site, flag_id)
     form = FlagForm()
-    if form.validate_on_submit() and flag.handled_at is None:
+    if flag.text in untranscribed(uow.session, site):
+        # No story goes unheard: a recording leaves the queue when it is written down.
+        flash("Listen to the recording and write down what it says: that takes it off "
+              "the list.", "error")
+    elif form.validate_on_submit() and flag.handled_at is None:
         flag.handled_at = utcnow()
         flag.handled_by = me().email
         flag.handled_note = (form.note.data or "").strip()

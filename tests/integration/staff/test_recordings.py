@@ -315,6 +315,13 @@ def test_a_written_down_recording_leaves_the_queue_and_worrying_words_flag_it(
     # Untranscribed: in the queue, with the way to listen instead of "Mark as handled".
     assert f'<a href="{link}">Listen to CAL-0001’s recording and write it down</a>' in dashboard
     assert "Worrying answers to review (1)" in dashboard
+    # Nor can it be marked handled unheard, even by a form made by hand.
+    with nsw.uow() as uow:
+        unheard = uow.session.scalar(select(SafeguardingFlag.id))
+    staff.post(f"/staff/sites/CAL/flags/{unheard}/handled", data={"note": "skip it"},
+               form_page="/staff/sites/CAL/")
+    with nsw.uow() as uow:
+        assert uow.session.get(SafeguardingFlag, unheard).handled_at is None
 
     person = staff.get("/staff/sites/CAL/participants/CAL-0001")
     said = "My carer shouts and I am scared at home."
