@@ -147,10 +147,12 @@ def whatsapp_in() -> ResponseReturnValue:
     return _text_in(ChannelName.WHATSAPP, WHATSAPP_PROVIDER)
 
 
-def _call(step: str, event: Event, audio: Audio | None = None) -> Response:
+def _call(step: str, event: Event, audio: Audio | None = None, unsaved: str = "") -> Response:
     """Run one step of a call for the person on the other end (the callee of our own
     calls) and answer with its TwiML; ``step`` names it for the provider's retries.
-    With ``audio``, the step is that recording, made at ``event.question``."""
+    With ``audio``, the step is that recording, made at ``event.question``. ``unsaved``
+    is the id of a recording that could not be fetched, said in the log unless this is
+    a retry of a step already stored (whose first delivery stored it and deleted it)."""
     call_sid = request.form.get("CallSid", "")
     if not call_sid:
         abort(400)
@@ -164,6 +166,10 @@ def _call(step: str, event: Event, audio: Audio | None = None) -> Response:
                  conversations.handle(who, ChannelName.VOICE, event, inbound))
     except UnknownParticipant:
         return _twiml(voice.hang_up(_unknown(), DEFAULT_LANGUAGE, _speaker(())))
+    if unsaved and not reply.duplicate:
+        log.error("RECORDING NOT SAVED: could not fetch %s from Twilio. The answer keeps "
+                  "the reference twilio:%s; fetch it from the Twilio console.", unsaved,
+                  unsaved)
     turn = int(request.args.get("n", "0")) + 1
     base = current_app.config["PUBLIC_BASE_URL"]
 
@@ -213,10 +219,9 @@ def _recorded(step: str, question: str, recording_sid: str) -> Response:
     try:
         data = gateway.fetch_recording(recording_sid)
     except RecordingUnavailable as error:
-        log.error("RECORDING NOT SAVED: could not fetch %s from Twilio (%s). The answer "
-                  "keeps the reference twilio:%s; fetch it from the Twilio console.",
-                  recording_sid, error, recording_sid)
-        return _call(step, voice.event_for(question, recording=f"twilio:{recording_sid}"))
+        log.warning("recording %s not fetched: %s", recording_sid, error)
+        return _call(step, voice.event_for(question, recording=f"twilio:{recording_sid}"),
+                     unsaved=recording_sid)
     stated = request.form.get("RecordingDuration", "")
     audio = from_provider(data, "audio/mpeg", float(stated) if stated.isdigit() else None)
     answer = _call(step, Event(EventKind.RECORDING, question=question), audio)

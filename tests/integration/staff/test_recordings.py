@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 import re
 import shutil
@@ -236,6 +237,21 @@ def test_a_phone_recording_is_stored_encrypted_and_deleted_from_twilio(
     assert stored_answers(nsw, "CAL-0001")["life_better"].recording == f"rec:{stored.key}"
     assert stand_in.deleted() == [recording]
     assert not any(Path(nsw.config["RECORDINGS_DIR"]).glob("**/*.*"))
+
+
+def test_a_retried_recording_step_is_stored_once_and_not_called_lost(
+        client, nsw, make_participant, stand_in, caplog):
+    call = _to_the_recording(client, make_participant)
+    recording = sid("RE")
+    stand_in.recordings[recording] = MP3
+    url = call.next_url()
+    form = {"RecordingSid": recording, "RecordingDuration": "5"}
+    first = call.post(url, **form)
+    with caplog.at_level(logging.WARNING):
+        again = call.post(url, **form)  # Twilio's copy is gone: the first stored it
+    assert again.get_data() == first.get_data()
+    assert len(recordings(nsw)) == 1
+    assert not any("RECORDING NOT SAVED" in r.getMessage() for r in caplog.records)
 
 
 def test_a_phone_recording_ffprobe_cannot_read_keeps_twilios_length(
