@@ -1,4 +1,5 @@
-"""Contact details at rest: Fernet encryption, and a keyed hash to find a sender.
+"""Contact details (and recordings, kept messages) at rest: Fernet encryption, and a
+keyed hash to find a sender.
 
 Both keys derive from ``DATA_KEY``, so one secret protects the data; an attacker with
 the database alone can neither read numbers nor test a guessed number against it.
@@ -35,6 +36,17 @@ class Vault:
             return self._fernet.decrypt(bytes(token)).decode()
         except InvalidToken:
             raise ValueError("this contact was encrypted with another DATA_KEY") from None
+
+    def encrypt_bytes(self, value: bytes) -> bytes:
+        """Ciphertext for ``value`` (a recording's audio)."""
+        return self._fernet.encrypt(value)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """The bytes behind ``token``; ValueError when the key does not fit."""
+        try:
+            return self._fernet.decrypt(bytes(token))
+        except InvalidToken:
+            raise ValueError("this was encrypted with another DATA_KEY") from None
 
     def lookup(self, kind: str, value: str) -> str:
         """A keyed hash of ``value``, the same every time, to find a contact by value."""

@@ -16,6 +16,7 @@ from bot.channel_table import CHANNELS, ENROLLED
 from bot.engine import RESPONDENT_TYPES, Need
 
 from .models import (
+    RECORDING_PREFIX,
     Answer,
     InboundMessage,
     Invitation,
@@ -23,6 +24,7 @@ from .models import (
     OutsideMeasure,
     Participant,
     ParticipantLink,
+    Recording,
     Response,
     SafeguardingFlag,
     Site,
@@ -249,8 +251,8 @@ def import_csv(repo: Repository, site: Site, text: str | Iterable[str]) -> Impor
 
 
 def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
-    """Remove a person's contacts, answers, invitations and outside measures; return
-    their recordings.
+    """Remove a person's contacts, answers, invitations, outside measures and stored
+    recordings; return their recordings kept elsewhere (files, or Twilio's).
 
     The caller deletes the returned recordings (``delete_recordings``) once this
     commits. The audit line
@@ -264,8 +266,11 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
                                   | (Response.about_id == participant.id))))
     recordings: list[str] = []
     if response_ids:
+        # Recordings in the recordings table go with their rows, below; the rest are
+        # files (or Twilio's) for the caller to delete.
         recordings = [r for r in repo.session.scalars(select(Answer.recording).where(
-            Answer.response_id.in_(response_ids), Answer.recording != "")) if r]
+            Answer.response_id.in_(response_ids), Answer.recording != ""))
+            if r and not r.startswith(RECORDING_PREFIX)]
         repo.session.execute(delete(Answer).where(Answer.response_id.in_(response_ids)))
         repo.session.execute(delete(Response).where(Response.id.in_(response_ids)))
     repo.session.execute(delete(Invitation).where(
@@ -279,6 +284,7 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
         OutsideMeasure.participant_id == participant.id))
     repo.session.execute(delete(KeptMessage).where(
         KeptMessage.participant_id == participant.id))
+    repo.session.execute(delete(Recording).where(Recording.participant_id == participant.id))
     repo.session.execute(delete(InboundMessage).where(
         InboundMessage.participant_id == participant.id))
     repo.session.delete(participant)

@@ -1,5 +1,5 @@
 """SQLAlchemy 2 models: sites, participants, contacts, invitations, responses, answers,
-outside measures.
+recordings, outside measures.
 
 Contact details are never stored in clear: ``Contact.secret`` holds Fernet ciphertext
 and ``Contact.lookup`` a keyed hash to find a sender (see ``storage.crypto``).
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -432,3 +433,42 @@ class OutsideMeasure(Base):
     value: Mapped[Decimal] = mapped_column(Numeric())
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_by: Mapped[str] = mapped_column(String(254), default="")
+
+
+class Recording(Base):
+    """A spoken answer (a phone recording, a voice note, a file sent from a web page),
+    stored once and encrypted like a contact: a voice is as personal as a number.
+
+    The answer holds ``rec:<key>`` (``RECORDING_PREFIX``), so a recording is found from
+    the answer and from the review queue's flag. The audio column is deferred: lists of
+    recordings never load the sound. The transcript staff type beside it is encrypted
+    too, as it says what the voice said. Erasing the participant deletes their
+    recordings.
+    """
+
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), default=None, index=True)
+    question_id: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(16))
+    content_type: Mapped[str] = mapped_column(String(40))
+    # Seconds, as ffprobe measured them (or the provider said); None when neither could.
+    duration: Mapped[float | None] = mapped_column(Float, default=None)
+    size: Mapped[int] = mapped_column(Integer)  # bytes of audio, before encryption
+    audio: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Fernet ciphertext as text (it is base64), so an export reads it like any text.
+    transcript: Mapped[str | None] = mapped_column(Text, default=None)
+    transcribed_by: Mapped[str] = mapped_column(String(254), default="")
+    transcribed_at: Mapped[datetime | None] = mapped_column(default=None)
+    participant: Mapped[Participant] = relationship()
+    response: Mapped[Response | None] = relationship()
+
+
+# What an answer's ``recording`` holds for a recording in the recordings table.
+RECORDING_PREFIX = "rec:"

@@ -24,10 +24,12 @@ from bot.engine import RESPONDENT_TYPES, Question, Survey
 
 from .invitations import LINK_CHANNELS
 from .models import (
+    RECORDING_PREFIX,
     Answer,
     AuditEntry,
     Invitation,
     Participant,
+    Recording,
     Response,
     SafeguardingFlag,
     Site,
@@ -326,6 +328,16 @@ def open_flags(session: Session, site: Site) -> list[SafeguardingFlag]:
         select(SafeguardingFlag).options(_WITH_PERSON)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_(None))
         .order_by(SafeguardingFlag.flagged_at, SafeguardingFlag.id)))
+
+
+def untranscribed(session: Session, site: Site) -> dict[str, tuple[int, str]]:
+    """``site``'s recordings nobody has written down yet, by the reference their answer
+    (and their "listen to it" flag) holds: (recording id, participant code)."""
+    return {RECORDING_PREFIX + key: (recording_id, code) for recording_id, key, code in
+            session.execute(select(Recording.id, Recording.key, Participant.code)
+                            .join(Participant, Recording.participant_id == Participant.id)
+                            .where(Recording.site_id == site.id,
+                                   Recording.transcript.is_(None)))}
 
 
 def handled_flags(session: Session, site: Site, limit: int = 20) -> list[SafeguardingFlag]:

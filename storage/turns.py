@@ -50,6 +50,7 @@ safeguarding_flags: Table = _tables["safeguarding_flags"]
 audit_log: Table = _tables["audit_log"]
 kept_messages: Table = _tables["kept_messages"]
 site_plans: Table = _tables["site_plans"]
+recordings: Table = _tables["recordings"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
                  "channel", "who_answered", "answered_at", "mode", "interviewer")
@@ -137,6 +138,9 @@ class TurnWrite:
     kept: tuple[bytes, str] | None = None
     opted_out: bool | None = None  # the person's new opt-out choice, if they made one
     actor: str = ""  # who made it, for the audit line
+    # Recordings the engine took as answers this turn, each: key, question_id, channel,
+    # content_type, duration, size and the encrypted audio (the response id is added).
+    recordings: Sequence[dict[str, Any]] = ()
 
 
 def _person_query(by_contact: bool) -> Any:
@@ -190,6 +194,7 @@ _UPDATE_RESPONSE = update(responses).where(responses.c.id == bindparam("response
                                            responses.c.version == bindparam("seen"))
 _INSERT_INBOUND = insert(inbound_messages)
 _INSERT_FLAG = insert(safeguarding_flags)
+_INSERT_RECORDING = insert(recordings)
 _DELETE_ANSWERS = delete(answers).where(
     answers.c.response_id == bindparam("response_id"),
     answers.c.question_id.in_(bindparam("question_ids", expanding=True)))
@@ -357,13 +362,18 @@ _CLOSE_ENTRY = (update(participants).where(participants.c.id == bindparam("pid")
 
 def _write_rarer(connection: Connection, person: Person, response_id: int,
                  write: TurnWrite, now: datetime) -> None:
-    """The writes few turns make: answers withdrawn by a changed answer, flags, and an
-    entry closed."""
+    """The writes few turns make: answers withdrawn by a changed answer, recordings,
+    flags, and an entry closed."""
     if write.close_entry:
         connection.execute(_CLOSE_ENTRY, {"pid": person.id})
     if write.withdrawn:
         connection.execute(_DELETE_ANSWERS, {"response_id": response_id,
                                              "question_ids": list(write.withdrawn)})
+    if write.recordings:
+        connection.execute(_INSERT_RECORDING, [
+            {"site_id": person.site_id, "participant_id": person.id,
+             "response_id": response_id, "created_at": now, "transcribed_by": "",
+             **recording} for recording in write.recordings])
     _flag(connection, person, write, now)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import twilio_outbound
-from bot.service import Conversations
+from bot.service import Conversations, Listening
 from bot.service.outreach import Outreach, QuietHours, Route
 from bot.service.publishing import Publishing
 from content.loader import SurveyLibrary, load_library
@@ -44,6 +44,8 @@ class Services:
     outreach: Outreach
     # A site's own surveys and plan: published, checked and versioned.
     publishing: Publishing
+    # Staff playing and writing down recordings.
+    listening: Listening
 
     @property
     def senders(self) -> dict[str, Route]:
@@ -74,7 +76,7 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
     outreach = Outreach(conversations, uow_factory, *_senders(config), phrases=surveys)
     publishing = Publishing(uow_factory, conversations.catalogue)
     return Services(engine, session_factory, vault, surveys, conversations, config, outreach,
-                    publishing)
+                    publishing, Listening(uow_factory))
 
 
 def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:

@@ -22,7 +22,8 @@ ENV_SETTINGS = (
 )
 
 # A request body larger than this gets 413 before it is read (1 MiB: a CSV of thousands
-# of participants fits; recordings go to Twilio and Telegram, never through this app).
+# of participants fits). Views that take a recording allow one recording more
+# (security.takes_recordings).
 MAX_CONTENT_LENGTH = 1024 * 1024
 # Seconds to wait for the database to answer a new connection before giving up, so a
 # webhook gets a quick 503 (and the provider retries) instead of hanging.

@@ -6,25 +6,34 @@ Webhook blueprints (Twilio, Telegram) authenticate by signature or secret instea
 CSRF token and exempt themselves with ``csrf.exempt(blueprint)``.
 
 Also here: forwarded headers trusted only from ``TRUSTED_PROXIES`` proxies, a body
-limit checked before a byte is read, ``no-store`` on survey pages, a quick 503 while
+limit checked before a byte is read (larger for views that take recordings, whose
+uploads stay in memory), ``no-store`` on survey pages, a quick 503 while
 the database cannot be reached, and no invitation or bot token in any log line.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot.service.recordings import MAX_RECORDING_BYTES
+
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
+View = TypeVar("View", bound=Callable[..., Any])
+# The body a view that takes a recording accepts: the largest recording and room for
+# the form's other fields. Every other view keeps MAX_CONTENT_LENGTH.
+RECORDING_BODY = MAX_RECORDING_BYTES + 64 * 1024
 
 # Blueprints whose pages hold a person's answers.
 SURVEY_BLUEPRINTS = frozenset({"survey"})
@@ -53,6 +62,30 @@ def csp_nonce() -> str:
     return str(g.csp_nonce)
 
 
+def takes_recordings(view: View) -> View:
+    """Mark ``view`` as taking a recorded answer: its requests may be as big as
+    ``RECORDING_BODY``, and its pages may use the microphone (for the browser's
+    recorder). The person's own survey link and interview mode are such views."""
+    view.takes_recordings = True  # type: ignore[attr-defined]
+    return view
+
+
+def _records_here() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "takes_recordings", False))
+
+
+class InMemoryRequest(Request):
+    """A request whose uploaded files stay in memory (its body is already limited),
+    so a recording never reaches a disk unencrypted, as Werkzeug's temporary file
+    for anything over 500 KB would."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None,
+                         content_length: int | None = None) -> IO[bytes]:
+        return io.BytesIO()
+
+
 def _headers(response: Response) -> Response:
     nonce = csp_nonce()
     response.headers.setdefault(
@@ -67,7 +100,9 @@ def _headers(response: Response) -> Response:
     # post, and no invitation link (the token is in the path) ever leaves the site.
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    microphone = "(self)" if request.endpoint and _records_here() else "()"
+    response.headers.setdefault("Permissions-Policy",
+                                f"camera=(), microphone={microphone}, geolocation=()")
     return response
 
 
@@ -82,8 +117,11 @@ def _survey_no_store(response: Response) -> Response:
 def _body_limit() -> None:
     """413 for a body over ``MAX_CONTENT_LENGTH``, decided from its declared length
     before a byte is read (a body without a length is cut off by Werkzeug instead)."""
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is not None and request.content_length > limit:
+    if _records_here():
+        request.max_content_length = max(current_app.config["MAX_CONTENT_LENGTH"],
+                                         RECORDING_BODY)
+    limit, length = request.max_content_length, request.content_length
+    if limit is not None and length is not None and length > limit:
         abort(413)
 
 
@@ -157,11 +195,13 @@ def init_security(app: Flask) -> None:
     # hour on a question must not lose the answer they then give (never time out).
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     _cookies(app)
+    app.request_class = InMemoryRequest
+    # Before CSRF's own check, which reads the form: the limit must be set by then.
+    app.before_request(_body_limit)
     csrf.init_app(app)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_headers)
     app.after_request(_survey_no_store)
-    app.before_request(_body_limit)
     app.before_request(_database_reachable)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(PoolTimeout, _database_away)

@@ -36,10 +36,20 @@ from werkzeug.datastructures import MultiDict
 
 from bot.channel_table import ChannelName
 from bot.engine import CONSENT, Event, EventKind, Need, Prompt, Survey, localise
-from bot.service import LinkVisit, Reply, UnknownInvitation, UnknownParticipant
+from bot.service import (
+    Audio,
+    LinkVisit,
+    RecordingRefused,
+    Reply,
+    UnknownInvitation,
+    UnknownParticipant,
+    recording_event,
+)
 from content.audio import find_audio
 
 from .bootstrap import services
+from .recording_upload import sent_recording
+from .security import takes_recordings
 
 bp = Blueprint("survey", __name__)
 
@@ -124,11 +134,11 @@ def _unknown_link() -> LinkProblem:
                        (shared.phrase("web_link_unknown_help", "en"),))
 
 
-def _open(token: str, event: Event) -> tuple[Visit, Reply]:
-    """Run ``event`` for the person ``token`` invites (one transaction in the service),
-    or raise a LinkProblem saying why the link cannot work."""
+def _open(token: str, event: Event, audio: Audio | None = None) -> tuple[Visit, Reply]:
+    """Run ``event`` (with ``audio``, a recording) for the person ``token`` invites (one
+    transaction in the service), or raise a LinkProblem saying why the link cannot work."""
     try:
-        opened = services().conversations.open_link(token, CHANNEL, event)
+        opened = services().conversations.open_link(token, CHANNEL, event, audio)
     except (UnknownInvitation, UnknownParticipant):  # erased after the link was made
         raise _unknown_link() from None
     survey, language = opened.survey, opened.language
@@ -178,12 +188,21 @@ def form_event(form: MultiDict[str, str]) -> Event:
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
+@takes_recordings
 def survey(token: str) -> ResponseReturnValue:
     """Show the current question (GET), or take one step and show the next (POST)."""
     if request.method == "GET":
         return render_reply(*_open(token, Event(EventKind.START)))
     if request.form.get("action") == "pictures":
         switch_pictures(token)
+    elif request.form.get("action", "continue") == "continue":
+        try:
+            audio = sent_recording(request.form.get("text", ""))
+        except RecordingRefused as refused:
+            return _refused(token, refused.phrase)
+        if audio is not None:
+            return render_reply(*_open(
+                token, recording_event(request.form.get("question", "")), audio))
     return render_reply(*_open(token, form_event(request.form)))
 
 
@@ -193,6 +212,23 @@ def entry(token: str) -> ResponseReturnValue:
     question at the link's own address."""
     _open(token, Event(EventKind.ENTRY, request.form.get("entry", "")))
     return redirect(url_for(".survey", token=token), code=303)
+
+
+def _refused(token: str, phrase: str, status: int = 400) -> ResponseReturnValue:
+    """The current question again, saying in easy words why its recording was not taken."""
+    visit, reply = _open(token, Event(EventKind.AGAIN))
+    return render_reply(visit, reply, recording_error=visit.phrase(phrase), status=status)
+
+
+@bp.errorhandler(413)
+def _too_big(_error: Exception) -> ResponseReturnValue:
+    """A recording so big the request was refused before it was read."""
+    try:
+        return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big",
+                        413)
+    except LinkProblem as problem:  # an error handler's own errors are not handled
+        # Still 413: what was refused is the size, whatever the link.
+        return _message(problem.language, problem.heading, problem.lines, problem.survey), 413
 
 
 @bp.errorhandler(LinkProblem)
@@ -273,9 +309,10 @@ def _picture_url(name: str) -> str:
 
 
 def render_reply(visit: Visit, reply: Reply, note: str = "", status: int = 200,
-                 **context: object) -> ResponseReturnValue:
+                 recording_error: str = "", **context: object) -> ResponseReturnValue:
     """One page for the engine's reply: a question, the check-your-answers list, or the
-    end. ``context`` reaches the templates (``interview``: the staff area's interview)."""
+    end. ``recording_error`` says why a recording sent for the question was not taken;
+    ``context`` reaches the templates (``interview``: the staff area's interview)."""
     current = next((p for p in reversed(reply.prompts) if p.kind in ("ask", "review")), None)
     said = [p for p in reply.prompts if p.kind == "say"]
     if current is None:
@@ -292,7 +329,7 @@ def render_reply(visit: Visit, reply: Reply, note: str = "", status: int = 200,
         template, prompt=current, notes=notes, visit=visit, t=visit.phrase,
         lang=current.language, consent=CONSENT, sound=_sound, prompt_texts=_prompt_texts,
         picture_url=_picture_url, title=localise(visit.survey.title, visit.language),
-        **context), status
+        recording_error=recording_error, **context), status
 
 
 def _message(language: str, heading: str, lines: tuple[str, ...],

@@ -17,13 +17,14 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
+from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from bot.channel_table import CHANNELS, ChannelName
 from bot.channels import sms, twilio_outbound, voice
 from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
 from bot.engine import DEFAULT_LANGUAGE, Event, EventKind, Need, Prompt
-from bot.service import Sender, UnknownParticipant
+from bot.service import Audio, Sender, UnknownParticipant, from_provider
 from storage.uow import InvalidPhone, normalise_phone
 
 from .bootstrap import services
@@ -146,19 +147,29 @@ def whatsapp_in() -> ResponseReturnValue:
     return _text_in(ChannelName.WHATSAPP, WHATSAPP_PROVIDER)
 
 
-def _call(step: str, event: Event) -> Response:
+def _call(step: str, event: Event, audio: Audio | None = None, unsaved: str = "") -> Response:
     """Run one step of a call for the person on the other end (the callee of our own
-    calls) and answer with its TwiML; ``step`` names it for the provider's retries."""
+    calls) and answer with its TwiML; ``step`` names it for the provider's retries.
+    With ``audio``, the step is that recording, made at ``event.question``. ``unsaved``
+    is the id of a recording that could not be fetched, said in the log unless this is
+    a retry of a step already stored (whose first delivery stored it and deleted it)."""
     call_sid = request.form.get("CallSid", "")
     if not call_sid:
         abort(400)
     outbound = request.form.get("Direction", "").startswith("outbound")
     who = _sender(request.form.get("To" if outbound else "From", ""))
+    inbound = (VOICE_PROVIDER, f"{call_sid}:{step}")
+    conversations = services().conversations
     try:
-        reply = services().conversations.handle(who, ChannelName.VOICE, event,
-                                                (VOICE_PROVIDER, f"{call_sid}:{step}"))
+        reply = (conversations.record(who, ChannelName.VOICE, audio, event.question, inbound)
+                 if audio is not None else
+                 conversations.handle(who, ChannelName.VOICE, event, inbound))
     except UnknownParticipant:
         return _twiml(voice.hang_up(_unknown(), DEFAULT_LANGUAGE, _speaker(())))
+    if unsaved and not reply.duplicate:
+        log.error("RECORDING NOT SAVED: could not fetch %s from Twilio. The answer keeps "
+                  "the reference twilio:%s; fetch it from the Twilio console.", unsaved,
+                  unsaved)
     turn = int(request.args.get("n", "0")) + 1
     base = current_app.config["PUBLIC_BASE_URL"]
 
@@ -191,25 +202,34 @@ def voice_turn() -> ResponseReturnValue:
     turn = request.args.get("n", "")
     if not turn.isdigit():
         abort(400)
-    event = voice.event_for(question, request.form.get("Digits", ""),
-                            request.form.get("SpeechResult", ""), _recording())
-    return _call(f"{turn}:{question}", event)
-
-
-def _recording() -> str:
-    """Where the caller's recording is kept: a file in RECORDINGS_DIR, or Twilio's id."""
+    step = f"{turn}:{question}"
     recording_sid = request.form.get("RecordingSid", "")
-    if not recording_sid or request.form.get("RecordingDuration", "") == "0":
-        return ""
+    if recording_sid and request.form.get("RecordingDuration", "") != "0":
+        return _recorded(step, question, recording_sid)
+    event = voice.event_for(question, request.form.get("Digits", ""),
+                            request.form.get("SpeechResult", ""))
+    return _call(step, event)
+
+
+def _recorded(step: str, question: str, recording_sid: str) -> Response:
+    """The caller's recording: fetched from Twilio into memory and stored, encrypted,
+    with the answer; then Twilio's copy is deleted. If it cannot be fetched, the answer
+    keeps Twilio's id (``twilio:<sid>``) so nothing is lost."""
+    gateway = _gateway()
     try:
-        path = _gateway().save_recording(recording_sid,
-                                         Path(current_app.config["RECORDINGS_DIR"]))
-    except (RecordingUnavailable, OSError) as error:
-        log.error("RECORDING NOT SAVED: could not fetch %s from Twilio (%s). The answer "
-                  "keeps the reference twilio:%s; fetch it from the Twilio console.",
-                  recording_sid, error, recording_sid)
-        return f"twilio:{recording_sid}"
-    return path.name
+        data = gateway.fetch_recording(recording_sid)
+    except RecordingUnavailable as error:
+        log.warning("recording %s not fetched: %s", recording_sid, error)
+        return _call(step, voice.event_for(question, recording=f"twilio:{recording_sid}"),
+                     unsaved=recording_sid)
+    stated = request.form.get("RecordingDuration", "")
+    audio = from_provider(data, "audio/mpeg", float(stated) if stated.isdigit() else None)
+    answer = _call(step, Event(EventKind.RECORDING, question=question), audio)
+    try:
+        gateway.delete_recording(recording_sid)
+    except (RecordingUnavailable, TwilioRestException, OSError) as error:
+        log.warning("recording %s is stored but still on Twilio: %s", recording_sid, error)
+    return answer
 
 
 @bp.post("/status")

@@ -34,7 +34,14 @@ from telegram.ext import (
 
 from bot.channel_table import CHANNELS, ChannelName
 from bot.engine import CONSENT, RESTART, Event, EventKind, Need, Prompt, prompt_text
-from bot.service import Conversations, Reply, Sender, UnknownInvitation, UnknownParticipant
+from bot.service import (
+    Conversations,
+    Reply,
+    Sender,
+    UnknownInvitation,
+    UnknownParticipant,
+    from_provider,
+)
 from content.audio import find_audio
 
 log = logging.getLogger(__name__)
@@ -164,7 +171,6 @@ class TelegramChannel:
     def __init__(self, conversations: Conversations, config: Mapping[str, Any]) -> None:
         self.conversations = conversations
         self.audio_dir = Path(config["AUDIO_DIR"])
-        self.recordings = Path(config["RECORDINGS_DIR"])
         # Telegram's id for each audio file already uploaded: a prompt is uploaded once
         # per process, then re-sent by id.
         self.file_ids: dict[Path, str] = {}
@@ -323,16 +329,15 @@ class TelegramChannel:
             text = message.text or message.caption or sticker or ""
             await self._event(update, context, Event(EventKind.TEXT, text))
             return
-        # Named by bot and update, so a retried update rewrites its own file only.
-        name = f"{CHANNEL}/{context.bot.id}-{update.update_id}.ogg"
-        path = self.recordings / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Into memory, then stored encrypted with its answer by the service; a voice
+        # note at a question that takes none is kept nowhere.
         file = await context.bot.get_file(message.voice.file_id)
-        await file.download_to_drive(path)
-        reply = await self._event(update, context, Event(EventKind.RECORDING, name))
-        refused = reply is None or (reply.question is not None and bool(reply.question.error))
-        if refused and (reply is None or not reply.duplicate):
-            path.unlink(missing_ok=True)
+        data = bytes(await file.download_as_bytearray())
+        # Its length is ffprobe's: Telegram's own is changing type (PTB 22.2 warns).
+        audio = await asyncio.to_thread(from_provider, data,
+                                        message.voice.mime_type or "audio/ogg", None)
+        await self._run(update, context, self.conversations.record, self._who(update),
+                        CHANNEL, audio, "", self._inbound(update, context))
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log the failure (never the chat) and tell the person to try again."""

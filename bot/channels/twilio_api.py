@@ -9,10 +9,8 @@ of our choosing (the documented way to add proxies), so ours is the library's ow
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -120,41 +118,26 @@ class TwilioGateway:
             if error.status != 404:
                 raise
 
-    def save_recording(self, recording_sid: str, folder: Path) -> Path:
-        """Download a recording into ``folder``, then delete it from Twilio.
-
-        The file is complete before Twilio's copy goes, so a failure at any point loses
-        nothing. A recording saved by an earlier attempt is not fetched twice.
+    def fetch_recording(self, recording_sid: str) -> bytes:
+        """A recording's sound (MP3), into memory: it is stored encrypted with its answer,
+        never as a plain file. Twilio's copy stays until ``delete_recording``, called once
+        the answer is stored, so a failure at any point loses nothing.
         """
         if not recording_sid.isalnum():
             raise RecordingUnavailable(f"{recording_sid!r} is not a recording id")
-        target = folder / f"{recording_sid}{RECORDING_FORMAT}"
-        if not target.exists():
-            media = self.client.api.v2010.absolute_url(
-                f"Accounts/{self.settings.account_sid}/Recordings/{recording_sid}"
-                f"{RECORDING_FORMAT}")
-            if isinstance(self.http, RebasedHttpClient):
-                media = self.http.rebase(media)
-            # The library's client reads every body as text, which would spoil audio, so
-            # the media comes through its session with the account's credentials.
-            session = self.http.session
-            assert session is not None, "TwilioHttpClient pools connections by default"
-            try:
-                answer = session.get(media, auth=self.client.auth, timeout=TIMEOUT_SECONDS)
-            except OSError as error:
-                raise RecordingUnavailable(f"{recording_sid}: {error}") from error
-            if answer.status_code != 200 or not answer.content:
-                raise RecordingUnavailable(f"{recording_sid}: HTTP {answer.status_code}")
-            folder.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            partial.write_bytes(answer.content)
-            os.replace(partial, target)
+        media = self.client.api.v2010.absolute_url(
+            f"Accounts/{self.settings.account_sid}/Recordings/{recording_sid}"
+            f"{RECORDING_FORMAT}")
+        if isinstance(self.http, RebasedHttpClient):
+            media = self.http.rebase(media)
+        # The library's client reads every body as text, which would spoil audio, so
+        # the media comes through its session with the account's credentials.
+        session = self.http.session
+        assert session is not None, "TwilioHttpClient pools connections by default"
         try:
-            self.client.api.v2010.account.recordings(recording_sid).delete()
-        except TwilioRestException as error:
-            if error.status != 404:  # 404: an earlier attempt deleted it already
-                log.warning("recording %s is saved but still on Twilio: HTTP %s, error %s",
-                            recording_sid, error.status, error.code)
+            answer = session.get(media, auth=self.client.auth, timeout=TIMEOUT_SECONDS)
         except OSError as error:
-            log.warning("recording %s is saved but still on Twilio: %s", recording_sid, error)
-        return target
+            raise RecordingUnavailable(f"{recording_sid}: {error}") from error
+        if answer.status_code != 200 or not answer.content:
+            raise RecordingUnavailable(f"{recording_sid}: HTTP {answer.status_code}")
+        return bytes(answer.content)

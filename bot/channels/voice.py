@@ -40,7 +40,9 @@ SAY_VOICES: dict[str, tuple[str, str | None]] = {
 }
 # Seconds Twilio waits for a first key or word: long, because nobody should be rushed.
 WAIT_SECONDS = 10
-RECORD_SECONDS = 120
+# A story may take a while: one take lasts up to 10 minutes (Twilio allows up to 4
+# hours), which is about 2.4 MB of Twilio's MP3, well inside a recording's 10 MB.
+RECORD_SECONDS = 600
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from .compose import messages, prompt_text
 from .flow import (
     CONSENT,
     RESTART,
+    UNHEARD,
     Choice,
     EntryOffer,
     Event,
@@ -45,8 +46,9 @@ from .vocabulary import (
 
 __all__ = [
     "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE", "OPEN_STATUSES",
-    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "AnswerMode",
-    "AnswerStatus", "Capabilities", "Choice", "EntryOffer", "Event", "EventKind", "Need", "Option",
+    "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "UNHEARD", "WAVES", "WHO_ANSWERED",
+    "AnswerMode", "AnswerStatus", "Capabilities", "Choice", "EntryOffer", "Event", "EventKind",
+    "Need", "Option",
     "Progress", "Prompt", "Question", "Recorded", "ResponseStatus", "Safeguarding", "ShowIf",
     "Standing", "Status", "Step", "Survey", "advance", "begin", "every_prompt", "localise",
     "messages", "prompt_text", "response_status",

@@ -21,7 +21,10 @@ WEB_PHRASES = (
     "web_error", "web_question_number", "web_listen", "web_listen_to", "web_no_audio",
     "web_change_answer", "web_pictures_off", "web_pictures_on",
     "web_sent", "web_finished", "web_link_unknown", "web_link_unknown_help", "web_link_old",
-    "web_link_old_help", "web_try_again",
+    "web_link_old_help", "web_try_again", "web_record_or", "web_record_file",
+    "web_record_file_hint", "web_record_start", "web_record_stop", "web_record_recording",
+    "web_record_done", "web_record_denied", "web_recording_empty", "web_recording_too_big",
+    "web_recording_not_audio", "web_recording_and_words",
 )
 
 # Every phrase the engine or a channel may say; the loader refuses a phrases file that

@@ -13,6 +13,15 @@ from .conversations import (
     UnknownParticipant,
     Who,
 )
+from .recordings import (
+    Audio,
+    Listening,
+    RecordingRefused,
+    check_upload,
+    from_provider,
+    recording_event,
+)
 
-__all__ = ["Conversations", "LinkVisit", "Reply", "Sender", "UnknownInvitation",
-           "UnknownParticipant", "Who"]
+__all__ = ["Audio", "Conversations", "LinkVisit", "Listening", "RecordingRefused", "Reply",
+           "Sender", "UnknownInvitation", "UnknownParticipant", "Who", "check_upload",
+           "from_provider", "recording_event"]

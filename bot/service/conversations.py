@@ -44,6 +44,7 @@ from storage.turns import Person, StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
 from .catalogue import Chosen, SurveyCatalogue
+from .recordings import Audio, key_of, recording_event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -169,6 +170,19 @@ class Conversations:
             lambda uow: self._turn(uow, self._person(uow, who, inbound, row), row, event,
                                    inbound, actor)))
 
+    def record(self, who: Who, channel: str, audio: Audio, question: str,
+               inbound: tuple[str, str] | None = None, actor: str = "") -> Reply:
+        """``audio`` recorded by ``who`` at ``question`` on ``channel``: a recording event,
+        as ``handle`` runs it. When the engine takes it (an open question is waiting),
+        the audio is stored once, encrypted, in the same transaction as the answer that
+        refers to it; otherwise nothing of it is kept. Check a person's own file with
+        ``recordings.check_upload`` first."""
+        row = channel_row(channel)
+        event = recording_event(question)
+        return _until_stored(who, lambda: self._in_one(
+            lambda uow: self._turn(uow, self._person(uow, who, inbound, row), row, event,
+                                   inbound, actor, audio)))
+
     def opt_out(self, who: Who, opted_out: bool, actor: str) -> Reply:
         """Record that a person asked us to stop contacting them (or to start again),
         for staff and providers (Twilio's 21610). The survey's own channel words it; the
@@ -234,10 +248,12 @@ class Conversations:
 
         return _until_stored(who, lambda: self._in_one(run))
 
-    def open_link(self, token: str, channel: str, event: Event) -> LinkVisit:
+    def open_link(self, token: str, channel: str, event: Event,
+                  audio: Audio | None = None) -> LinkVisit:
         """The web link ``token``: run ``event`` for its person, in one transaction, or
         say why it cannot open (``LinkVisit.problem``). UnknownInvitation when no
-        invitation has that token, or it belongs to a channel with links of its own."""
+        invitation has that token, or it belongs to a channel with links of its own.
+        With ``audio``, ``event`` is a ``recordings.recording_event`` (see ``record``)."""
         row = channel_row(channel)
 
         def run(uow: UnitOfWork) -> LinkVisit:
@@ -258,7 +274,7 @@ class Conversations:
             # A finished survey's link still opens the entries the site offers.
             if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
                 return replace(visit, problem=str(status))
-            return replace(visit, reply=self._turn(uow, person, row, event, None, ""))
+            return replace(visit, reply=self._turn(uow, person, row, event, None, "", audio))
 
         return _until_stored(token, lambda: self._in_one(run))
 
@@ -358,9 +374,11 @@ class Conversations:
         return _entry_offers(plan)
 
     def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
-              inbound: tuple[str, str] | None, actor: str, interviewer: str = "") -> Reply:
-        """Run one event through the engine and write what it decided (uncommitted);
-        ``interviewer`` names the worker conducting it, if any."""
+              inbound: tuple[str, str] | None, actor: str, audio: Audio | None = None,
+              interviewer: str = "") -> Reply:
+        """Run one event through the engine and write what it decided (uncommitted),
+        with ``audio`` when the event is a recording the engine takes; ``interviewer``
+        names the worker conducting it, if any."""
         if person.seen_reply is not None:
             return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
                          duplicate=True, needs=person.needs, language=person.language)
@@ -386,9 +404,18 @@ class Conversations:
                                     interviewer)
         kept = ((uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
                 if step.kept else None)
-        write = _write(step, row.name, inbound, now,
-                       actor or f"participant by {row.name}", stored is not None,
-                       chosen.version_id or None, kept, interviewer)
+        # Encrypted only once the engine took it: a recording at a question that takes
+        # none (or a retry) costs nothing and leaves nothing.
+        taken = [{"key": key_of(r.recording), "question_id": r.question_id,
+                  "channel": row.name, "content_type": audio.content_type,
+                  "duration": audio.duration, "size": len(audio.data),
+                  "audio": uow.repo.vault.encrypt_bytes(audio.data)}
+                 for r in step.recorded
+                 if audio is not None and key_of(event.value) and r.recording == event.value]
+        write = replace(_write(step, row.name, inbound, now,
+                               actor or f"participant by {row.name}", stored is not None,
+                               chosen.version_id or None, kept, interviewer),
+                    recordings=taken)
         if person.entry_wave and step.progress.finished:
             write = replace(write, close_entry=True)
         uow.repo.save_turn(person, survey.id, write, now)

@@ -385,7 +385,8 @@ def stream_export(session: Session, surveys: SurveyLibrary, fmt: str, site_code:
         raise ExportError("shifting dates needs the vault, whose key derives each shift")
     scope = _scope(Scope(site_code, wave, survey.id if survey else None, drop_free_text,
                          vault.date_shift_days if shift_dates and vault else None,
-                         order=chosen_plan.waves), fmt, chosen_plan, pair)
+                         order=chosen_plan.waves, decrypt=vault.decrypt if vault else None),
+                   fmt, chosen_plan, pair)
     shown_pair = pair if pair and (start or end) else None
     filename = export_filename(site_code, fmt, survey.id if survey else None, wave,
                                shown_pair)

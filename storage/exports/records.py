@@ -17,14 +17,22 @@ from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, case, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.engine.scoring import score_items
 
-from ..models import Answer, Participant, Response, Site, SurveyVersion
+from ..models import (
+    RECORDING_PREFIX,
+    Answer,
+    Participant,
+    Recording,
+    Response,
+    Site,
+    SurveyVersion,
+)
 from .redaction import redact
 from .variables import DATE_FORMAT, Variable
 
@@ -50,6 +58,9 @@ class Scope:
     shift: Callable[[str], int] | None = None
     waves: tuple[str, ...] = ()
     order: tuple[str, ...] = ()
+    # Reads a recording's encrypted transcript (the vault's); None: transcripts are left
+    # empty.
+    decrypt: Callable[[bytes], str] | None = None
 
     def moment(self, code: str, value: datetime | None) -> datetime | None:
         """``value`` as naive UTC, shifted for participant ``code`` when asked."""
@@ -104,15 +115,18 @@ LONG_COLUMNS = (
     "survey_version_id", "survey_version", "wave", "occurrence", "who_answered", "channel",
     "mode", "interviewer",
     "response_status", "question_id", "answer_status", "value_code", "value_label",
-    "free_text", "recording", "answered_at",
+    "free_text", "recording", "transcript", "answered_at",
 )
-FREE_TEXT_COLUMNS = ("free_text", "recording")
+# The recording column names a recording (never its sound: audio is not exported); the
+# transcript is what staff wrote down from it.
+FREE_TEXT_COLUMNS = ("free_text", "recording", "transcript")
 
 
 # Where cells sit in a long row; the free text is never dropped without the recording
 # after it, and the value code comes before both.
 _PARTICIPANT_AT = LONG_COLUMNS.index("participant")
 _FREE_TEXT_AT = LONG_COLUMNS.index("free_text")
+_TRANSCRIPT_AT = LONG_COLUMNS.index("transcript")
 VALUE_CODE_AT = LONG_COLUMNS.index("value_code")
 
 
@@ -204,9 +218,11 @@ def long_batches(session: Session, scope: Scope,
     a str, so ``csv_chunks`` can join a batch without looking at each cell; pass it
     ``numeric=(VALUE_CODE_AT,)``, as a code such as "-1" is a number, not a formula.
     """
-    free = () if scope.drop_free_text else (Answer.text, Answer.recording)
+    transcript = (func.coalesce(Recording.transcript, "") if scope.decrypt
+                  else literal("", String))
+    free = () if scope.drop_free_text else (Answer.text, Answer.recording, transcript)
     answered = Answer.answered_at if scope.shift else utc_text(Answer.answered_at)
-    query = _scoped(_with_slot(
+    query = _with_slot(
         select(Site.code, Participant.code, ABOUT_CODE, Participant.respondent_type,
                Participant.cohort, Response.survey_id,
                func.coalesce(cast(Response.survey_version_id, String), ""),
@@ -216,21 +232,35 @@ def long_batches(session: Session, scope: Scope,
                Response.status, Answer.question_id, Answer.status,
                func.coalesce(cast(Answer.value_code, String), ""), Answer.value_label,
                *free, answered)
-        .select_from(Answer).join(Response, Answer.response_id == Response.id)), scope,
-    ).order_by(*_slot_order(scope), Answer.id)
+        .select_from(Answer).join(Response, Answer.response_id == Response.id))
+    if not scope.drop_free_text and scope.decrypt:
+        # The answer's recording, when it is one in the recordings table: its transcript.
+        query = query.outerjoin(Recording, and_(
+            Recording.response_id == Answer.response_id,
+            Answer.recording == literal(RECORDING_PREFIX, String) + Recording.key))
+    query = _scoped(query, scope).order_by(*_slot_order(scope), Answer.id)
     with closing(_batches(session, query, batch)) as batches:
         for rows in batches:
             if not scope.drop_free_text:
-                _redact_free_text(rows)
+                _redact_free_text(rows, scope.decrypt)
             yield _shift_times(rows, scope) if scope.shift else rows
 
 
-def _redact_free_text(rows: list[Sequence[object]]) -> None:
-    """Replace, in place, each row whose free text holds a personal detail (``redact``)."""
+def _redact_free_text(rows: list[Sequence[object]],
+                      decrypt: Callable[[bytes], str] | None) -> None:
+    """Replace, in place, each row whose free text holds a personal detail (``redact``),
+    and each encrypted transcript with its words, redacted the same way."""
     for at, text in enumerate(map(itemgetter(_FREE_TEXT_AT), rows)):
         if text and (clean := redact(str(text))) != text:
             row = rows[at]
             rows[at] = (*row[:_FREE_TEXT_AT], clean, *row[_FREE_TEXT_AT + 1:])
+    if decrypt is None:
+        return
+    for at, token in enumerate(map(itemgetter(_TRANSCRIPT_AT), rows)):
+        if token:
+            row = rows[at]
+            rows[at] = (*row[:_TRANSCRIPT_AT], redact(decrypt(str(token).encode())),
+                        *row[_TRANSCRIPT_AT + 1:])
 
 
 def _shift_times(rows: list[Sequence[Any]], scope: Scope) -> list[Sequence[object]]:

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
+from sqlalchemy import select
 
 from bot.engine import Event
-from storage.models import SafeguardingFlag, Site
+from bot.service import from_provider
+from storage.models import AuditEntry, SafeguardingFlag, Site
 from storage.staff import add_staff
 from web_survey.bootstrap import Services
 
@@ -17,6 +19,11 @@ from .conftest import AXE_TAGS
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
+# A second of silence as a WAV file (8 kHz, 16-bit mono).
+WAV = (b"RIFF" + (36 + 16000).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+       + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + (8000).to_bytes(4, "little")
+       + (16000).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
+       + b"data" + (16000).to_bytes(4, "little") + bytes(16000))
 
 
 @pytest.fixture
@@ -35,6 +42,14 @@ def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> st
     nsw.conversations.handle(first, "sms", Event("start"))
     for reply in ("yes", "1", "yes", "yes", "1", "yes", "no", "1", "yes", "2"):
         nsw.conversations.handle(first, "sms", Event("text", reply))
+    # Someone who answered every question, the open one by a recording: their page gets
+    # its player and transcript form, the dashboard's queue the way to listen.
+    caller = make_participant("CAL-0004", phone="+447700900004", site="CAL")
+    nsw.conversations.handle(caller, "voice", Event("start"))
+    for key in ("1", "1", "1", "1", "1", "1", "2", "0", "1", "2"):
+        nsw.conversations.handle(caller, "voice", Event("key", key))
+    nsw.conversations.record(caller, "voice", from_provider(WAV, "audio/wav", None),
+                             "life_better")
     with nsw.uow() as uow:
         uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id, participant_id=first,
                                          wave="baseline", question_id="life_better",
@@ -66,7 +81,8 @@ def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: Any) -> N
     page.get_by_label("Web link").check()
     page.get_by_role("button", name="Send invitations").click()
     paths = ["/", "/participants", "/participants/new", "/participants/import",
-             "/participants/CAL-0001", "/participants/CAL-0001/erase", "/invitations",
+             "/participants/CAL-0001", "/participants/CAL-0004",
+             "/participants/CAL-0001/erase", "/invitations",
              "/invitations/print?channel=web", "/exports", "/settings", "/staff"]
     for path in paths:
         page.goto(f"{live}/staff/sites/CAL{path}")
@@ -123,6 +139,35 @@ def test_a_site_lead_does_everything_without_javascript(live: str, browser: Brow
     assert saved.read_text(encoding="utf-8-sig").startswith("site,participant,respondent_type")
     assert "+447700" not in saved.read_text()
     context.close()
+
+
+def audit_entries(nsw: Services) -> list[tuple[str, str]]:
+    with nsw.uow() as uow:
+        return [(e.action, e.actor) for e in uow.session.scalars(select(AuditEntry))]
+
+
+def test_a_recording_plays_seeks_and_is_written_down_in_the_browser(
+        live: str, browser: Browser, nsw: Services) -> None:
+    page = browser.new_page()
+    sign_in(page, live)
+    page.get_by_role("link", name="Listen to CAL-0004’s recording and write it down").click()
+    player = page.locator("audio")
+    # Chromium fetches it with range requests, knows its length and can seek in it.
+    length = player.evaluate("""audio => new Promise((done, failed) => {
+        audio.addEventListener("loadedmetadata", () => done(audio.duration));
+        audio.addEventListener("error", () => failed(audio.error.code));
+        audio.load(); })""")
+    assert length == pytest.approx(1.0, abs=0.05)
+    seeked = player.evaluate("""audio => new Promise(done => {
+        audio.addEventListener("seeked", () => done(audio.currentTime));
+        audio.currentTime = 0.5; })""")
+    assert seeked == pytest.approx(0.5, abs=0.05)
+    page.get_by_label("What the recording says").fill("I am scared at night.")
+    page.get_by_role("button", name="Save what it says").click()
+    assert page.get_by_text("It has worrying words (scared).").is_visible()
+    played = [entry for entry in audit_entries(nsw) if entry[0] == "recording_played"]
+    # One play, however many range requests it took.
+    assert played == [("recording_played", "lead@calderdale.example")]
 
 
 def test_the_audit_log_page_meets_wcag_22_aa(live: str, browser: Browser, axe: Any) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.channels.voice import SAY_VOICES
 from content.audio import SPEEDS, Renderer, Tools, audio_key, spoken_texts
-from storage.models import InboundMessage, Response, SafeguardingFlag
+from storage.models import InboundMessage, Recording, Response, SafeguardingFlag
 from tests.conftest import PUBLIC_BASE_URL
 from tests.helpers import stored_answers
 
@@ -65,7 +65,7 @@ def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand
         root = call.act(Digits=key)
     assert spoken(root)[-1].startswith("After the sound, say your answer.")
     record = root.find("Record")
-    assert (record.get("maxLength"), record.get("finishOnKey")) == ("120", "#")
+    assert (record.get("maxLength"), record.get("finishOnKey")) == ("600", "#")
 
     recording = sid("RE")
     stand_in.recordings[recording] = MP3
@@ -77,9 +77,13 @@ def test_a_whole_survey_by_keypad_is_stored(client, nsw, make_participant, stand
 
     answers = stored_answers(nsw, CODE)
     assert {q: a.value_code for q, a in answers.items() if q != "life_better"} == STORED
-    assert answers["life_better"].recording == f"{recording}.mp3"
-    saved = Path(app_config["RECORDINGS_DIR"]) / f"{recording}.mp3"
-    assert saved.read_bytes() == MP3
+    # Stored encrypted in the database with its answer, not as a file; then deleted
+    # from Twilio (tests/integration/staff/test_recordings.py has the rest).
+    with nsw.uow() as uow:
+        stored = uow.session.scalar(select(Recording))
+        assert answers["life_better"].recording == f"rec:{stored.key}"
+        assert nsw.vault.decrypt_bytes(stored.audio) == MP3
+    assert not Path(app_config["RECORDINGS_DIR"]).exists()
     assert stand_in.deleted() == [recording]
     assert {a.channel for a in answers.values()} == {"voice"}
     with nsw.uow() as uow:

@@ -1,4 +1,5 @@
-"""The staff area at ``/staff``: sign-in, dashboard, participants, invitations, exports.
+"""The staff area at ``/staff``: sign-in, dashboard, participants (and their recordings),
+invitations, exports.
 
 Every page that shows or changes a site's data goes through ``access.site_page``, the
 one check that a person may see that site (site staff: their own; administrators: all).
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
         interviews,
         invitations,
         participants,
+        recordings,
     )
 
     login = LoginManager()

@@ -21,6 +21,7 @@ from storage.reports import (
     handled_flags,
     open_flags,
     question_counts,
+    untranscribed,
 )
 from storage.uow import UnitOfWork
 
@@ -88,6 +89,7 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         figures=figures(uow.session, site, period, waves), events=EVENTS,
         event_names=EVENT_NAMES, funnel=funnel(uow.session, site, filters),
         columns=FUNNEL, charts=charts, flags=open_flags(uow.session, site),
+        unheard=untranscribed(uow.session, site),
         handled=handled_flags(uow.session, site), flag_form=FlagForm(),
         type_names=TYPE_NAMES, channel_names=CHANNEL_NAMES,
         who_names=WHO_NAMES), 400 if dates.errors else 200
@@ -99,7 +101,11 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
     """Mark a safeguarding flag as handled, recording who did it and what was done."""
     flag = flag_of(uow, site, flag_id)
     form = FlagForm()
-    if form.validate_on_submit() and flag.handled_at is None:
+    if flag.text in untranscribed(uow.session, site):
+        # No story goes unheard: a recording leaves the queue when it is written down.
+        flash("Listen to the recording and write down what it says: that takes it off "
+              "the list.", "error")
+    elif form.validate_on_submit() and flag.handled_at is None:
         flag.handled_at = utcnow()
         flag.handled_by = me().email
         flag.handled_note = (form.note.data or "").strip()

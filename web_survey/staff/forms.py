@@ -200,6 +200,11 @@ class FlagForm(StaffForm):
     note = TextAreaField("What was done (optional)", validators=[Length(max=2000)])
 
 
+class TranscriptForm(StaffForm):
+    transcript = TextAreaField("What the recording says", validators=[
+        DataRequired("Type what the recording says, or paste it"), Length(max=20000)])
+
+
 class SiteForm(StaffForm):
     code = StringField("Site code", validators=[
         DataRequired("Enter a site code"), Length(max=16)])

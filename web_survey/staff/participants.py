@@ -1,4 +1,4 @@
-"""A site's participants: list, add, import a CSV, edit, erase."""
+"""A site's participants: list, add, import a CSV, edit (with their recordings), erase."""
 
 from __future__ import annotations
 
@@ -144,7 +144,18 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
         uow.session, person.id, services().conversations.catalogue.plan(uow.session, site.id))
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
                       has_phone=has_phone, type_names=TYPE_NAMES, kept=kept, timeline=timeline,
-                      pack_form=CasePackForm(prefix=PACK_PREFIX))
+                      pack_form=CasePackForm(prefix=PACK_PREFIX),
+                      recordings=services().listening.of_participant(person.id),
+                      channel_names=CHANNEL_NAMES,
+                      asked=_questions(person.respondent_type))
+
+
+
+def _questions(respondent_type: str) -> dict[str, str]:
+    """Question id -> its label, in the person's kind of survey, to name what a
+    recording answers."""
+    survey = services().surveys.for_respondent(respondent_type)
+    return {question.id: question.label for question in survey.questions}
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])

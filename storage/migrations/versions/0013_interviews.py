@@ -1,7 +1,7 @@
 """interviews: who conducted each answer, and staff roles
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-02 00:30:00
 
 A worker may now sit with a person and enter their answers (interview mode). Each
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

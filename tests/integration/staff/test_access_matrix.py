@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Base, SafeguardingFlag, SignInAttempt, StaffRole
+from storage.models import Base, Recording, SafeguardingFlag, SignInAttempt, StaffRole
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -30,7 +30,8 @@ def _csv() -> dict[str, Any]:
     return {"file": (io.BytesIO(body), "people.csv")}
 
 
-# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it.
+# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it,
+# {recording} a recording of it.
 SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("dashboard", "GET", "/staff/sites/{site}/", None),
     ("participants", "GET", "/staff/sites/{site}/participants", None),
@@ -64,6 +65,9 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("interview page", "GET", "/staff/sites/{site}/participants/{site}-0001/interview", None),
     ("interview", "POST", "/staff/sites/{site}/participants/{site}-0001/interview",
      lambda: {"action": "start"}),
+    ("play recording", "GET", "/staff/sites/{site}/recordings/{recording}/audio", None),
+    ("write down recording", "POST", "/staff/sites/{site}/recordings/{recording}/transcript",
+     lambda: {"transcript": "They said it went well.", "participant": "CAL-0001"}),
 ]
 # What an interviewer may use at their own site; every other site page answers 403.
 INTERVIEWER_ROUTES = {"interviews", "interview page", "interview"}
@@ -76,13 +80,16 @@ ADMIN_ROUTES = [
               "confirm": "a long password 1"}),
 ]
 ROLES = ("anonymous", "camden", "calderdale", "interviewer", "admin")
+# The ids the routes name: {"flag": id, "recording": id}.
+World = dict[str, int]
 
 
 @pytest.fixture
 def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int],
-          make_staff: Callable[..., str]) -> int:
-    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's;
-    a Calderdale staff account besides the one signed in."""
+          make_staff: Callable[..., str]) -> World:
+    """Calderdale and Camden, a participant each; a safeguarding flag and a recording for
+    Calderdale's: {"flag": id, "recording": id}; a Calderdale staff account besides the
+    one signed in."""
     make_staff(COLLEAGUE, "CAL")
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
@@ -90,9 +97,13 @@ def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., 
         flag = SafeguardingFlag(site_id=sites["CAL"], participant_id=cal, wave="baseline",
                                 question_id="life_better", text="they hurt me",
                                 matched="hurt*")
-        uow.session.add(flag)
+        recording = Recording(key="matrix", site_id=sites["CAL"], participant_id=cal,
+                              question_id="life_better", channel="web",
+                              content_type="audio/wav", size=4,
+                              audio=nsw.vault.encrypt_bytes(b"RIFF"))
+        uow.session.add_all([flag, recording])
         uow.commit()
-        return flag.id
+        return {"flag": flag.id, "recording": recording.id}
 
 
 def _sign_in(staff: Staff, role: str, make_staff: Callable[..., str]) -> None:
@@ -123,12 +134,12 @@ def _request(staff: Staff, method: str, path: str,
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), SITE_ROUTES,
                          ids=[route[0] for route in SITE_ROUTES])
-def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
                      role: str, name: str, method: str, path: str,
                      data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
     before = snapshot(nsw)
-    response = _request(staff, method, path.format(site="CAL", flag=world), data)
+    response = _request(staff, method, path.format(site="CAL", **world), data)
     if role == "anonymous":
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/staff/sign-in")
@@ -147,18 +158,18 @@ def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str]
 
 
 NAMING_ROUTES = [route for route in SITE_ROUTES if "{site}-0001" in route[2]
-                 or "{flag}" in route[2]]
+                 or "{flag}" in route[2] or "{recording}" in route[2]]
 
 
 @pytest.mark.parametrize(("name", "method", "path", "data"), NAMING_ROUTES,
                          ids=[route[0] for route in NAMING_ROUTES])
 def test_own_site_prefix_cannot_reach_another_sites_things(
-        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
         name: str, method: str, path: str, data: Callable[[], dict[str, Any]] | None) -> None:
     """Camden's own URL prefix with Calderdale's participant or flag finds nothing."""
     _sign_in(staff, "camden", make_staff)
     before = snapshot(nsw)
-    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", flag=world)
+    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", **world)
     response = _request(staff, method, mixed, data)
     assert response.status_code == 404
     assert snapshot(nsw) == before
@@ -167,7 +178,7 @@ def test_own_site_prefix_cannot_reach_another_sites_things(
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), ADMIN_ROUTES,
                          ids=[route[0] for route in ADMIN_ROUTES])
-def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: World,
                       role: str, name: str, method: str, path: str,
                       data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
@@ -189,7 +200,8 @@ def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str
 def test_every_route_is_in_the_matrix(app: Any) -> None:
     """A new staff route must be added to the matrix above (or to this list)."""
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
-              .replace("{flag}", "<int:flag_id>") for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
+              .replace("{flag}", "<int:flag_id>").replace("{recording}", "<int:recording_id>")
+              for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
     # Every signed-in person's own pages (test_sign_in.py, test_accounts.py).
     public = {"/staff/sign-in", "/staff/sign-out", "/staff/", "/staff/account/password"}
     staff_rules = {rule.rule for rule in app.url_map.iter_rules()
