@@ -154,11 +154,11 @@ def _entry(raw: Any, ctx: _Context) -> EntryType:
     return EntryType(name, survey, keywords)
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and check a plan file."""
+def load_plan(path: str | Path, text: str | None = None) -> Plan:
+    """Read and check a plan file (or its ``text``, uploaded under the name ``path``)."""
     path = Path(path)
     ctx = _Context(path)
-    data = _mapping(read_yaml(path), "the plan", ctx)
+    data = _mapping(read_yaml(path, text), "the plan", ctx)
     _check_keys(data, PLAN_KEYS, "plan", ctx)
     raw = data.get("timepoints")
     if not isinstance(raw, list) or not raw:
