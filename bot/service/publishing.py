@@ -56,6 +56,7 @@ class VersionRow:
     published_at: datetime
     published_by: str
     own: bool  # the site's own (else the deployment's)
+    version_id: int  # the row's id, which names this version in the staff pages
     reason: str = ""
 
 
@@ -143,7 +144,7 @@ class Publishing:
                 .order_by(SurveyVersion.survey_id, SurveyVersion.site_id.is_(None),
                           SurveyVersion.version.desc()))
             return [VersionRow(r.survey_id, r.version, r.published_at, r.published_by,
-                               r.site_id is not None, r.reason) for r in rows]
+                               r.site_id is not None, r.id, r.reason) for r in rows]
 
     def publish_plan(self, site_code: str, path: Path, actor: str) -> Published:
         """Publish the plan in the file ``path`` for the site as its next version."""

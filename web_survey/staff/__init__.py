@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         exports,
         invitations,
         participants,
+        surveys,
     )
 
     login = LoginManager()
