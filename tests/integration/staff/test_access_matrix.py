@@ -14,11 +14,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Base, SafeguardingFlag, SignInAttempt
+from bot.service.catalogue import digest
+from content.loader import PACKAGE_CONTENT
+from storage.models import Base, SafeguardingFlag, SignInAttempt, SurveyVersion
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
+EXAMPLES = PACKAGE_CONTENT.parent / "examples"
 NEW_PERSON = {"code": "CAL-0100", "respondent_type": "individual", "language": "en",
               "preferred_channel": "web"}
 
@@ -28,7 +31,17 @@ def _csv() -> dict[str, Any]:
     return {"file": (io.BytesIO(body), "people.csv")}
 
 
-# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it.
+def _survey() -> dict[str, Any]:
+    return {"file": (io.BytesIO((EXAMPLES / "story.yaml").read_bytes()), "story.yaml")}
+
+
+def _plan() -> dict[str, Any]:
+    body = b"timepoints:\n  - name: baseline\n  - name: mid\n  - name: exit\n"
+    return {"file": (io.BytesIO(body), "plan.yaml")}
+
+
+# (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it,
+# {version} a survey version it published.
 SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("dashboard", "GET", "/staff/sites/{site}/", None),
     ("participants", "GET", "/staff/sites/{site}/participants", None),
@@ -41,6 +54,10 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("exports form", "GET", "/staff/sites/{site}/exports", None),
     ("settings form", "GET", "/staff/sites/{site}/settings", None),
     ("audit log", "GET", "/staff/sites/{site}/audit", None),
+    ("surveys", "GET", "/staff/sites/{site}/surveys", None),
+    ("publish survey form", "GET", "/staff/sites/{site}/surveys/publish", None),
+    ("publish plan form", "GET", "/staff/sites/{site}/plan/publish", None),
+    ("survey preview", "GET", "/staff/sites/{site}/surveys/{version}", None),
     ("add", "POST", "/staff/sites/{site}/participants/new", lambda: dict(NEW_PERSON)),
     ("import", "POST", "/staff/sites/{site}/participants/import", _csv),
     ("edit", "POST", "/staff/sites/{site}/participants/{site}-0001",
@@ -54,6 +71,8 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
               "worrying_words": "hurt"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
+    ("publish survey", "POST", "/staff/sites/{site}/surveys/publish", _survey),
+    ("publish plan", "POST", "/staff/sites/{site}/plan/publish", _plan),
 ]
 ADMIN_ROUTES = [
     ("sites", "GET", "/staff/admin/sites", None),
@@ -67,17 +86,22 @@ ROLES = ("anonymous", "camden", "calderdale", "admin")
 
 
 @pytest.fixture
-def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int]) -> int:
-    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's."""
+def world(nsw: Services, sites: dict[str, int],
+          make_participant: Callable[..., int]) -> dict[str, int]:
+    """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's and
+    a survey version Calderdale published."""
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
     with nsw.uow() as uow:
         flag = SafeguardingFlag(site_id=sites["CAL"], participant_id=cal, wave="baseline",
                                 question_id="life_better", text="they hurt me",
                                 matched="hurt*")
-        uow.session.add(flag)
+        source = (EXAMPLES / "journal.yaml").read_text(encoding="utf-8")
+        version = SurveyVersion(site_id=sites["CAL"], survey_id="journal", version=1,
+                                source=source, digest=digest(source), published_by="test")
+        uow.session.add_all([flag, version])
         uow.commit()
-        return flag.id
+        return {"flag": flag.id, "version": version.id}
 
 
 def _sign_in(staff: Staff, role: str, make_staff: Callable[..., str]) -> None:
@@ -106,12 +130,12 @@ def _request(staff: Staff, method: str, path: str,
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), SITE_ROUTES,
                          ids=[route[0] for route in SITE_ROUTES])
-def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
-                     role: str, name: str, method: str, path: str,
+def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str],
+                     world: dict[str, int], role: str, name: str, method: str, path: str,
                      data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
     before = snapshot(nsw)
-    response = _request(staff, method, path.format(site="CAL", flag=world), data)
+    response = _request(staff, method, path.format(site="CAL", **world), data)
     if role == "anonymous":
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/staff/sign-in")
@@ -127,18 +151,18 @@ def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str]
 
 
 NAMING_ROUTES = [route for route in SITE_ROUTES if "{site}-0001" in route[2]
-                 or "{flag}" in route[2]]
+                 or "{flag}" in route[2] or "{version}" in route[2]]
 
 
 @pytest.mark.parametrize(("name", "method", "path", "data"), NAMING_ROUTES,
                          ids=[route[0] for route in NAMING_ROUTES])
 def test_own_site_prefix_cannot_reach_another_sites_things(
-        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
+        nsw: Services, staff: Staff, make_staff: Callable[..., str], world: dict[str, int],
         name: str, method: str, path: str, data: Callable[[], dict[str, Any]] | None) -> None:
     """Camden's own URL prefix with Calderdale's participant or flag finds nothing."""
     _sign_in(staff, "camden", make_staff)
     before = snapshot(nsw)
-    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", flag=world)
+    mixed = path.replace("{site}-0001", "CAL-0001").format(site="CAM", **world)
     response = _request(staff, method, mixed, data)
     assert response.status_code == 404
     assert snapshot(nsw) == before
@@ -147,8 +171,8 @@ def test_own_site_prefix_cannot_reach_another_sites_things(
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "method", "path", "data"), ADMIN_ROUTES,
                          ids=[route[0] for route in ADMIN_ROUTES])
-def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str], world: int,
-                      role: str, name: str, method: str, path: str,
+def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str],
+                      world: dict[str, int], role: str, name: str, method: str, path: str,
                       data: Callable[[], dict[str, Any]] | None) -> None:
     _sign_in(staff, role, make_staff)
     before = snapshot(nsw)
@@ -169,7 +193,8 @@ def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str
 def test_every_route_is_in_the_matrix(app: Any) -> None:
     """A new staff route must be added to the matrix above (or to this list)."""
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
-              .replace("{flag}", "<int:flag_id>") for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
+              .replace("{flag}", "<int:flag_id>").replace("{version}", "<int:version_id>")
+              for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
     public = {"/staff/sign-in", "/staff/sign-out", "/staff/"}
     staff_rules = {rule.rule for rule in app.url_map.iter_rules()
                    if rule.rule.startswith("/staff")}
