@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from bot.engine import Event
+from content.loader import PACKAGE_CONTENT
 from storage.models import SafeguardingFlag, Site
 from storage.staff import add_staff
 from web_survey.bootstrap import Services
@@ -171,3 +172,39 @@ def test_the_dashboard_fits_a_320px_phone_by_keyboard_and_at_200pc_text(
     page.evaluate("document.documentElement.style.fontSize = "
                   "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
     assert page.evaluate(wide) <= 320
+
+
+def test_a_lead_publishes_and_previews_a_survey_without_javascript(
+        live: str, browser: Browser, axe: Any) -> None:
+    """Upload, refusal, list, preview (English and Urdu) and plan: no JavaScript, and
+    axe-core finds nothing on any of them."""
+    examples = PACKAGE_CONTENT.parent / "examples"
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live)
+    page.get_by_role("link", name="Surveys").click()
+    found = {"surveys": _violations(axe, page)}
+    page.get_by_role("link", name="Publish a survey").click()
+    found["publish"] = _violations(axe, page)
+    page.get_by_label("Survey file").set_input_files(str(examples / "plans" / "camden.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    found["publish refused"] = _violations(axe, page)
+    page.get_by_label("Survey file").set_input_files(str(examples / "story.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_text("Published survey story version 1.").is_visible()
+    page.get_by_role("link", name="Preview story version 1").click()
+    assert page.get_by_role("heading", name="Question 2: where").is_visible()
+    found["preview"] = _violations(axe, page)
+    page.get_by_label("Language").select_option("ur")
+    page.get_by_role("button", name="Show this language").click()
+    assert page.get_by_text("آپ ابھی کہاں ہیں؟").first.is_visible()
+    found["preview in Urdu"] = _violations(axe, page)
+    page.goto(f"{live}/staff/sites/CAL/plan/publish")
+    found["publish plan"] = _violations(axe, page)
+    page.get_by_label("Plan file").set_input_files(str(examples / "plans" / "nottingham.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_text("Published plan version 1.").is_visible()
+    assert page.get_by_text("story: survey story, started by texting STORY (en)").is_visible()
+    context.close()
+    assert {where: problems for where, problems in found.items() if problems} == {}
