@@ -19,7 +19,8 @@ LIST`` (a choice; a choice named ``not_sure`` or ``9`` is "Not sure", key 0), ``
 and . <= 10``), and ``note``, which has one use here: the note named ``consent`` is the
 consent question's wording (the engine asks questions; it has no statement-only step).
 ``relevant`` may be ``${question} = 'choice'``, or several joined with ``or``.
-``required`` is read and left: every question can be skipped (docs/content-rules.md).
+``required`` is read and left: every question can be skipped (docs/content-rules.md);
+so is the settings sheet's ``version``, as each publication is numbered.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ SURVEY, CHOICES, SETTINGS = "survey", "choices", "settings"
 # Columns read from the survey sheet (and each language of label and hint).
 SURVEY_COLUMNS = {"type", "name", "label", "hint", "relevant", "constraint", "required"}
 CHOICE_COLUMNS = {"list_name", "name", "label"}
-SETTINGS_COLUMNS = {"form_id", "form_title", "respondent_type", "answered_by"}
+# An XLSForm's own "version" is read and left: each publication is numbered instead.
+SETTINGS_COLUMNS = {"form_id", "form_title", "respondent_type", "answered_by", "version"}
 NOT_SURE_NAMES = {"not_sure", str(NOT_SURE_CODE)}
 _LANGUAGE = re.compile(r"^(?P<column>[a-z_]+)(?:::(?:[^()]*\((?P<code>[a-z]{2,3})\)|"
                        r"(?P<bare>[a-z]{2,3})))?$")
