@@ -76,7 +76,6 @@ Row = dict[tuple[str, str], Any]
 class _Sheet:
     """One sheet's rows as {column: value}, with the row number people see in Excel."""
 
-    title: str
     rows: list[tuple[int, Row]]
 
     def texts(self, row: Row, column: str) -> dict[str, str]:
@@ -104,7 +103,7 @@ def _sheet(name: str, book: dict[str, Any], title: str, allowed: set[str],
     if title not in book:
         if required:
             raise ContentError(name, f"there is no '{title}' sheet")
-        return _Sheet(title, [])
+        return _Sheet([])
     rows = book[title].iter_rows(values_only=True)
     header = next(rows, ())
     columns: list[tuple[str, str] | None] = []
@@ -125,7 +124,7 @@ def _sheet(name: str, book: dict[str, Any], title: str, allowed: set[str],
                if column is not None and value not in (None, "")}
         if row:
             read.append((number, row))
-    return _Sheet(title, read)
+    return _Sheet(read)
 
 
 def _one(sheet: _Sheet, row: Row, column: str) -> str:
