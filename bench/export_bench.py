@@ -55,15 +55,20 @@ FREE_TEXT = (
 # The long export's rows, as the database itself would dump them: the same joins,
 # filter and order as storage.exports.records.long_rows.
 FLOOR_QUERY = """
-SELECT s.code, p.code, p.respondent_type, p.cohort, r.survey_id, r.wave, a.who_answered,
-       a.channel, r.status, a.question_id, a.status, a.value_code, a.value_label, a.text,
-       a.recording, a.answered_at
+SELECT s.code, p.code, COALESCE(ab.code, ''), p.respondent_type, p.cohort, r.survey_id,
+       r.survey_version_id, v.version, r.wave, r.occurrence, a.who_answered, a.channel,
+       r.status, a.question_id, a.status, a.value_code, a.value_label, a.text, a.recording,
+       a.answered_at
 FROM answers a
 JOIN responses r ON a.response_id = r.id
+LEFT JOIN participants ab ON r.about_id = ab.id
+LEFT JOIN survey_versions v ON r.survey_version_id = v.id
 JOIN participants p ON r.participant_id = p.id
 JOIN sites s ON p.site_id = s.id
 WHERE s.code = 'BENCH' AND NOT s.is_tryout AND NOT p.is_tryout
-ORDER BY p.code, r.wave, a.id
+ORDER BY p.code, COALESCE(ab.code, ''),
+         CASE r.wave WHEN 'baseline' THEN 0 WHEN 'exit' THEN 1 ELSE 2 END, r.wave,
+         r.occurrence, r.id, a.id
 """
 
 

@@ -1,6 +1,7 @@
-"""The floor for the SMS benchmark: a bare Flask route doing one INSERT and commit.
+"""The floor for the webhook benchmarks: bare Flask routes doing one INSERT and commit.
 
-It stands for the least any webhook must do: take the form, write one row, answer. It
+It stands for the least any webhook must do: take the form (SMS) or the JSON update
+(Telegram), write one row, answer. It
 uses the product's own engine settings (``storage.db.make_engine``: the same pool, the
 same SQLite pragmas) on the same database, so the ratio measures the product's own work.
 
@@ -38,6 +39,15 @@ def create_app() -> Flask:
                 message_sid=request.form.get("MessageSid", ""),
                 body=request.form.get("Body", "")))
         return Response(EMPTY_TWIML, mimetype="application/xml")
+
+    @app.post("/telegram/webhook")
+    def telegram_in() -> Response:
+        update = request.get_json(force=True)
+        with engine.begin() as connection:
+            connection.execute(insert(floor_texts).values(
+                message_sid=str(update.get("update_id", "")),
+                body=str((update.get("message") or {}).get("text", ""))))
+        return Response("", 200)
 
     @app.get("/healthz")
     def healthz() -> str:

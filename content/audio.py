@@ -151,7 +151,8 @@ class Rendered:
 def _write_atomically(path: Path, produce: Callable[[Path], None]) -> bool:
     """Run ``produce`` into a temporary file and move it into place only when it made
     something, so an interrupted run never leaves a half file that looks rendered."""
-    part = path.with_name(path.name + ".part")
+    # Named for this process and thread: two web workers may render one prompt at once.
+    part = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
         produce(part)
         if not part.is_file() or part.stat().st_size == 0:
@@ -171,6 +172,35 @@ def _gtts(text: str, language: str, speed: str, path: Path) -> None:
 def _run(command: list[str], text: str | None = None) -> None:
     subprocess.run(command, input=text.encode() if text is not None else None,  # noqa: S603
                    capture_output=True, check=True, timeout=TOOL_TIMEOUT)
+
+
+def _espeak_wav(espeak: str, text: str, language: str, speed: str, wav: Path) -> bool:
+    """``text`` spoken by espeak-ng (offline) into ``wav``; False when it fails."""
+    command = [espeak, "-v", language, "-s", str(ESPEAK_WORDS_PER_MINUTE[speed]), "-b", "1",
+               "-w"]
+    try:
+        return _write_atomically(wav, lambda part: _run([*command, str(part)], text))
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def render_now(audio_dir: str | Path, text: str, language: str,
+               speed: str = "normal") -> Path | None:
+    """One prompt rendered at once by espeak-ng, for a channel that cannot speak
+    ``language`` itself (Twilio's ``<Say>`` has no Urdu voice: it plays recorded audio
+    instead). The WAV is kept where ``find_audio`` looks, so it is made once; a later
+    ``content audio`` run online replaces it with gTTS's voice. None when espeak-ng is
+    not installed or cannot speak the language."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        return None
+    folder = Path(audio_dir) / language
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    wav = folder / f"{audio_key(text, language, speed)}.wav"
+    return wav if _espeak_wav(espeak, text, language, speed, wav) else None
 
 
 def _language_name(language: str) -> str:
@@ -251,14 +281,8 @@ class Renderer:
         self.say(f"{_language_name(language)}: gTTS failed ({reason}): {then}.")
 
     def _espeak(self, text: str, language: str, speed: str, wav: Path) -> bool:
-        if not self.tools.espeak:
-            return False
-        command = [self.tools.espeak, "-v", language, "-s",
-                   str(ESPEAK_WORDS_PER_MINUTE[speed]), "-b", "1", "-w"]
-        try:
-            return _write_atomically(wav, lambda part: _run([*command, str(part)], text))
-        except (OSError, subprocess.SubprocessError):
-            return False
+        return bool(self.tools.espeak) and _espeak_wav(str(self.tools.espeak), text,
+                                                       language, speed, wav)
 
     def _voice_notes_for(self, language: str, stems: list[Path]) -> int:
         """OGG/Opus voice notes beside each MP3 or WAV that has none; how many were made.

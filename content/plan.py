@@ -18,7 +18,8 @@ shipped survey for the person's respondent type. The format, with every field::
     entries:                           # open-ended: added at any time, as often as liked
       - name: journal
         survey: journal                # a survey with the entry's question(s)
-        keywords: {en: [DIARY, JOURNAL]}
+        keywords: {en: [DIARY, JOURNAL]}  # sent alone, they start one (/journal too)
+        label: {en: diary entry}       # "To add a diary entry, send DIARY"
 
 Loading validates everything and fails with a ``ContentError`` naming the file, the line
 and what is wrong, like the survey loader.
@@ -33,13 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine import DEFAULT_LANGUAGE, RESPONDENT_TYPES, WAVES
+from bot.engine.parsing import CARRIER_KEYWORDS, COMMANDS, normalise
 
 from .loader import _LINE, ContentError, _check_keys, _Context, _mapping, read_yaml
 
 PLAN_KEYS = {"timepoints", "entries"}
 TIMEPOINT_KEYS = {"name", "surveys", "opens_after_days", "window_days", "every_days"}
-ENTRY_KEYS = {"name", "survey", "keywords"}
+ENTRY_KEYS = {"name", "survey", "keywords", "label"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
+YES_NO_WORDS = {"yes", "no", "y", "n", "ok", "tak", "nie", "ہاں", "نہیں"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class EntryType:
     name: str
     survey: str
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,20 @@ def _entry(raw: Any, ctx: _Context) -> EntryType:
         keywords[language] = tuple(w.upper() for w in listed)
     if keywords and DEFAULT_LANGUAGE not in keywords:
         raise ctx.fail(f"entry {name}: give its keywords in English ('{DEFAULT_LANGUAGE}') too")
-    return EntryType(name, survey, keywords)
+    labels = _mapping(data.get("label", {}) or {}, f"entry {name}'s label", ctx)
+    for language, label in labels.items():
+        if language != _LINE and (not isinstance(label, str) or not label.strip()):
+            raise ctx.fail(f"entry {name}: its label in '{language}' must be words")
+    return EntryType(name, survey, keywords,
+                     {k: v.strip() for k, v in labels.items() if k != _LINE})
+
+
+def _steers(word: str) -> bool:
+    """True for a word that already steers every conversation (STOP, HELP, SKIP...) or
+    answers a yes/no question, which an entry's keyword must not take over."""
+    folded = normalise(word)
+    return (word.upper() in CARRIER_KEYWORDS or folded in YES_NO_WORDS
+            or any(folded in words for words in COMMANDS.values()))
 
 
 def load_plan(path: str | Path, text: str | None = None) -> Plan:
@@ -174,6 +191,9 @@ def load_plan(path: str | Path, text: str | None = None) -> Plan:
     for entry in entries:
         for words in entry.keywords.values():
             for word in words:
+                if _steers(word):
+                    raise ContentError(path, f"entry {entry.name}: {word} already means "
+                                             "something in every survey; choose another word")
                 if word in taken:
                     raise ContentError(path, f"the keyword {word} is used by entries "
                                              f"{taken[word]} and {entry.name}")
@@ -189,7 +209,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
             ("opens_after_days", t.opens_after_days), ("window_days", t.window_days),
             ("every_days", t.every_days)) if value} for t in plan.timepoints],
         "entries": [{"name": e.name, "survey": e.survey,
-                     "keywords": {k: list(v) for k, v in e.keywords.items()}}
+                     "keywords": {k: list(v) for k, v in e.keywords.items()},
+                     "label": dict(e.labels)}
                     for e in plan.entries],
     }
 
@@ -201,5 +222,6 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
                         t.get("window_days"), t.get("every_days"))
               for t in data.get("timepoints", ())),
         tuple(EntryType(e["name"], e["survey"],
-                        {k: tuple(v) for k, v in e.get("keywords", {}).items()})
+                        {k: tuple(v) for k, v in e.get("keywords", {}).items()},
+                        dict(e.get("label", {})))
               for e in data.get("entries", ())))

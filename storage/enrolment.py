@@ -22,6 +22,7 @@ from .models import (
     KeptMessage,
     OutsideMeasure,
     Participant,
+    ParticipantLink,
     Response,
     SafeguardingFlag,
     Site,
@@ -29,7 +30,10 @@ from .models import (
 from .uow import InvalidPhone, Repository, normalise_phone
 
 IMPORT_COLUMNS = ("code", "respondent_type", "cohort", "language", "phone",
-                  "preferred_channel", "needs")
+                  "preferred_channel", "needs", "about")
+# Who may answer about someone else: a family member or a professional, never the
+# person themselves.
+SPEAKS_ABOUT = ("family", "professional")
 KNOWN_NEEDS = tuple(Need)
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,30}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -95,6 +99,18 @@ def _reachable(channel: str, has_phone: bool) -> None:
         raise EnrolmentError(f"a phone number is needed to use {channel}")
 
 
+def _code_site(repo: Repository, code: str) -> str | None:
+    """The site a participant code belongs to: the longest site code it begins with,
+    followed by a dash ("CAL-0012" is Calderdale's, "CAL-N-0012" a site CAL-N's).
+
+    A site adds only codes of its own, so a code that is taken can only be taken at
+    that site: refusing it tells staff nothing about another site (issue 17, item 8).
+    """
+    owners = [found for found in repo.session.scalars(select(Site.code))
+              if code.startswith(f"{found}-")]
+    return max(owners, key=len, default=None)
+
+
 def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) -> dict[str, str]:
     code = (row.get("code") or "").strip().upper()
     if not code:
@@ -103,8 +119,11 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
         raise EnrolmentError(f"the code {code!r} may hold only letters, digits and -")
     if code in seen:
         raise EnrolmentError(f"the code {code} is on an earlier row too")
+    if _code_site(repo, code) != site.code:
+        raise EnrolmentError(f"the code {code} is not one of this site's: codes here "
+                             f"begin with {site.code}-")
     if repo.participant(code) is not None:  # the same words whichever site holds it
-        raise EnrolmentError(f"the code {code} cannot be used: choose another code")
+        raise EnrolmentError(f"the code {code} is taken: choose another code")
     kind = (row.get("respondent_type") or "").strip().lower()
     if kind not in RESPONDENT_TYPES:
         raise EnrolmentError(f"the respondent type {kind!r} is not one of "
@@ -117,7 +136,26 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
     _reachable(channel, bool(phone))
     return {"code": code, "respondent_type": kind, "language": language,
             "preferred_channel": channel, "phone": phone, "needs": _needs(row.get("needs")),
-            "cohort": (row.get("cohort") or "").strip()}
+            "cohort": (row.get("cohort") or "").strip(),
+            "about": ";".join(_about(repo, site, kind, code, row.get("about"), seen))}
+
+
+def _about(repo: Repository, site: Site, kind: str, code: str, raw: str | None,
+           seen: set[str]) -> list[str]:
+    """The codes of the people a family member or professional speaks about
+    (``raw``: codes separated by ``;``), each a participant of ``site`` (or on an
+    earlier row of the same import)."""
+    codes = [c.strip().upper() for c in (raw or "").split(";") if c.strip()]
+    if codes and kind not in SPEAKS_ABOUT:
+        raise EnrolmentError(f"only a family member or professional answers about someone "
+                             f"else, not a respondent of type {kind!r}")
+    for about in codes:
+        if about == code:
+            raise EnrolmentError("a person cannot answer about themselves as someone else")
+        known = repo.participant(about)
+        if (known is None or known.site_id != site.id) and about not in seen:
+            raise EnrolmentError(f"{about} is not a participant of {site.code}")
+    return list(dict.fromkeys(codes))
 
 
 def _create(repo: Repository, site: Site, clean: dict[str, str]) -> Participant:
@@ -129,7 +167,27 @@ def _create(repo: Repository, site: Site, clean: dict[str, str]) -> Participant:
     if clean["phone"]:
         repo.set_contact(participant, "phone", clean["phone"])
     repo.session.flush()
+    link_about(repo, participant, [c for c in clean.get("about", "").split(";") if c])
     return participant
+
+
+def link_about(repo: Repository, speaker: Participant, codes: Iterable[str]) -> list[str]:
+    """Record that ``speaker`` (a family member or professional) answers about the people
+    with ``codes`` (already checked); return the codes newly linked. Their answers are
+    about the first of them until those are given."""
+    linked = {p.code for p in speaker.about}
+    added = []
+    for code in codes:
+        about = repo.participant(code)
+        if about is None or code in linked:
+            continue
+        repo.session.add(ParticipantLink(participant_id=speaker.id, about_id=about.id))
+        if speaker.current_about_id is None:
+            speaker.current_about_id = about.id
+        added.append(code)
+    repo.session.flush()
+    repo.session.expire(speaker, ["about"])
+    return added
 
 
 def add_participant(repo: Repository, site: Site, **details: str) -> Participant:
@@ -200,15 +258,21 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     happened without keeping anything about the person.
     """
     code, site_code = participant.code, participant.site.code
+    # Their own answers, and what family members and professionals said about them.
     response_ids = list(repo.session.scalars(
-        select(Response.id).where(Response.participant_id == participant.id)))
+        select(Response.id).where((Response.participant_id == participant.id)
+                                  | (Response.about_id == participant.id))))
     recordings: list[str] = []
     if response_ids:
         recordings = [r for r in repo.session.scalars(select(Answer.recording).where(
             Answer.response_id.in_(response_ids), Answer.recording != "")) if r]
         repo.session.execute(delete(Answer).where(Answer.response_id.in_(response_ids)))
         repo.session.execute(delete(Response).where(Response.id.in_(response_ids)))
-    repo.session.execute(delete(Invitation).where(Invitation.participant_id == participant.id))
+    repo.session.execute(delete(Invitation).where(
+        (Invitation.participant_id == participant.id) | (Invitation.about_id == participant.id)))
+    repo.session.execute(delete(ParticipantLink).where(
+        (ParticipantLink.participant_id == participant.id)
+        | (ParticipantLink.about_id == participant.id)))
     repo.session.execute(delete(SafeguardingFlag).where(
         SafeguardingFlag.participant_id == participant.id))
     repo.session.execute(delete(OutsideMeasure).where(

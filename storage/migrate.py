@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from .db import normalise_url
 
@@ -24,6 +26,32 @@ def alembic_config(url: str) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` up to ``revision``."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with engine.connect() as connection, foreign_keys_paused(connection):
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextmanager
+def foreign_keys_paused(connection: Connection) -> Iterator[Connection]:
+    """Run migrations on ``connection`` in one transaction, committed at the end.
+
+    SQLite changes a table by rebuilding it (copy, drop, rename): while it does, rows
+    other tables point at are briefly gone, and with foreign keys enforced the drop
+    fails. So on SQLite the checks pause (the pragma only works outside a transaction)
+    and ``foreign_key_check`` proves every reference whole before the commit.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        with connection.begin():
+            yield connection
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken references: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()

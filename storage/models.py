@@ -73,9 +73,20 @@ class Site(Base):
     # Safeguarding: the site's worrying words (one a line) and who reviews a flag.
     worrying_words: Mapped[str] = mapped_column(Text, default="\n".join(DEFAULT_WORDS))
     safeguarding_lead: Mapped[str] = mapped_column(String(120), default="")
+    # Reaching people: the channels to try in turn when one fails or brings no answer
+    # (names, comma-separated; empty: only the person's own channel), and the reminder
+    # rule (remind after so many days, at most so many times).
+    fallback_order: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    remind_after_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    remind_most: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
     is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     participants: Mapped[list[Participant]] = relationship(back_populates="site")
+
+    @property
+    def fallback_channels(self) -> tuple[str, ...]:
+        """The fallback order as channel names, first to try first."""
+        return tuple(name for name in self.fallback_order.split(",") if name)
 
 
 class Participant(Base):
@@ -90,18 +101,47 @@ class Participant(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     preferred_channel: Mapped[str] = mapped_column(String(16), default="web")
     needs: Mapped[str] = mapped_column(String(200), default="")
+    # The slot the person answers now: a timepoint, which of its pulses (0: a one-off
+    # timepoint) and, for a family member or professional, whom it is about.
     current_wave: Mapped[str] = mapped_column(String(16), default="baseline")
+    current_occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    current_about_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL"), default=None)
+    # An open-ended entry (a journal, a story) the person is adding, and its number: while
+    # one is open it is answered before the timepoint, which carries on after it.
+    entry_wave: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    entry_occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     is_tryout: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     site: Mapped[Site] = relationship(back_populates="participants")
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="participant", cascade="all, delete-orphan")
+    # The people a family member or professional speaks about.
+    about: Mapped[list[Participant]] = relationship(
+        secondary="participant_links",
+        primaryjoin="Participant.id == ParticipantLink.participant_id",
+        secondaryjoin="Participant.id == ParticipantLink.about_id", order_by="Participant.code",
+        viewonly=True)
 
     @property
     def need_list(self) -> list[str]:
         """Communication needs, such as ``audio-first`` or ``no-pictures``."""
         return split_needs(self.needs)
+
+
+class ParticipantLink(Base):
+    """A family member or professional (``participant``) who answers about a person
+    (``about``). One professional may speak about many people, with one phone number."""
+
+    __tablename__ = "participant_links"
+    __table_args__ = (UniqueConstraint("participant_id", "about_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"))
+    about_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"),
+                                          index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Contact(Base):
@@ -125,6 +165,9 @@ class Invitation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     wave: Mapped[str] = mapped_column(String(16))
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    about_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), default=None)
     channel: Mapped[str] = mapped_column(String(16))
     token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="created")
@@ -134,17 +177,41 @@ class Invitation(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
-    participant: Mapped[Participant] = relationship()
+    # A fallback step: the invitation on the channel tried before this one. Unique, so
+    # two rounds at once can never both make the next step (the second insert fails).
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id"), unique=True, index=True, default=None)
+    participant: Mapped[Participant] = relationship(foreign_keys=[participant_id])
+    about: Mapped[Participant | None] = relationship(foreign_keys=[about_id])
+    previous: Mapped[Invitation | None] = relationship(remote_side="Invitation.id")
 
 
 class Response(Base):
-    """One participant's survey in one wave, with the engine's progress as JSON."""
+    """One participant's survey in one slot, with the engine's progress as JSON.
+
+    A slot is a timepoint (``wave``), which of its occurrences (0 for a one-off
+    timepoint; 1, 2... for the pulses of a recurring one and for journal or story
+    entries, whose ``wave`` is the entry type's name) and whom it is about (a family
+    member's or professional's answers about a person; None: about themselves).
+    """
 
     __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("participant_id", "wave"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "wave", "occurrence", "about_id",
+                         name="uq_responses_slot"),
+        # about_id is NULL for most rows, and a unique constraint lets NULLs repeat: a
+        # person's own responses need an index of their own, or two first messages at
+        # once could start the same slot twice.
+        Index("uq_responses_own_slot", "participant_id", "wave", "occurrence", unique=True,
+              sqlite_where=text("about_id IS NULL"),
+              postgresql_where=text("about_id IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     wave: Mapped[str] = mapped_column(String(16))
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    about_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), default=None)
     survey_id: Mapped[str] = mapped_column(String(40))
     # The published version the answers were given to (None: the deployment's own file,
     # as it stood before versions were kept).
@@ -161,7 +228,8 @@ class Response(Base):
     # Raised by every change (the ORM counts it too): a conversation turn that read an
     # older version writes nothing and runs again (see storage.turns).
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    participant: Mapped[Participant] = relationship()
+    participant: Mapped[Participant] = relationship(foreign_keys=[participant_id])
+    about: Mapped[Participant | None] = relationship(foreign_keys=[about_id])
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan")
     # SQLAlchemy declares __mapper_args__ an instance attribute: a ClassVar clashes in mypy.

@@ -90,6 +90,13 @@ def disable_staff(repo: Repository, user: StaffUser, actor: str = "cli") -> None
     repo.audit(actor, "staff_disable", user.site.code if user.site else "", email=user.email)
 
 
+def enable_staff(repo: Repository, user: StaffUser, actor: str = "cli") -> None:
+    """Let a disabled ``user`` sign in again (with their password; no session comes
+    back: every one ended when the account was disabled)."""
+    user.active = True
+    repo.audit(actor, "staff_enable", user.site.code if user.site else "", email=user.email)
+
+
 def add_staff(repo: Repository, email: str, password: str, site: Site | None,
               admin: bool = False, actor: str = "cli") -> StaffUser:
     """Create a staff account after checking the email and password; ``actor`` is who

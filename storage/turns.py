@@ -26,11 +26,12 @@ from sqlalchemy import (
     Insert,
     Select,
     Table,
-    and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -48,6 +49,7 @@ inbound_messages: Table = _tables["inbound_messages"]
 safeguarding_flags: Table = _tables["safeguarding_flags"]
 audit_log: Table = _tables["audit_log"]
 kept_messages: Table = _tables["kept_messages"]
+site_plans: Table = _tables["site_plans"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
                  "channel", "who_answered", "answered_at")
@@ -82,12 +84,33 @@ class Person:
     language: str
     needs: tuple[str, ...]
     current_wave: str
+    current_occurrence: int
+    current_about_id: int | None
+    entry_wave: str  # an open-ended entry being added ("" for none): answered first
+    entry_occurrence: int
     preferred_channel: str
     opted_out: bool
     worrying_words: str
     contact_text: str
+    plan_id: int | None  # the site's latest published plan (None: the default plan)
+    about_code: str  # the code of the person the current timepoint's answers are about
     response: StoredResponse | None
     seen_reply: list[dict[str, Any]] | None  # the reply already sent for this message id
+
+    @property
+    def wave(self) -> str:
+        """The timepoint or entry type of the response this turn answers."""
+        return self.entry_wave or self.current_wave
+
+    @property
+    def occurrence(self) -> int:
+        """Which pulse of the timepoint, or which entry, this turn answers."""
+        return self.entry_occurrence if self.entry_wave else self.current_occurrence
+
+    @property
+    def about_id(self) -> int | None:
+        """The person the answers are about (None: the person answering)."""
+        return None if self.entry_wave else self.current_about_id
 
 
 @dataclass(frozen=True)
@@ -108,6 +131,8 @@ class TurnWrite:
     # False when nothing was asked yet (a first message that opts out): no response row.
     store_response: bool = True
     survey_version_id: int | None = None  # the version a new response answers
+    # The entry this turn finished: the person's timepoint carries on after it.
+    close_entry: bool = False
     # A message sent outside the survey, encrypted, with its worrying words, if any.
     kept: tuple[bytes, str] | None = None
     opted_out: bool | None = None  # the person's new opt-out choice, if they made one
@@ -119,19 +144,36 @@ def _person_query(by_contact: bool) -> Any:
             .where(inbound_messages.c.provider == bindparam("provider"),
                    inbound_messages.c.provider_id == bindparam("provider_id"))
             .scalar_subquery())
+    plan = (select(func.max(site_plans.c.id))
+            .where(site_plans.c.site_id == participants.c.site_id).scalar_subquery())
+    about = participants.alias("about")
+    about_code = (select(about.c.code).where(about.c.id == participants.c.current_about_id)
+                  .scalar_subquery())
     query = select(participants.c.id, participants.c.code, participants.c.site_id,
                    sites.c.code.label("site_code"), participants.c.respondent_type,
                    participants.c.language, participants.c.needs,
-                   participants.c.current_wave, participants.c.preferred_channel,
+                   participants.c.current_wave, participants.c.current_occurrence,
+                   participants.c.current_about_id, participants.c.entry_wave,
+                   participants.c.entry_occurrence, participants.c.preferred_channel,
                    participants.c.opted_out,
-                   sites.c.worrying_words, sites.c.contact_text, responses.c.id.label("rid"),
+                   sites.c.worrying_words, sites.c.contact_text, plan.label("plan_id"),
+                   about_code.label("about_code"), responses.c.id.label("rid"),
                    responses.c.version, responses.c.survey_id, responses.c.survey_version_id,
                    responses.c.progress,
                    responses.c.updated_at, responses.c.completed_at, seen.label("seen"))
     people = contacts.join(participants) if by_contact else participants
-    joined = people.join(sites).outerjoin(responses, and_(
-        responses.c.participant_id == participants.c.id,
-        responses.c.wave == participants.c.current_wave))
+    # The slot answered now: an open entry, else the current timepoint's pulse and
+    # person spoken about.
+    in_entry = participants.c.entry_wave != ""
+    joined = people.join(sites).outerjoin(responses, (
+        (responses.c.participant_id == participants.c.id)
+        & (responses.c.wave == case((in_entry, participants.c.entry_wave),
+                                    else_=participants.c.current_wave))
+        & (responses.c.occurrence == case((in_entry, participants.c.entry_occurrence),
+                                          else_=participants.c.current_occurrence))
+        & (func.coalesce(responses.c.about_id, 0)
+           == case((in_entry, literal(0)),
+                   else_=func.coalesce(participants.c.current_about_id, 0)))))
     if by_contact:
         return query.select_from(joined).where(contacts.c.kind == bindparam("kind"),
                                                contacts.c.lookup == bindparam("lookup"))
@@ -173,8 +215,10 @@ def find_person(connection: Connection, *, participant_id: int | None = None,
         row.completed_at and as_utc(row.completed_at))
     return Person(row.id, row.code, row.site_id, row.site_code, row.respondent_type,
                   row.language, tuple(split_needs(row.needs)), row.current_wave,
-                  row.preferred_channel, bool(row.opted_out), row.worrying_words,
-                  row.contact_text, response, row.seen if inbound else None)
+                  row.current_occurrence, row.current_about_id, row.entry_wave,
+                  row.entry_occurrence, row.preferred_channel, bool(row.opted_out),
+                  row.worrying_words, row.contact_text, row.plan_id, row.about_code or "",
+                  response, row.seen if inbound else None)
 
 
 def _replacing(statement: Any) -> Insert:
@@ -257,7 +301,8 @@ def save_turn(connection: Connection, person: Person, survey_id: str, write: Tur
         return
     if stored is None:
         response_id = connection.execute(_INSERT_RESPONSE, {
-            "participant_id": person.id, "wave": person.current_wave, "survey_id": survey_id,
+            "participant_id": person.id, "wave": person.wave,
+            "occurrence": person.occurrence, "about_id": person.about_id, "survey_id": survey_id,
             "survey_version_id": write.survey_version_id, "started_at": now, "version": 1,
             **values}).scalar_one()
     else:
@@ -306,9 +351,16 @@ def _opt_out(connection: Connection, person: Person, write: TurnWrite,
             "detail": {"participant": person.code}})
 
 
+_CLOSE_ENTRY = (update(participants).where(participants.c.id == bindparam("pid"))
+                .values(entry_wave="", entry_occurrence=0))
+
+
 def _write_rarer(connection: Connection, person: Person, response_id: int,
                  write: TurnWrite, now: datetime) -> None:
-    """The writes few turns make: answers withdrawn by a changed answer, and flags."""
+    """The writes few turns make: answers withdrawn by a changed answer, flags, and an
+    entry closed."""
+    if write.close_entry:
+        connection.execute(_CLOSE_ENTRY, {"pid": person.id})
     if write.withdrawn:
         connection.execute(_DELETE_ANSWERS, {"response_id": response_id,
                                              "question_ids": list(write.withdrawn)})
@@ -320,7 +372,7 @@ def _flag(connection: Connection, person: Person, write: TurnWrite, now: datetim
     if write.flags:
         connection.execute(_INSERT_FLAG, [
             {"site_id": person.site_id, "participant_id": person.id,
-             "wave": person.current_wave, "flagged_at": now, **flag}
+             "wave": person.wave, "flagged_at": now, **flag}
             for flag in write.flags])
 
 

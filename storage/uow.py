@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
+
+from bot.engine import ResponseStatus
 
 from . import turns
 from .crypto import Vault
@@ -23,6 +25,7 @@ from .models import (
     Contact,
     Invitation,
     Participant,
+    ParticipantLink,
     Response,
     Site,
     utcnow,
@@ -104,10 +107,42 @@ class Repository:
             .options(joinedload(Participant.site)))
 
     # responses
-    def response(self, participant: Participant, wave: str) -> Response | None:
-        """``participant``'s response in ``wave``."""
+    def response(self, participant: Participant, wave: str, occurrence: int = 0,
+                 about_id: int | None = None) -> Response | None:
+        """``participant``'s response in ``wave`` (its ``occurrence``, and about whom)."""
+        about = (Response.about_id.is_(None) if about_id is None
+                 else Response.about_id == about_id)
         return self.session.scalar(select(Response).where(
-            Response.participant_id == participant.id, Response.wave == wave))
+            Response.participant_id == participant.id, Response.wave == wave,
+            Response.occurrence == occurrence, about))
+
+    def open_entry(self, participant_id: int, entry: str) -> int:
+        """Open the next ``entry`` (a journal or story entry) for the participant: their
+        turns answer it until it is finished. Returns its number."""
+        number = (self.session.scalar(select(func.max(Response.occurrence)).where(
+            Response.participant_id == participant_id, Response.wave == entry)) or 0) + 1
+        self.session.execute(update(Participant).where(Participant.id == participant_id)
+                             .values(entry_wave=entry, entry_occurrence=number))
+        return number
+
+    def move_to_next_about(self, participant_id: int, wave: str, occurrence: int) -> bool:
+        """Point the participant at the next person they speak about (by code) whose
+        answers at this timepoint are not given yet; False when there is none."""
+        finished = (select(Response.about_id).where(
+            Response.participant_id == participant_id, Response.wave == wave,
+            Response.occurrence == occurrence, Response.about_id.is_not(None),
+            Response.status != ResponseStatus.STARTED))
+        following = self.session.scalar(
+            select(ParticipantLink.about_id)
+            .join(Participant, Participant.id == ParticipantLink.about_id)
+            .where(ParticipantLink.participant_id == participant_id,
+                   ParticipantLink.about_id.not_in(finished))
+            .order_by(Participant.code).limit(1))
+        if following is None:
+            return False
+        self.session.execute(update(Participant).where(Participant.id == participant_id)
+                             .values(current_about_id=following))
+        return True
 
     # one conversation turn, in SQLAlchemy Core (see storage.turns)
     def turn_person(self, participant_id: int | None = None, contact: tuple[str, str] = ("", ""),
@@ -127,9 +162,12 @@ class Repository:
         turns.save_turn(self.session.connection(), person, survey_id, write, now)
 
     # invitations
-    def add_invitation(self, participant: Participant, wave: str, channel: str) -> Invitation:
+    def add_invitation(self, participant: Participant, wave: str, channel: str,
+                       occurrence: int = 0, about_id: int | None = None) -> Invitation:
+        """A new invitation (with its own token) to ``wave``'s ``occurrence``, about
+        ``about_id`` when a family member or professional answers about someone."""
         invitation = Invitation(participant=participant, wave=wave, channel=channel,
-                                token=new_token())
+                                token=new_token(), occurrence=occurrence, about_id=about_id)
         self.session.add(invitation)
         return invitation
 

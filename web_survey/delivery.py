@@ -4,7 +4,9 @@ Each channel that sends (SMS and voice through Twilio) is a row of outreach's se
 (``Services.senders``) when it is configured; outreach decides who may be contacted,
 sends and records the status (``bot.service.outreach``). Web and Telegram invitations are links —
 a web address, or a Telegram deep link that opens the bot — that staff paste into an
-email or print as a QR code; they are "delivered" by being made.
+email or print as a QR code; they are "delivered" by being made. A Telegram link needs
+the bot's name (``TELEGRAM_BOT_USERNAME``): a token opens only its own channel's entry,
+so a web link would not open a Telegram invitation, and none is offered instead.
 """
 
 from __future__ import annotations
@@ -30,13 +32,17 @@ def invitation_link(config: Mapping[str, Any], invitation: Invitation) -> str:
 # What each provider of the channel table needs set before its channels work.
 SETTINGS_NEEDED = {
     "twilio": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
-    "telegram": "TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)",
+    "telegram": "TELEGRAM_BOT_USERNAME (the bot's name, for its t.me links)",
 }
 # A channel that needs more than its provider's settings.
 CHANNEL_SETTINGS_NEEDED = {
     "whatsapp": (f"{SETTINGS_NEEDED['twilio']}, with TWILIO_WHATSAPP_FROM and "
                  "TWILIO_WHATSAPP_TEMPLATE_SID"),
 }
+
+
+# Said instead of a link for a Telegram invitation while the bot has no name here.
+NO_LINK = "no link: set TELEGRAM_BOT_USERNAME (the Telegram bot's name)"
 
 
 def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | None:
@@ -46,21 +52,26 @@ def telegram_link(config: Mapping[str, Any], invitation: Invitation) -> str | No
     return f"https://t.me/{username}?start={invitation.token}" if username else None
 
 
-def link_for(config: Mapping[str, Any], invitation: Invitation) -> str:
-    """What to hand a person for a link invitation: its Telegram deep link when the bot
-    is named, else its web link (the web survey opens any invitation's token)."""
-    deep = telegram_link(config, invitation) if invitation.channel == "telegram" else None
-    return deep or invitation_link(config, invitation)
+def link_for(config: Mapping[str, Any], invitation: Invitation) -> str | None:
+    """What to hand a person for a link invitation: a web invitation's web link, a
+    Telegram one's deep link; None for a Telegram invitation while the bot has no name
+    here (its token does not open the web survey, so a web link would only say "not
+    found")."""
+    if invitation.channel == "telegram":
+        return telegram_link(config, invitation)
+    return invitation_link(config, invitation)
 
 
 def check_channel(services: Any, channel: str) -> None:
     """Raise ChannelUnavailable, naming the settings needed, when ``channel`` cannot be
-    used. Callers check before making a wave's invitations, so nothing is half done."""
+    used. Callers check before making a wave's invitations, so nothing is half done.
+
+    Telegram needs the bot's name (the command line asks Telegram for it when only the
+    token is set): without it an invitation would have no link that opens it."""
     config = services.config
     usable = (channel == "web"
-              or (channel == "telegram" and bool(config.get("TELEGRAM_BOT_USERNAME")
-                                                 or config.get("TELEGRAM_BOT_TOKEN")))
-              or services.outreach.sends(channel))
+              or (channel == "telegram" and bool(config.get("TELEGRAM_BOT_USERNAME")))
+              or (channel != "telegram" and services.outreach.sends(channel)))
     if not usable:
         row = CHANNELS.get(channel)
         needed = CHANNEL_SETTINGS_NEEDED.get(

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.service.outreach import due_reminders
+from bot.service.outreach import Rule, due_reminders
 from bot.service.reach import choose_channel
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER, Chooser, invite_wave
+from storage.invitations import Chooser, due_pulses, invite_wave
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -54,6 +54,37 @@ def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tu
     return plan.names
 
 
+def recurring(services: Services, uow: UnitOfWork, site: Site, wave: str) -> bool:
+    """True when ``wave`` is a recurring timepoint (a pulse) of the site's plan."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    return wave in plan.names and bool(plan.timepoint(wave).every_days)
+
+
+def make_due_pulses(services: Services, uow: UnitOfWork, site: Site,
+                    now: datetime) -> list[Invitation]:
+    """Make (not send) the next pulse's invitation for everyone due one, of each
+    recurring timepoint of the site's plan (``storage.invitations.due_pulses``), each on
+    their own channel; committed. The round that made them sends them, claimed and
+    rate-limited like every other send."""
+    plan = services.conversations.catalogue.plan(uow.session, site.id)
+    made: list[Invitation] = []
+    for timepoint in plan.timepoints:
+        if not timepoint.every_days:
+            continue
+        choose = chooser(services, uow, None)
+        for person in due_pulses(uow.repo, site, timepoint.name, timepoint.every_days,
+                                 tuple(timepoint.surveys), now):
+            made.extend(invite_wave(uow.repo, site, timepoint.name, choose, person.code,
+                                    plan.names, recurring=True).invitations)
+    for invitation in made:
+        invitation.created_at = now  # the round's clock: the next pulse counts from it
+    if made:
+        uow.repo.audit("schedule", "invite", site.code, wave="pulse", channel="own",
+                       count=len(made))
+    uow.commit()
+    return made
+
+
 def usable(services: Services, channel: str) -> bool:
     """True when this server can invite on ``channel`` (``check_channel`` passes)."""
     try:
@@ -86,7 +117,8 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
     Raises ChannelUnavailable before anything is made when a forced channel cannot send.
     """
     outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
-                          timepoints(services, uow, site, wave))
+                          timepoints(services, uow, site, wave),
+                          recurring(services, uow, site, wave))
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
                    count=len(outcome.invitations))
     uow.commit()
@@ -98,20 +130,28 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
 
 
 def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
-                   now: datetime | None = None, after: timedelta = REMIND_AFTER,
-                   most: int = MAX_REMINDERS, dry_run: bool = False) -> SendReport:
-    """Remind the people at ``site`` who were invited but have not finished.
+                   now: datetime | None = None, after: timedelta | None = None,
+                   most: int | None = None, dry_run: bool = False) -> SendReport:
+    """Remind the people at ``site`` who were invited but have not finished, by the
+    site's reminder rule (``after`` and ``most`` override it).
 
-    The reminder count goes up, and is committed, before the send: a crash during the
-    send never reminds anyone twice. Outreach decides who may be contacted now, as for a
-    first invitation (``bot.service.outreach``). Web invitations have no sender: they are
-    listed for staff to send the link again themselves. A channel that cannot send is
-    reported in ``skipped`` and its people stay due.
+    Each reminder is claimed in the database, by its number, before the send
+    (``web_survey.jobs.send_once``): a crash during the send, this button pressed twice
+    or the worker's round reminding at the same moment never reminds anyone twice.
+    Outreach decides who may be contacted now, as for a first invitation
+    (``bot.service.outreach``). Web invitations have no sender: they are listed for staff
+    to send the link again themselves. A channel that cannot send is reported in
+    ``skipped`` and its people stay due.
     """
     now = now or utcnow()
+    rule = Rule.of(site)
+    after = rule.after if after is None else after
+    most = rule.most if most is None else most
     report = SendReport()
     unavailable: set[str] = set()
-    for invitation in due_reminders(uow.repo, site, now, after, most):
+    due = due_reminders(uow.repo, site, now, after, most)
+    uow.commit()  # nothing held open while the sends write
+    for invitation in due:
         code = invitation.participant.code
         try:
             check_channel(services, invitation.channel)
@@ -122,10 +162,8 @@ def send_reminders(services: Services, uow: UnitOfWork, site: Site, actor: str,
         report.sent.append(invitation)
         if dry_run:
             continue
-        invitation.reminders_sent += 1
-        invitation.reminded_at = now
-        uow.commit()
-        _send(services, uow, invitation)
+        enqueue(services, deliver_invitation, invitation.id, invitation.reminders_sent + 1)
+        uow.session.refresh(invitation)
     if not dry_run:
         uow.repo.audit(actor, "remind", site.code, count=len(report.sent),
                        unavailable=sorted(unavailable))

@@ -23,6 +23,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    redirect,
     render_template,
     request,
     send_from_directory,
@@ -61,6 +62,7 @@ class Visit:
     language: str
     needs: tuple[str, ...]
     easy_read: bool
+    entries: tuple[tuple[str, str], ...] = ()  # entries the person may add: name, label
 
     @property
     def pictures_switchable(self) -> bool:
@@ -104,10 +106,11 @@ class LinkProblem(Exception):
     """A link that cannot open a survey, with the kind page to show instead."""
 
     def __init__(self, status: int, heading: str, lines: tuple[str, ...],
-                 language: str = "en", survey: Survey | None = None) -> None:
+                 language: str = "en", survey: Survey | None = None,
+                 visit: Visit | None = None) -> None:
         super().__init__(heading)
         self.status, self.heading, self.lines = status, heading, lines
-        self.language, self.survey = language, survey
+        self.language, self.survey, self.visit = language, survey, visit
 
 
 def _pictures_key(token: str) -> str:
@@ -129,17 +132,19 @@ def _open(token: str, event: Event) -> tuple[Visit, Reply]:
     except (UnknownInvitation, UnknownParticipant):  # erased after the link was made
         raise _unknown_link() from None
     survey, language = opened.survey, opened.language
+    visit = Visit(token, opened.participant_id, survey, language, opened.needs,
+                  opened.respondent_type in EASY_READ_TYPES or Need.EASY_READ in opened.needs,
+                  opened.entries)
     if opened.problem == "old":
         raise LinkProblem(410, survey.phrase("web_link_old", language),
                           (survey.phrase("web_link_old_help", language), opened.contact_text),
                           language, survey)
     if opened.problem:
+        # A finished survey's page still offers the entries the person may add.
         raise LinkProblem(410, survey.phrase("web_finished", language),
                           (survey.phrase(f"already_{opened.problem}", language),
-                           opened.contact_text), language, survey)
+                           opened.contact_text), language, survey, visit)
     assert opened.reply is not None
-    visit = Visit(token, opened.participant_id, survey, language, opened.needs,
-                  opened.respondent_type in EASY_READ_TYPES or Need.EASY_READ in opened.needs)
     return visit, opened.reply
 
 
@@ -172,10 +177,18 @@ def survey(token: str) -> ResponseReturnValue:
     return _page(*_open(token, _event(request.form)))
 
 
+@bp.route("/s/<token>/entry", methods=["POST"])
+def entry(token: str) -> ResponseReturnValue:
+    """Start a journal or story entry (the form's ``entry``), then show its first
+    question at the link's own address."""
+    _open(token, Event(EventKind.ENTRY, request.form.get("entry", "")))
+    return redirect(url_for(".survey", token=token), code=303)
+
+
 @bp.errorhandler(LinkProblem)
 def _link_problem(problem: LinkProblem) -> ResponseReturnValue:
-    return (_message(problem.language, problem.heading, problem.lines, problem.survey),
-            problem.status)
+    return (_message(problem.language, problem.heading, problem.lines, problem.survey,
+                     problem.visit), problem.status)
 
 
 @bp.errorhandler(CSRFError)

@@ -21,6 +21,10 @@ from .security import csrf
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
+# The bot answers without its name, but the staff pages need it for t.me links.
+UNNAMED = ("Telegram invitations cannot be made on the staff pages: set "
+           "TELEGRAM_BOT_USERNAME (the bot's name, for its t.me links)")
+
 bp = Blueprint("telegram", __name__)
 csrf.exempt(bp)
 
@@ -29,6 +33,8 @@ csrf.exempt(bp)
 def _set_up(state: BlueprintSetupState) -> None:
     if not telegram_enabled(state.app.config):
         log.warning(DISABLED)
+    elif not state.app.config.get("TELEGRAM_BOT_USERNAME"):
+        log.warning(UNNAMED)
     nsw = state.app.extensions["nsw"]
     state.app.extensions["telegram"] = WebhookBot(nsw.config, nsw.conversations)
 

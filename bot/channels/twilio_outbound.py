@@ -155,11 +155,14 @@ def senders(config: Mapping[str, Any]) -> dict[str, Route]:
     gateway = TwilioGateway(settings)
     base_url = str(config["PUBLIC_BASE_URL"])
     twilio = TwilioSender(gateway, base_url)
-    rows: dict[str, Route] = {"sms": Texts(twilio, messages), "voice": Calls(twilio)}
+    # Texts and calls share the one number; WhatsApp has its own sender.
+    number = settings.from_number
+    rows: dict[str, Route] = {"sms": Texts(twilio, messages, line=number),
+                              "voice": Calls(twilio, line=number)}
     if whatsapp_configured(config):
-        rows["whatsapp"] = Templates(WhatsAppSender(
-            gateway, base_url, str(config["TWILIO_WHATSAPP_FROM"]),
-            str(config["TWILIO_WHATSAPP_TEMPLATE_SID"])))
+        whatsapp = WhatsAppSender(gateway, base_url, str(config["TWILIO_WHATSAPP_FROM"]),
+                                  str(config["TWILIO_WHATSAPP_TEMPLATE_SID"]))
+        rows["whatsapp"] = Templates(whatsapp, line=whatsapp.from_)
     return rows
 
 

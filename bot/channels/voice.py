@@ -2,7 +2,8 @@
 
 Every prompt is spoken: ``<Play>`` of its cached MP3 or WAV file when one was rendered
 (never the OGG voice notes made for Telegram: Twilio cannot play them), otherwise
-``<Say>`` in the person's language with a voice Twilio has for it. The question waits
+``<Say>`` in the person's language with a voice Twilio has for it (for Urdu, which has
+none, espeak-ng renders the file there and then). The question waits
 in a ``<Gather>`` for a key (1-3 for the answers, 0 "not sure", * again, # skip) or
 spoken words, or in a ``<Record>`` for open questions that keep the voice. A
 ``<Redirect>`` follows, so a caller who does nothing comes back to us as silence; the
@@ -12,6 +13,7 @@ engine asks once more, then moves on. The terminal chat (``nsw-feedback chat
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,20 +22,21 @@ from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
 from bot.engine import Event, EventKind, Need, Prompt, prompt_text
-from content.audio import PHONE_EXTENSIONS, find_audio
+from content.audio import PHONE_EXTENSIONS, find_audio, render_now
 
+log = logging.getLogger(__name__)
 KEYPAD = frozenset("0123456789*#")
 # <Say> locale and voice per language, for prompts with no rendered file: a locale and
-# voice pair Twilio documents (twilio.com/docs/voice/twiml/say/text-speech), as a bare
-# "pl" or "ur" may be refused, which is silence. Each reads SSML, so slow speech can be
-# slowed down. Amazon Polly has no Urdu voice, so Urdu uses a Google Urdu (India)
-# voice, which Twilio offers as "Google.<name>"; it is the one <Say> that may not be
-# accepted on every account, so render the audio (nsw-feedback content audio) and
-# callers hear the rendered Urdu instead.
-SAY_VOICES = {
+# voice pair in Twilio's voice table (twilio.com/docs/voice/twiml/say/text-speech), as a
+# bare "pl" may be refused, which is silence. Each reads SSML, so slow speech can be
+# slowed down. Twilio's table has no Urdu voice (Amazon Polly has none; Twilio lists
+# none of Google's Urdu voices), so Urdu has a locale (for speech recognition) and no
+# voice: an Urdu prompt with no file is rendered there and then by espeak-ng and played,
+# as Twilio advises for what <Say> cannot speak (recorded audio with <Play>).
+SAY_VOICES: dict[str, tuple[str, str | None]] = {
     "en": ("en-GB", "Polly.Amy"),
     "pl": ("pl-PL", "Polly.Ewa"),
-    "ur": ("ur-IN", "Google.ur-IN-Standard-A"),
+    "ur": ("ur-IN", None),
 }
 # Seconds Twilio waits for a first key or word: long, because nobody should be rushed.
 WAIT_SECONDS = 10
@@ -57,13 +60,20 @@ class Speaker:
         """Add ``text`` to ``parent`` as the cached recording, or as speech."""
         if not text:
             return
-        path = find_audio(self.audio_dir, text, language, "slow" if self.slow else "normal",
-                          extensions=PHONE_EXTENSIONS)
+        speed = "slow" if self.slow else "normal"
+        path = find_audio(self.audio_dir, text, language, speed, extensions=PHONE_EXTENSIONS)
+        locale, voice = SAY_VOICES.get(language, (language, None))
+        if path is None and voice is None:
+            path = render_now(self.audio_dir, text, language, speed)
+            if path is None:
+                # Nothing Twilio could say: a <Say> in a language it has no voice for is
+                # an error on the call. Silence for this prompt; the keys still work.
+                log.error("no audio for a %s phone prompt and espeak-ng cannot make it: "
+                          "run nsw-feedback content audio --language %s", language, language)
+                return
         if path is not None:
             parent.play(f"{self.audio_url}/{language}/{path.name}")
-            return
-        locale, voice = SAY_VOICES.get(language, (language, None))
-        if self.slow and voice:
+        elif self.slow:
             parent.say(voice=voice, language=locale).prosody(text, rate="slow")
         else:
             parent.say(text, voice=voice, language=locale)

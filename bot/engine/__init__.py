@@ -5,6 +5,7 @@ from .flow import (
     CONSENT,
     RESTART,
     Choice,
+    EntryOffer,
     Event,
     Progress,
     Prompt,
@@ -45,7 +46,7 @@ from .vocabulary import (
 __all__ = [
     "CONSENT", "DEFAULT_LANGUAGE", "FINISHED_STATUSES", "NOT_SURE_CODE", "OPEN_STATUSES",
     "QUESTION_TYPES", "RESPONDENT_TYPES", "RESTART", "WAVES", "WHO_ANSWERED", "AnswerMode",
-    "AnswerStatus", "Capabilities", "Choice", "Event", "EventKind", "Need", "Option",
+    "AnswerStatus", "Capabilities", "Choice", "EntryOffer", "Event", "EventKind", "Need", "Option",
     "Progress", "Prompt", "Question", "Recorded", "ResponseStatus", "Safeguarding", "ShowIf",
     "Standing", "Status", "Step", "Survey", "advance", "begin", "every_prompt", "localise",
     "messages", "prompt_text", "response_status",

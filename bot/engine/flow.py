@@ -13,7 +13,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import product
 from typing import Any
 
-from .model import NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
+from .model import DEFAULT_LANGUAGE, NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
 from .parsing import carrier_keyword, command_in, printable, read_reply
 from .safeguarding import Safeguarding
 from .vocabulary import (
@@ -32,6 +32,8 @@ RESTART = "restart"
 MAX_REASKS = 2
 # Why a recording is in the review queue: nobody has listened to it yet.
 UNHEARD = "recording: listen to it"
+# The id of the keypad menu of entries a caller is offered when nothing is waiting.
+ENTRY_MENU = "entries"
 # A channel of typed replies with no extras: the default when none is named.
 TYPED = Capabilities()
 # Events that carry a reply to the question asked.
@@ -163,6 +165,9 @@ class Progress:
     returning_to_review: bool = False
     # True between "start again?" and the person's reply to it.
     restarting: bool = False
+    # The code of the person these answers are about, when a family member or
+    # professional answers about someone ("" when they answer about themselves).
+    about: str = ""
     capabilities: Capabilities = field(default=TYPED, compare=False)
 
     def to_dict(self) -> dict[str, object]:
@@ -196,11 +201,44 @@ _PROGRESS_FIELDS = frozenset(f.name for f in fields(Progress)) - {"capabilities"
 
 
 @dataclass(frozen=True)
+class EntryOffer:
+    """An open-ended entry (a journal, a story) a person may start at any time.
+
+    ``words`` start it when sent alone, by language (upper case); ``labels`` name it in
+    each language ("diary entry"), for telling people how to start one.
+    """
+
+    name: str
+    words: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, language: str) -> str:
+        """What the entry is called in ``language``."""
+        return self.labels.get(language) or self.labels.get(DEFAULT_LANGUAGE) or self.name
+
+    def word(self, language: str) -> str:
+        """The word to send to start one, in ``language`` where one is given."""
+        listed = self.words.get(language) or self.words.get(DEFAULT_LANGUAGE) or ()
+        return listed[0] if listed else self.name.upper()
+
+    def started_by(self, sent: str) -> bool:
+        """True when ``sent`` alone ("diary", "/journal") asks for this entry."""
+        word = sent.strip().lstrip("/").upper()
+        return word == self.name.upper() or any(word in w for w in self.words.values())
+
+
+@dataclass(frozen=True)
 class Standing:
-    """What the engine must know about the person beyond their progress."""
+    """What the engine must know about the person beyond their progress.
+
+    ``entries`` are the open-ended entries their site offers; ``in_entry`` names the
+    one this progress belongs to ("" for a timepoint's survey).
+    """
 
     opted_out: bool = False
     idle_hours: float = 0.0  # since the person's last turn was stored
+    entries: tuple[EntryOffer, ...] = ()
+    in_entry: str = ""
 
 
 # Someone who has not opted out and is answering now: the default standing.
@@ -222,6 +260,9 @@ class Step:
     # out), kept for their site's staff, with any worrying words found in it.
     kept: str = ""
     kept_concerns: tuple[str, ...] = ()
+    # The person asked to add an open-ended entry (its name): nothing is written to
+    # this progress; the service opens the entry and starts it instead.
+    start_entry: str = ""
 
 
 # ---------------------------------------------------------------- building prompts
@@ -372,11 +413,12 @@ def _next_question(survey: Survey, progress: Progress, after: str) -> Question |
 
 
 def begin(survey: Survey, wave: str, language: str, channel: str,
-          capabilities: Capabilities = TYPED) -> Progress:
+          capabilities: Capabilities = TYPED, about: str = "") -> Progress:
     """Fresh progress for a person starting ``survey`` in ``wave`` on a channel that can
-    do ``capabilities`` (``channel`` is its name, kept as data)."""
+    do ``capabilities`` (``channel`` is its name, kept as data); ``about`` is the code
+    of the person the answers are about, if not the person answering."""
     return Progress(survey_id=survey.id, wave=wave, language=language, channel=channel,
-                    capabilities=capabilities, who_answered=survey.answered_by)
+                    capabilities=capabilities, who_answered=survey.answered_by, about=about)
 
 
 def advance(survey: Survey, progress: Progress, event: Event,
@@ -400,6 +442,12 @@ def advance(survey: Survey, progress: Progress, event: Event,
         return _opt_out(survey, progress, standing)
     if event.kind == EventKind.OPT_IN:
         return _opt_in(survey, progress, standing)
+    entry = None if standing.opted_out else _entry_asked(progress, event, standing)
+    if entry is not None and entry.name != standing.in_entry:
+        return Step(progress, (), start_entry=entry.name)
+    if entry is not None or event.kind == EventKind.ENTRY:
+        # Already adding that one (or it is not offered): say where they are.
+        event = Event(EventKind.START)
     guard = safeguarding or Safeguarding()
     if (progress.finished or standing.opted_out) and _is_message(event, capabilities, guard):
         return _keep(survey, progress, event.value, guard, standing)
@@ -420,14 +468,60 @@ def advance(survey: Survey, progress: Progress, event: Event,
     # Whatever someone first sends ("hi", a key press), they are greeted and asked
     # for consent: nothing they say before that can count as an answer.
     if event.kind == EventKind.START or not progress.asked:
-        return _start(survey, progress)
+        return _start(survey, progress, standing)
     if progress.finished:
-        return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
+        # A key or silence at the entry menu that chose nothing ends the call.
+        return _finished(survey, progress, standing, offer=event.kind == EventKind.TEXT)
     if progress.status == Status.STOPPED:
-        return _start(survey, progress)
+        return _start(survey, progress, standing)
     if progress.status == Status.REVIEW:
         return _in_review(survey, progress, event)
     return _answering(survey, progress, event, safeguarding or Safeguarding())
+
+
+def _entry_asked(progress: Progress, event: Event, standing: Standing) -> EntryOffer | None:
+    """The entry the person asks to add: one of its words sent alone ("DIARY",
+    "/journal"), or, on a keypad when no question is waiting, its number in the list
+    they were read."""
+    if not standing.entries:
+        return None
+    if event.kind == EventKind.ENTRY:
+        return next((e for e in standing.entries if e.name == event.value), None)
+    if event.kind == EventKind.TEXT:
+        return next((e for e in standing.entries if e.started_by(event.value)), None)
+    offered = _offered(standing)
+    if (event.kind == EventKind.KEY and progress.finished and event.value.isdigit()
+            and 1 <= int(event.value) <= len(offered)):
+        return offered[int(event.value) - 1]
+    return None
+
+
+def _offered(standing: Standing) -> list[EntryOffer]:
+    """The entries offered, numbered from 1 in this order: all but the one open now."""
+    return [e for e in standing.entries if e.name != standing.in_entry]
+
+
+def _finished(survey: Survey, progress: Progress, standing: Standing,
+              offer: bool = True) -> Step:
+    """Nothing is waiting: say so, and (with ``offer``) how to add any entry the site
+    offers. On a keypad the offer is a question, so the call waits for the key."""
+    done = say(survey, progress, f"already_{progress.status}")
+    entries = _offered(standing) if offer else []
+    if not entries:
+        return Step(progress, (done,))
+    offers = [say(survey, progress, _variant(progress, "entry_offer"),
+                  label=entry.label(progress.language), key=number,
+                  # Where answers are buttons, typed words are answers: a command starts it.
+                  word=(f"/{entry.name}" if progress.capabilities.shows_choices
+                        else entry.word(progress.language)))
+              for number, entry in enumerate(entries, start=1)]
+    if progress.capabilities.answers_by != AnswerMode.KEYS:
+        return Step(progress, (done, *offers))
+    menu = Prompt("ask", " ".join(o.text for o in offers), progress.language,
+                  question_id=ENTRY_MENU, question_type="choice",
+                  choices=tuple(Choice(number, entry.label(progress.language), str(number))
+                                for number, entry in enumerate(entries, start=1)))
+    return Step(progress, (done, menu))
 
 
 def _is_message(event: Event, capabilities: Capabilities, safeguarding: Safeguarding) -> bool:
@@ -468,15 +562,15 @@ def _opt_in(survey: Survey, progress: Progress, standing: Standing) -> Step:
     """"You may contact me again": then carry on as a start would. From someone who never
     opted out it is only a start (Telegram's Start button sends it every time)."""
     if not standing.opted_out:
-        return _start(survey, progress)
+        return _start(survey, progress, standing)
     if progress.status == Status.OPTED_OUT:
         progress.status = Status.STOPPED if progress.asked else Status.CONSENT
-    step = _start(survey, progress)
+    step = _start(survey, progress, replace(standing, opted_out=False))
     return Step(step.progress, (say(survey, progress, _variant(progress, "opted_in")),
                                 *step.prompts), opted_out=False)
 
 
-def _start(survey: Survey, progress: Progress) -> Step:
+def _start(survey: Survey, progress: Progress, standing: Standing = ANSWERING) -> Step:
     if progress.status == Status.STOPPED:
         progress.status = (Status.CONSENT if progress.current == CONSENT
                            else Status.IN_PROGRESS)
@@ -485,10 +579,13 @@ def _start(survey: Survey, progress: Progress) -> Step:
             # older version reopened by STOP and START) they were all given already.
             progress.status = Status.REVIEW if progress.review else Status.COMPLETED
     if progress.finished:
-        return Step(progress, (say(survey, progress, f"already_{progress.status}"),))
+        return _finished(survey, progress, standing)
     if progress.status == Status.CONSENT and not progress.asked:
         progress.asked.append(CONSENT)
-        return Step(progress, (say(survey, progress, "greeting"), ask(survey, progress)))
+        about = ((say(survey, progress, "about_person", code=progress.about),)
+                 if progress.about else ())
+        return Step(progress, (say(survey, progress, "greeting"), *about,
+                               ask(survey, progress)))
     if progress.status == Status.REVIEW:
         return Step(progress, (say(survey, progress, "welcome_back_review"),
                                _review(survey, progress)))

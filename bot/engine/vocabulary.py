@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     RESTART = "restart"
     OPT_OUT = "opt_out"  # never contact me again (STOP to a text, /stop, a provider's word)
     OPT_IN = "opt_in"  # you may contact me again (START, /start)
+    ENTRY = "entry"  # add a journal or story entry (its name): a web page's button
 
 
 class AnswerMode(StrEnum):

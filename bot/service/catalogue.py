@@ -54,15 +54,18 @@ class SurveyCatalogue:
 
     def plan(self, session: Session, site_id: int) -> Plan:
         """The site's latest published plan, or the default one."""
-        latest = session.scalar(select(func.max(SitePlan.id)).where(
-            SitePlan.site_id == site_id))
-        if latest is None:
+        return self.plan_version(session, session.scalar(
+            select(func.max(SitePlan.id)).where(SitePlan.site_id == site_id)))
+
+    def plan_version(self, session: Session, plan_id: int | None) -> Plan:
+        """The published plan ``plan_id`` (None: the default plan)."""
+        if plan_id is None:
             return DEFAULT_PLAN
-        if latest not in self._plans:
-            row = session.get(SitePlan, latest)
+        if plan_id not in self._plans:
+            row = session.get(SitePlan, plan_id)
             assert row is not None, "plans are never deleted but with their site"
-            self._plans[latest] = plan_from_data(row.plan)
-        return self._plans[latest]
+            self._plans[plan_id] = plan_from_data(row.plan)
+        return self._plans[plan_id]
 
     # -- surveys
 
@@ -83,11 +86,13 @@ class SurveyCatalogue:
         return self._surveys[key]
 
     def current(self, session: Session, site_id: int, respondent_type: str,
-                timepoint: str) -> Chosen:
-        """The survey to start for a person of ``respondent_type`` at ``timepoint``."""
-        plan = self.plan(session, site_id)
-        named = next((t.survey_for(respondent_type) for t in plan.timepoints
-                      if t.name == timepoint), "")
+                timepoint: str, plan: Plan | None = None) -> Chosen:
+        """The survey to start for a person of ``respondent_type`` at ``timepoint`` (or
+        for the entry type of that name) under ``plan`` (default: the site's)."""
+        plan = plan or self.plan(session, site_id)
+        entry = next((e for e in plan.entries if e.name == timepoint), None)
+        named = entry.survey if entry else next(
+            (t.survey_for(respondent_type) for t in plan.timepoints if t.name == timepoint), "")
         survey_id = named or self.library.for_respondent(respondent_type).id
         return self.latest(session, site_id, survey_id)
 

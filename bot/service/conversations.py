@@ -23,12 +23,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.channel_table import CHANNELS, Channel, Reach, channel_row
 from bot.engine import (
     FINISHED_STATUSES,
+    EntryOffer,
     Event,
     EventKind,
     Progress,
     Prompt,
     Safeguarding,
     Standing,
+    Status,
     Step,
     Survey,
     advance,
@@ -36,6 +38,7 @@ from bot.engine import (
     response_status,
 )
 from content.loader import SurveyLibrary
+from content.plan import Plan
 from storage.models import Participant, Response, as_utc, utcnow
 from storage.turns import Person, StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
@@ -108,7 +111,8 @@ class LinkVisit:
     """A web link opened: whose it is, and the reply to the event, or why it cannot open.
 
     ``problem`` is "" (it opened), "old" (an earlier wave's link) or a finished status
-    ("completed", "declined", "opted_out"); then ``reply`` is None.
+    ("completed", "declined", "opted_out"); then ``reply`` is None. ``entries`` are the
+    open-ended entries the person may add (name, what it is called in their language).
     """
 
     participant_id: int
@@ -119,6 +123,7 @@ class LinkVisit:
     contact_text: str
     problem: str = ""
     reply: Reply | None = None
+    entries: tuple[tuple[str, str], ...] = ()
 
 
 def _until_stored(who: object, attempt: Callable[[], T]) -> T:
@@ -242,13 +247,16 @@ class Conversations:
             person = self._person(uow, invitation.participant_id, None, row)
             survey = self._survey_of(uow, person).survey
             visit = LinkVisit(person.id, survey, person.language, person.needs,
-                              person.respondent_type, person.contact_text)
+                              person.respondent_type, person.contact_text, entries=tuple(
+                                  (e.name, e.label(person.language))
+                                  for e in self._offers(uow, person)))
             stored = person.response
             status = "opted_out" if person.opted_out else (
                 stored.progress.get("status", "") if stored else "")
             if invitation.wave != person.current_wave:
                 return replace(visit, problem="old")
-            if status in FINISHED_STATUSES:
+            # A finished survey's link still opens the entries the site offers.
+            if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
                 return replace(visit, problem=str(status))
             return replace(visit, reply=self._turn(uow, person, row, event, None, ""))
 
@@ -298,13 +306,20 @@ class Conversations:
 
     def _survey_of(self, uow: UnitOfWork, person: Person) -> Chosen:
         """The survey (and its version) the person's current response answers, or will
-        answer when it starts: the one their site's plan asks at their timepoint."""
+        answer when it starts: the one their site's plan asks at their timepoint (or for
+        the entry they are adding)."""
         stored, session = person.response, uow.session
         if stored is not None:
             return Chosen(stored.survey_version_id or 0, self.catalogue.version(
                 session, stored.survey_version_id, stored.survey_id))
         return self.catalogue.current(session, person.site_id, person.respondent_type,
-                                      person.current_wave)
+                                      person.wave,
+                                      self.catalogue.plan_version(session, person.plan_id))
+
+    def _offers(self, uow: UnitOfWork, person: Person) -> tuple[EntryOffer, ...]:
+        """The open-ended entries the person's site offers (cached with its plan)."""
+        plan = self.catalogue.plan_version(uow.session, person.plan_id)
+        return _entry_offers(plan)
 
     def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
               inbound: tuple[str, str] | None, actor: str) -> Reply:
@@ -317,8 +332,8 @@ class Conversations:
         chosen = self._survey_of(uow, person)
         survey = chosen.survey
         if stored is None:
-            progress = begin(survey, person.current_wave, person.language, row.name,
-                             row.capabilities)
+            progress = begin(survey, person.wave, person.language, row.name,
+                             row.capabilities, person.about_code if person.about_id else "")
             idle = 0.0
         else:
             progress = Progress.from_dict(stored.progress, row.capabilities)
@@ -327,14 +342,45 @@ class Conversations:
         progress.language = person.language
         step = advance(survey, progress, event,
                        Safeguarding.for_site(person.worrying_words, person.contact_text),
-                       Standing(person.opted_out, idle))
+                       Standing(person.opted_out, idle, self._offers(uow, person),
+                                person.entry_wave))
+        if step.start_entry:
+            return self._open_entry(uow, person, step.start_entry, row, inbound, actor)
         kept = ((uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
                 if step.kept else None)
         write = _write(step, row.name, inbound, now,
                        actor or f"participant by {row.name}", stored is not None,
                        chosen.version_id or None, kept)
+        if person.entry_wave and step.progress.finished:
+            write = replace(write, close_entry=True)
         uow.repo.save_turn(person, survey.id, write, now)
-        return Reply(step.prompts, write.status, needs=person.needs, language=person.language)
+        reply = Reply(step.prompts, write.status, needs=person.needs, language=person.language)
+        if person.about_id and step.progress.status in (Status.COMPLETED, Status.DECLINED):
+            return self._next_about(uow, person, row, reply, actor)
+        return reply
+
+    def _next_about(self, uow: UnitOfWork, person: Person, row: Channel, reply: Reply,
+                    actor: str) -> Reply:
+        """After the answers about one person, start those about the next person this
+        family member or professional speaks about, if any are still to give."""
+        if not uow.repo.move_to_next_about(person.id, person.current_wave,
+                                           person.current_occurrence):
+            return reply
+        following = self._turn(uow, self._person(uow, person.id, None, row), row,
+                               Event(EventKind.START), None, actor)
+        return replace(following, prompts=reply.prompts + following.prompts)
+
+    def _open_entry(self, uow: UnitOfWork, person: Person, entry: str, row: Channel,
+                    inbound: tuple[str, str] | None, actor: str) -> Reply:
+        """Open a new ``entry`` (the next number of it) for the person and start it; the
+        timepoint they were answering waits, and carries on when the entry is done."""
+        uow.repo.open_entry(person.id, entry)
+        opened = self._person(uow, person.id, inbound, row)
+        return self._turn(uow, opened, row, Event(EventKind.START), inbound, actor)
+
+
+def _entry_offers(plan: Plan) -> tuple[EntryOffer, ...]:
+    return tuple(EntryOffer(e.name, e.keywords, e.labels) for e in plan.entries)
 
 
 def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:

@@ -10,7 +10,11 @@ Every rule about reaching people lives here, over providers that are injected:
   ``advance``), and what its errors mean (``Unsubscribed``, ``PermanentFailure``,
   ``TemporaryFailure``): a person who told the provider to stop is opted out through the
   conversation service, on every channel;
-- when a person is due a reminder (``reminder_due``, ``due_reminders``).
+- when a person is due a reminder, by the site's rule (``Rule``, ``reminder_due``,
+  ``due_reminders``);
+- when a channel has had its chance and the next one in the site's fallback order is
+  tried, and which one that is (``step_over``, ``next_channel``); when a send the
+  provider refused for now is tried again (``retry_due``).
 
 A provider is a small object with ``send_text(to, text)``, ``send_template(to)`` or
 ``call(to)`` returning its id for the message or call, and raising this module's errors
@@ -31,6 +35,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.channel_table import CHANNELS, Reach
 from bot.engine import Event, EventKind, Need, Prompt
 from storage.invitations import LINK_CHANNELS, MAX_REMINDERS, REMIND_AFTER, latest_invitations
 from storage.models import Invitation, Participant, Site, as_utc, utcnow
@@ -46,7 +51,9 @@ class InvitationStatus(StrEnum):
     """What became of an invitation, as ``Invitation.status`` stores it."""
 
     CREATED = "created"        # made; a link invitation stays so (staff hand the link on)
-    HELD = "held"              # not sent: quiet hours
+    HELD = "held"              # not sent: quiet hours (the next round sends it)
+    SENDING = "sending"        # claimed by a round or job, which is sending it now
+    RETRY = "retry"            # not sent: the provider failed for now (tried again)
     NO_PHONE = "no_phone"      # not sent: no phone number for a text or call
     OPTED_OUT = "opted_out"    # not sent: the person asked us to stop
     QUEUED = "queued"          # handed to the provider
@@ -65,6 +72,8 @@ class InvitationStatus(StrEnum):
 STAFF_LABELS: Mapping[InvitationStatus, str] = {
     InvitationStatus.CREATED: "Not sent yet",
     InvitationStatus.HELD: "Held: quiet hours",
+    InvitationStatus.SENDING: "Sending (not confirmed yet)",
+    InvitationStatus.RETRY: "Not sent yet: will try again",
     InvitationStatus.NO_PHONE: "No phone number",
     InvitationStatus.OPTED_OUT: "Asked us to stop",
     InvitationStatus.QUEUED: "Waiting to send",
@@ -78,9 +87,17 @@ STAFF_LABELS: Mapping[InvitationStatus, str] = {
 # Statuses after which another message would fail the same way (a wrong number).
 UNREACHABLE = frozenset({InvitationStatus.FAILED})
 # Not sent, but tried: the reminder rule tries these again (a phone number may have been
-# added, quiet hours are over). They count as a contact for when the next one is due.
-NOT_SENT = frozenset({InvitationStatus.HELD, InvitationStatus.NO_PHONE,
-                      InvitationStatus.OPTED_OUT})
+# added). They count as a contact for when the next one is due.
+NOT_SENT = frozenset({InvitationStatus.NO_PHONE, InvitationStatus.OPTED_OUT})
+# Not sent yet, and sent by the next round that may: after quiet hours, after a
+# provider's passing failure.
+WAITING = frozenset({InvitationStatus.HELD, InvitationStatus.RETRY})
+# A first send is claimed from these (``storage.invitations.claim``): made, held, or
+# refused for now.
+UNSENT = frozenset({InvitationStatus.CREATED, *WAITING})
+# This channel cannot reach the person: the next channel of the site's order is tried
+# at once (no phone number for it, a number the provider refused for good).
+DEAD_END = frozenset({InvitationStatus.FAILED, InvitationStatus.NO_PHONE})
 
 # A provider's delivery reports (Twilio's message and call statuses), as an invitation
 # records them.
@@ -178,11 +195,13 @@ class Caller(Protocol):
 @dataclass(frozen=True)
 class Texts:
     """A channel that invites by text: the survey's opening, as ``render`` words it for
-    the channel, sent message by message to the person's ``contact`` by ``sender``."""
+    the channel, sent message by message to the person's ``contact`` by ``sender``.
+    ``line`` names the provider number it sends from (rounds limit sends per number)."""
 
     sender: TextSender
     render: Callable[[Sequence[Prompt]], Iterable[str]]
     contact: str = "phone"
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +211,7 @@ class Templates:
 
     sender: TemplateSender
     contact: str = "phone"
+    line: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,7 @@ class Calls:
 
     caller: Caller
     contact: str = "phone"
+    line: str = ""
 
 
 Route = Texts | Templates | Calls
@@ -361,6 +382,12 @@ class Outreach:
         """True when a provider is configured to send on ``channel``."""
         return channel in self.senders
 
+    def line(self, channel: str) -> str:
+        """The provider number ``channel`` sends from (its own name when the row does
+        not say), which a round's rate limit counts by."""
+        route = self.senders.get(channel)
+        return (route.line if route is not None else "") or channel
+
     def deliver(self, repo: Contacts, invitation: Invitation) -> Attempt:
         """Send ``invitation`` on its channel unless the person may not be contacted now,
         and record its status on it (the caller commits).
@@ -406,11 +433,15 @@ class Outreach:
             self._unsubscribed(person.id, person.code, error)
             return Attempt(InvitationStatus.OPTED_OUT, error)
         except OutreachError as error:
-            kind = ("a later try may work" if isinstance(error, TemporaryFailure)
+            passing = isinstance(error, TemporaryFailure)
+            kind = ("a later try may work" if passing
                     else "this contact cannot be reached this way")
             log.error("%s refused the invitation for %s (%s): %s", error.provider,
                       person.code, kind, error.detail or error.code)
-            return Attempt(InvitationStatus.FAILED, error)
+            # A passing failure is sent again by the next round; a lasting one moves on
+            # to the next channel of the site's order.
+            return Attempt(InvitationStatus.RETRY if passing else InvitationStatus.FAILED,
+                           error)
         invitation.provider_id = provider_id
         return Attempt(InvitationStatus.QUEUED)
 
@@ -448,12 +479,32 @@ def _record(invitation: Invitation, status: InvitationStatus, now: datetime) -> 
     invitation.status_at = now
 
 
-# ---------------------------------------------------------------- reminders
+# ---------------------------------------------------------------- reminders, fallback
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A site's reminder rule: remind ``after`` the last contact, ``most`` times at most.
+
+    It also says when a channel has had its chance: no answer within ``most + 1`` waits
+    of ``after`` (the invitation and each reminder, and a wait after the last)."""
+
+    after: timedelta = REMIND_AFTER
+    most: int = MAX_REMINDERS
+
+    @classmethod
+    def of(cls, site: Site) -> Rule:
+        """``site``'s rule as its settings page and ``site set`` store it."""
+        return cls(timedelta(days=site.remind_after_days), site.remind_most)
 
 
 def last_contact(invitation: Invitation) -> datetime:
-    """When the person last heard from us about this invitation."""
-    moment = invitation.reminded_at or invitation.sent_at or invitation.created_at
+    """When the person last heard from us about this invitation (for a send claimed and
+    never confirmed, when it was claimed)."""
+    claimed = (invitation.status_at if invitation.status == InvitationStatus.SENDING
+               else None)
+    moment = (invitation.reminded_at or invitation.sent_at or claimed
+              or invitation.created_at)
     return as_utc(moment)
 
 
@@ -466,7 +517,10 @@ def reminder_due(invitation: Invitation, response_status: str | None, now: datet
     reminders, the last contact at least ``after`` ago.
     """
     person = invitation.participant
-    reached = invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
+    # A send claimed and never confirmed (its process died) may have gone out: it is
+    # reminded as one that did, never sent again in its place.
+    reached = (invitation.channel in LINK_CHANNELS or invitation.sent_at is not None
+               or invitation.status == InvitationStatus.SENDING)
     return (response_status in (None, "started") and not person.opted_out
             and person.current_wave == invitation.wave and reached
             and invitation.status not in UNREACHABLE and invitation.reminders_sent < most
@@ -478,3 +532,68 @@ def due_reminders(repo: Repository, site: Site, now: datetime,
     """Each person's latest invitation per wave at ``site`` that is due a reminder."""
     return [invitation for invitation, status in latest_invitations(repo, site)
             if reminder_due(invitation, status, now, after, most)]
+
+
+# How long a send the provider refused for now waits before the next try: long enough
+# for an outage to pass, and few enough tries that a number refused every time (an
+# error we do not know to be lasting) is not hammered each minute.
+RETRY_WAIT = timedelta(minutes=30)
+
+
+def retry_due(invitation: Invitation, now: datetime) -> bool:
+    """True when ``invitation`` may be sent now as far as passing failures go: it is not
+    waiting to try again, or it has waited ``RETRY_WAIT`` since the last refusal."""
+    if invitation.status != InvitationStatus.RETRY or invitation.status_at is None:
+        return True
+    return as_utc(invitation.status_at) <= now - RETRY_WAIT
+
+
+def step_over(invitation: Invitation, response_status: str | None, replied: bool,
+              now: datetime, rule: Rule) -> str | None:
+    """Why the next channel of the site's order should be tried now instead of
+    ``invitation``'s, in words for staff and the audit; None while it should not.
+
+    Never for someone who opted out (STOP ends every channel), who has replied
+    (``replied``: reminders carry on where they are), whose response is over, or whose
+    timepoint has moved on. At once when
+    the channel cannot reach them (a refused number, no phone); otherwise when it
+    brought no answer in its time (``Rule``), not counting time waiting to be sent.
+    """
+    person = invitation.participant
+    if (person.opted_out or replied or response_status not in (None, "started")
+            or person.current_wave != invitation.wave):
+        return None
+    try:
+        status: InvitationStatus | None = InvitationStatus(invitation.status)
+    except ValueError:  # a status this version does not know: leave it be
+        status = None
+    if status in DEAD_END:
+        return STAFF_LABELS[InvitationStatus(invitation.status)]
+    link = invitation.channel in LINK_CHANNELS
+    if status in (None, InvitationStatus.OPTED_OUT) or (
+            not link and status in (InvitationStatus.CREATED, InvitationStatus.HELD)):
+        return None  # never to be sent, or not sent yet: the round sends it first
+    chance = rule.after * (rule.most + 1)
+    if link or status is InvitationStatus.RETRY:
+        # No reminders are sent for it by the schedule: its time counts from its making.
+        had_chance = as_utc(invitation.created_at) <= now - chance
+    else:
+        had_chance = invitation.reminders_sent >= rule.most
+    if had_chance and last_contact(invitation) <= now - rule.after:
+        return f"No answer in {chance.days} days"
+    return None
+
+
+def next_channel(order: Sequence[str], tried: Iterable[str], person: Participant,
+                 contacts: Contacts, usable: Callable[[str], bool]) -> str | None:
+    """The first channel of ``order`` not ``tried`` yet that can reach ``person``: this
+    server can use it (``usable``) and, unless it is a link staff hand on, the person
+    has the contact it needs. None at the end of the order."""
+    done = set(tried)
+    for name in order:
+        row = CHANNELS.get(name)
+        if name in done or row is None or not usable(name):
+            continue
+        if row.reach == Reach.LINK or contacts.contact_value(person, row.contact):
+            return name
+    return None

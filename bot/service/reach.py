@@ -67,3 +67,40 @@ def choose_channel(person: Participant, contacts: Contacts, usable: Callable[[st
         # The link is how they link: hand it on, and say so.
         return Choice(name, f"{missing} yet: hand them the link")
     return Choice(None, f"{missing} for {row.label}")
+
+
+# A site's reminder rule may ask for at most this many reminders, and wait at most this
+# many days (people forget a survey they heard of a month ago).
+MOST_REMINDERS = 5
+LONGEST_WAIT_DAYS = 28
+
+
+class SettingError(ValueError):
+    """A site's fallback order or reminder rule is not one we can use (says why)."""
+
+
+def fallback_order(text: str) -> tuple[str, ...]:
+    """A fallback order as typed (``"sms, voice, web"``; empty or ``none``: no fallback)
+    as channel names; SettingError names a channel there is not, or one said twice."""
+    names = tuple(name.strip().lower() for name in text.replace(" ", ",").split(",")
+                  if name.strip())
+    if names in ((), ("none",)):
+        return ()
+    for name in names:
+        row = CHANNELS.get(name)
+        if row is None or not row.enrol:
+            raise SettingError(f"{name!r} is not a channel: use "
+                               f"{', '.join(n for n, r in CHANNELS.items() if r.enrol)}")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise SettingError(f"{', '.join(twice)} is in the order twice")
+    return names
+
+
+def reminder_rule(after_days: int, most: int) -> tuple[int, int]:
+    """A reminder rule (days to wait, reminders at most), checked; SettingError if not."""
+    if not 1 <= after_days <= LONGEST_WAIT_DAYS:
+        raise SettingError(f"remind after 1 to {LONGEST_WAIT_DAYS} days")
+    if not 0 <= most <= MOST_REMINDERS:
+        raise SettingError(f"send 0 to {MOST_REMINDERS} reminders")
+    return after_days, most

@@ -6,43 +6,46 @@ Both are made from the survey definitions alone (no answers), from the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from bot.engine import WAVES
 from bot.engine.model import Survey, localise
 
+from .plan import ExportPlan
 from .variables import Variable, asked_if, domain_waves
 
 CODEBOOK_COLUMNS = ("variable", "label", "question", "type", "waves", "asked_if", "value",
                     "value_label", "missing", "notes")
 
 
-def _waves(variable: Variable) -> str:
+def _waves(variable: Variable, waves: Sequence[str]) -> str:
+    """The timepoints (of ``waves``) at which ``variable`` is asked or scored."""
     if variable.wave:
-        return variable.wave
+        return f"{variable.wave} #{variable.occurrence}" if variable.occurrence else variable.wave
     if variable.domain is not None:
-        return " ".join(domain_waves(variable))
+        return " ".join(domain_waves(variable, waves))
     if variable.question is None:
         return ""
-    return " ".join(w for w in WAVES if variable.question.asked_at(w))
+    return " ".join(w for w in waves if variable.question.asked_at(w))
 
 
 def _domain_items(variable: Variable) -> str:
     """What a domain variable is made of, for the codebook's question column."""
     assert variable.domain is not None
     made = f"{variable.domain.score.capitalize()} of " + ", ".join(variable.domain.questions)
-    return f"Exit minus baseline: {made}" if variable.part == "change" else made
+    return f"Change over the pair: {made}" if variable.part == "change" else made
 
 
-def codebook_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:
-    """One row per variable and value (one row for a variable without codes)."""
+def codebook_rows(survey: Survey, variables: list[Variable],
+                  waves: Sequence[str]) -> Iterator[list[object]]:
+    """One row per variable and value (one row for a variable without codes); the
+    ``waves`` column names the plan's timepoints (``waves``) asking each question."""
     for variable in variables:
         question = variable.question
         wording = (localise(question.text, "en") if question else
                    _domain_items(variable) if variable.domain else "")
         common: list[object] = [
             variable.name, variable.label, wording, variable.type_name,
-            _waves(variable), asked_if(question, survey) if question else "",
+            _waves(variable, waves), asked_if(question, survey) if question else "",
         ]
         if not variable.values:
             yield [*common, "", "", "", variable.note]
@@ -61,8 +64,9 @@ REDCAP_COLUMNS = (
     "Required Field?", "Custom Alignment", "Question Number (surveys only)",
     "Matrix Group Name", "Matrix Ranking?", "Field Annotation",
 )
-# The wave is the REDCap event (baseline_arm_1, exit_arm_1), not a field.
-EVENT_VARIABLE = "wave"
+# The timepoint is the REDCap event (baseline_arm_1, 3_month_arm_1), and a pulse's or
+# entry's number its repeat instance (redcap_repeat_instance): neither is a field.
+EVENT_VARIABLES = ("wave", "occurrence")
 
 
 def branching_logic(variable: Variable) -> str:
@@ -91,15 +95,17 @@ def _field_type(variable: Variable) -> tuple[str, str]:
     return "text", ""
 
 
-def dictionary_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[object]]:
+def dictionary_rows(survey: Survey, variables: list[Variable],
+                    waves: Sequence[str]) -> Iterator[list[object]]:
     """One REDCap field per variable of the wide layout, the participant code first.
 
     The instrument is named after the survey. Free text is flagged as an identifier,
     so REDCap's de-identified exports leave it out. Codes are REDCap's raw values.
+    The annotation names the plan's timepoints (``waves``) asking each field.
     """
     first_question = True
     for variable in variables:
-        if variable.name == EVENT_VARIABLE:
+        if variable.name in EVENT_VARIABLES:
             continue
         question = variable.question
         field_type, validation = _field_type(variable)
@@ -111,9 +117,9 @@ def dictionary_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[
             section, first_question = localise(survey.title, "en"), False
         annotation = []
         if question is not None:
-            annotation += [f"{variable.label}.", f"Asked at: {_waves(variable)}."]
+            annotation += [f"{variable.label}.", f"Asked at: {_waves(variable, waves)}."]
         elif variable.domain is not None:
-            annotation += [f"Scored at: {_waves(variable)}."]
+            annotation += [f"Scored at: {_waves(variable, waves)}."]
         if variable.note:
             annotation.append(variable.note)
         yield [
@@ -126,3 +132,22 @@ def dictionary_rows(survey: Survey, variables: list[Variable]) -> Iterator[list[
             "y" if variable.is_free_text else "", branching_logic(variable), "", "", "", "",
             "", " ".join(annotation),
         ]
+
+
+# REDCap's instrument designation file (Designate Instruments for My Events: upload).
+EVENT_COLUMNS = ("arm_num", "unique_event_name", "form")
+
+
+def event_name(wave: str) -> str:
+    """The REDCap unique event name for a timepoint: ``3-month`` -> ``3_month_arm_1``
+    (REDCap makes it from an event called ``3_month`` in arm 1)."""
+    return f"{wave.replace('-', '_')}_arm_1"
+
+
+def event_rows(survey: Survey, plan: ExportPlan, default: str) -> Iterator[list[object]]:
+    """The survey's instrument in each event that asks it: one per timepoint or entry
+    type of the ``plan`` (``ExportPlan.asks``; ``default`` is the deployment's survey
+    for the survey's respondent type)."""
+    for wave in plan.waves:
+        if plan.asks(survey, wave, default):
+            yield [1, event_name(wave), survey.id]

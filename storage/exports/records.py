@@ -2,8 +2,9 @@
 
 Every query here selects columns, never contact details, and streams with
 ``yield_per`` so memory stays flat however many rows a site has. Rows come ordered by
-participant code and wave, so one response (and one participant) is always contiguous
-and can be assembled without holding anything else.
+participant code, linked person, timepoint (in the plan's order) and pulse or entry
+number, so one response (and one participant's view of one person) is always
+contiguous and can be assembled without holding anything else.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ from itertools import groupby, islice
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, case, cast, func, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
 
-from bot.engine import WAVES
 from bot.engine.scoring import score_items
 
-from ..models import Answer, Participant, Response, Site
+from ..models import Answer, Participant, Response, Site, SurveyVersion
 from .redaction import redact
-from .variables import DATE_FORMAT, PAIRED_CONTEXT, PER_WAVE, Variable, paired_name
+from .variables import DATE_FORMAT, Variable
 
 BATCH = 5000
 # A select of any columns (SQLAlchemy 2.1 types a select by its columns' types).
@@ -38,7 +38,9 @@ class Scope:
     """Which rows an export reads and how it protects them.
 
     ``shift`` gives, for a participant code, the days to move that participant's
-    dates back (None: dates as recorded).
+    dates back (None: dates as recorded). ``waves``, when given, limits the rows to
+    those timepoints or entry types (as ``wave`` does to one); ``order`` is the plan's
+    timepoints and entry types, the order rows come in (others after, by name).
     """
 
     site_code: str
@@ -46,6 +48,8 @@ class Scope:
     survey_id: str | None = None
     drop_free_text: bool = False
     shift: Callable[[str], int] | None = None
+    waves: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
 
     def moment(self, code: str, value: datetime | None) -> datetime | None:
         """``value`` as naive UTC, shifted for participant ``code`` when asked."""
@@ -67,15 +71,39 @@ def _scoped(query: AnySelect, scope: Scope) -> AnySelect:
                     Participant.is_tryout.is_(False)))
     if scope.wave:
         query = query.where(Response.wave == scope.wave)
+    elif scope.waves:
+        query = query.where(Response.wave.in_(scope.waves))
     if scope.survey_id:
         query = query.where(Response.survey_id == scope.survey_id)
     return query
 
 
+# The person a linked respondent answers about (None: about themselves), and the
+# survey version a response answered: outer-joined to each response.
+About = aliased(Participant, name="about_participant")
+ABOUT_CODE = func.coalesce(About.code, "")
+
+
+def _with_slot(query: AnySelect) -> AnySelect:
+    """``query`` (over responses) joined to the linked person and the survey version."""
+    return (query.outerjoin(About, Response.about_id == About.id)
+            .outerjoin(SurveyVersion, Response.survey_version_id == SurveyVersion.id))
+
+
+def _slot_order(scope: Scope) -> tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]:
+    """Rows by participant, linked person, timepoint in the plan's order, then number."""
+    wave: tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...] = (Response.wave,)
+    if scope.order:
+        wave = (case({name: at for at, name in enumerate(scope.order)}, value=Response.wave,
+                     else_=len(scope.order)), Response.wave)
+    return (Participant.code, ABOUT_CODE, *wave, Response.occurrence, Response.id)
+
+
 LONG_COLUMNS = (
-    "site", "participant", "respondent_type", "cohort", "survey", "wave", "who_answered",
-    "channel", "response_status", "question_id", "answer_status", "value_code",
-    "value_label", "free_text", "recording", "answered_at",
+    "site", "participant", "about", "respondent_type", "cohort", "survey",
+    "survey_version_id", "survey_version", "wave", "occurrence", "who_answered", "channel",
+    "response_status", "question_id", "answer_status", "value_code", "value_label",
+    "free_text", "recording", "answered_at",
 )
 FREE_TEXT_COLUMNS = ("free_text", "recording")
 
@@ -177,14 +205,17 @@ def long_batches(session: Session, scope: Scope,
     """
     free = () if scope.drop_free_text else (Answer.text, Answer.recording)
     answered = Answer.answered_at if scope.shift else utc_text(Answer.answered_at)
-    query = _scoped(
-        select(Site.code, Participant.code, Participant.respondent_type, Participant.cohort,
-               Response.survey_id, Response.wave, Answer.who_answered, Answer.channel,
+    query = _scoped(_with_slot(
+        select(Site.code, Participant.code, ABOUT_CODE, Participant.respondent_type,
+               Participant.cohort, Response.survey_id,
+               func.coalesce(cast(Response.survey_version_id, String), ""),
+               func.coalesce(cast(SurveyVersion.version, String), ""), Response.wave,
+               cast(Response.occurrence, String), Answer.who_answered, Answer.channel,
                Response.status, Answer.question_id, Answer.status,
                func.coalesce(cast(Answer.value_code, String), ""), Answer.value_label,
                *free, answered)
-        .select_from(Answer).join(Response, Answer.response_id == Response.id), scope,
-    ).order_by(Participant.code, Response.wave, Answer.id)
+        .select_from(Answer).join(Response, Answer.response_id == Response.id)), scope,
+    ).order_by(*_slot_order(scope), Answer.id)
     with closing(_batches(session, query, batch)) as batches:
         for rows in batches:
             if not scope.drop_free_text:
@@ -219,8 +250,9 @@ def long_rows(session: Session, scope: Scope,
 
 
 _RESPONSE_COLUMNS = (
-    Response.id, Participant.code, Site.code, Participant.respondent_type, Participant.cohort,
-    Response.survey_id, Response.wave, Response.who_answered, Response.channel,
+    Response.id, Participant.code, ABOUT_CODE, Site.code, Participant.respondent_type,
+    Participant.cohort, Response.survey_id, Response.survey_version_id, SurveyVersion.version,
+    Response.wave, Response.occurrence, Response.who_answered, Response.channel,
     Response.status, Response.consent_given, Response.started_at, Response.completed_at,
 )
 _ANSWER_COLUMNS = (Answer.question_id, Answer.status, Answer.value_code, Answer.text,
@@ -258,17 +290,18 @@ def _domain_value(variable: Variable, answers: dict[Any, tuple[Any, ...]]) -> fl
 
 def wide_records(session: Session, variables: list[Variable], scope: Scope,
                  batch: int = BATCH) -> Iterator[dict[str, object]]:
-    """One dict per participant and wave, keyed by the wide variables' names.
+    """One dict per response (participant and slot), keyed by the wide variables' names.
 
     A question not asked, skipped or left unanswered is None (the long export says
     which). A domain's score is made from the response's own answers
     (``bot.engine.scoring``). Free text is redacted of personal details; dates are
-    naive UTC, shifted when the scope says so.
+    naive UTC, shifted when the scope says so. ``about`` is the linked person's code
+    ("" when about themselves) and ``person`` whom the answers are about.
     """
-    query = _scoped(
+    query = _scoped(_with_slot(
         select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS).select_from(Response)
-        .outerjoin(Answer, Answer.response_id == Response.id), scope,
-    ).order_by(Participant.code, Response.wave, Answer.id)
+        .outerjoin(Answer, Answer.response_id == Response.id)), scope,
+    ).order_by(*_slot_order(scope), Answer.id)
     questions = [v for v in variables if v.question is not None]
     domains = [v for v in variables if v.domain is not None]
     width = len(_RESPONSE_COLUMNS)
@@ -277,11 +310,13 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
         lines = list(group)  # one response: its dozen or so answers
         answers = {line[width]: tuple(line[width + 1:]) for line in lines
                    if line[width] is not None}
-        (_, code, site, kind, cohort, survey, wave, who, channel, status, consent,
-         started, completed) = lines[0][:width]
+        (_, code, about, site, kind, cohort, survey, version_id, version, wave, occurrence,
+         who, channel, status, consent, started, completed) = lines[0][:width]
         record: dict[str, object] = {
-            "participant": code, "site": site, "respondent_type": kind, "cohort": cohort,
-            "survey": survey, "wave": wave, "who_answered": who, "channel": channel,
+            "participant": code, "about": about, "person": about or code, "site": site,
+            "respondent_type": kind, "cohort": cohort, "survey": survey,
+            "survey_version_id": version_id, "survey_version": version, "wave": wave,
+            "occurrence": occurrence, "who_answered": who, "channel": channel,
             "status": status, "consent": None if consent is None else int(consent),
             "started_at": scope.moment(code, started),
             "completed_at": scope.moment(code, completed),
@@ -296,7 +331,7 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
 
 
 def _change(variable: Variable, before: object, after: object) -> int | None:
-    """Exit minus baseline, or None when either is missing or "Not sure"."""
+    """The second code minus the first, or None when either is missing or "Not sure"."""
     question = variable.question
     assert question is not None
     if not isinstance(before, int) or not isinstance(after, int):
@@ -309,42 +344,68 @@ def _change(variable: Variable, before: object, after: object) -> int | None:
 
 
 def _score_change(before: object, after: object) -> float | int | None:
-    """Exit score minus baseline score, or None when either is missing."""
+    """The second score minus the first, or None when either is missing."""
     if not isinstance(before, int | float) or not isinstance(after, int | float):
         return None
     return rounded(after - before)
 
 
-def paired_records(records: Iterable[dict[str, object]],
-                   variables: list[Variable]) -> Iterator[dict[str, object]]:
-    """One dict per participant from wide ``records`` (ordered by participant).
+# A person's records by slot: (timepoint, pulse or entry number) -> the wide record.
+BySlot = dict[tuple[str, int], dict[str, object]]
 
-    A change is given only when the same kind of respondent answered both waves, so a
-    person's own view is never subtracted from a carer's.
+
+def _at(by_slot: BySlot, wave: str, occurrence: int | None, last: bool) -> dict[str, object]:
+    """The record at ``wave`` and ``occurrence``; with no occurrence (paired), the
+    timepoint's first pulse, or its latest when ``last``. Empty when there is none."""
+    if occurrence is not None:
+        return by_slot.get((wave, occurrence), {})
+    numbers = sorted(n for w, n in by_slot if w == wave)
+    return by_slot[wave, numbers[-1 if last else 0]] if numbers else {}
+
+
+def across_records(records: Iterable[dict[str, object]], variables: list[Variable],
+                   context: Sequence[str], pair: tuple[str, str] | None = None
+                   ) -> Iterator[dict[str, object]]:
+    """One dict per participant and linked person from wide ``records`` (ordered by
+    both): each ``variables`` column copies its source at its timepoint and pulse.
+
+    With a ``pair`` (the paired export), a change is given only when the same kind of
+    respondent answered both, so a person's own view is never subtracted from a carer's.
     """
-    for _, group in groupby(records, key=itemgetter("participant")):
-        by_wave = {str(r["wave"]): r for r in group}
-        first = next(iter(by_wave.values()))
-        row = {name: first[name] for name in PAIRED_CONTEXT}
-        for wave in WAVES:
-            for name in PER_WAVE:
-                row[paired_name(name, wave)] = by_wave.get(wave, {}).get(name)
-        who = [by_wave[w]["who_answered"] if w in by_wave else "" for w in WAVES]
-        same = all(who) and len(set(who)) == 1
-        row["same_who_answered"] = int(same) if len(by_wave) == len(WAVES) else None
+    for _, group in groupby(records, key=itemgetter("participant", "about")):
+        by_slot: BySlot = {}
+        for record in group:
+            occurrence = record["occurrence"]
+            assert isinstance(occurrence, int), "a response's number is never missing"
+            by_slot[str(record["wave"]), occurrence] = record
+        first = next(iter(by_slot.values()))
+        row = {name: first[name] for name in context}
+        ends: tuple[tuple[str, bool], ...] = ((pair[0], False), (pair[1], True)) if pair else ()
+        same = False
+        if ends:
+            both = [_at(by_slot, wave, None, last) for wave, last in ends]
+            who = [str(record.get("who_answered") or "") for record in both]
+            same = all(who) and len(set(who)) == 1
+            row["same_who_answered"] = int(same) if all(both) else None
         for variable in variables:
-            if variable.domain is not None and variable.part == "change":
-                before, after = (by_wave.get(w, {}).get(variable.source) for w in WAVES)
-                row[variable.name] = _score_change(before, after) if same else None
-                continue
-            if variable.domain is not None:
-                row[variable.name] = by_wave.get(variable.wave, {}).get(variable.source)
-                continue
-            if variable.question is None:
+            if variable.name in row:
                 continue
             if variable.part == "change":
-                before, after = (by_wave.get(w, {}).get(variable.source) for w in WAVES)
-                row[variable.name] = _change(variable, before, after) if same else None
-            else:
-                row[variable.name] = by_wave.get(variable.wave, {}).get(variable.source)
+                before, after = (_at(by_slot, wave, None, last).get(variable.source)
+                                 for wave, last in ends)
+                change = (_score_change(before, after) if variable.domain is not None
+                          else _change(variable, before, after))
+                row[variable.name] = change if same else None
+                continue
+            last = bool(ends) and variable.wave == ends[-1][0]
+            row[variable.name] = _at(by_slot, variable.wave, variable.occurrence,
+                                     last).get(variable.source)
         yield row
+
+
+def slots_present(session: Session, scope: Scope) -> set[tuple[str, int]]:
+    """Every (timepoint, pulse number) answered in the scope, so the trajectory's
+    columns are known before its first row."""
+    query = _scoped(select(Response.wave, Response.occurrence).select_from(Response),
+                    scope).distinct()
+    return {(wave, occurrence) for wave, occurrence in session.execute(query)}

@@ -7,10 +7,11 @@ thing in every file. Names are the question ids of the survey YAML.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from bot.channel_table import CHANNELS
-from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WAVES, WHO_ANSWERED
+from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WHO_ANSWERED
 from bot.engine.model import Domain, Question, Survey, localise
 
 # Scales whose codes are ordered so that a higher code is a better answer (scale3:
@@ -41,6 +42,9 @@ STATUS_LABELS = {
     "opted_out": "Asked us to stop contacting them",
 }
 WAVE_LABELS = {"baseline": "Baseline", "exit": "Exit"}
+ABOUT_NOTE = ("A family member's or professional's answers about a person carry that "
+              "person's code; sort or filter by person to read everyone's view of them "
+              "side by side.")
 
 NEVER_POOL = "Never pool subjective answers across who answered."
 SHIFTED = ("Shifted back by 0 to 364 days, the same number for every date of one "
@@ -56,7 +60,10 @@ class Variable:
     (a domain's score, ``domain``, made from its ``items``; it may have decimals).
     ``part`` says which part of an answer a question column holds: the "answer"
     (code, number or text), the open question's "recording" or, in the paired
-    layout, the "change". A paired column copies the wide column ``source`` in ``wave``.
+    layout, the "change". A paired or trajectory column copies the wide column
+    ``source`` in timepoint ``wave``: at pulse or entry ``occurrence`` (trajectory), or
+    (paired, None) at the timepoint's first pulse as the pair's start and its latest as
+    the pair's end.
     """
 
     name: str
@@ -68,6 +75,7 @@ class Variable:
     question: Question | None = None
     part: str = "answer"
     wave: str = ""
+    occurrence: int | None = None
     source: str = ""
     note: str = ""
     domain: Domain | None = None
@@ -91,16 +99,32 @@ def _labelled(values: dict[str, str], keys: tuple[str, ...]) -> tuple[tuple[int 
     return tuple((key, values[key]) for key in keys)
 
 
-def _context(shift_dates: bool) -> dict[str, Variable]:
+def wave_labels(waves: Sequence[str]) -> tuple[tuple[int | str, str], ...]:
+    """Each timepoint or entry type with its label (its own name past baseline and exit)."""
+    return tuple((wave, WAVE_LABELS.get(wave, wave)) for wave in waves)
+
+
+def _context(shift_dates: bool, waves: Sequence[str]) -> dict[str, Variable]:
     dates_note = SHIFTED if shift_dates else ""
     variables = (
         Variable("participant", "Participant code (pseudonymous)", "text"),
+        Variable("about", "Linked person: whom a family member or professional answered "
+                 "about (blank: about themselves)", "text", note=ABOUT_NOTE),
+        Variable("person", "The person the answers are about: the linked person, or the "
+                 "participant themselves", "text", note=ABOUT_NOTE),
         Variable("site", "Site code", "text"),
         Variable("respondent_type", "Respondent type", "category",
                  _labelled(RESPONDENT_LABELS, RESPONDENT_TYPES)),
         Variable("cohort", "Cohort", "text"),
         Variable("survey", "Survey", "text"),
-        Variable("wave", "Wave", "category", _labelled(WAVE_LABELS, WAVES)),
+        Variable("survey_version_id", "Survey version answered (its id)", "number",
+                 note="Blank: the deployment's survey file as it stood before versions "
+                      "were kept."),
+        Variable("survey_version", "Survey version answered (its number for this survey)",
+                 "number"),
+        Variable("wave", "Timepoint, or entry type (a journal, a story)", "category",
+                 wave_labels(waves)),
+        Variable("occurrence", "Pulse or entry number (0: a one-off timepoint)", "number"),
         Variable("who_answered", "Who answered", "category",
                  _labelled(WHO_LABELS, WHO_ANSWERED), note=NEVER_POOL),
         Variable("channel", "Channel used", "category", _labelled(CHANNEL_LABELS, tuple(CHANNELS))),
@@ -183,77 +207,139 @@ def domain_variables(survey: Survey) -> list[Variable]:
     return found
 
 
-def domain_waves(variable: Variable) -> tuple[str, ...]:
-    """The waves at which a domain variable is scored (those asking all its items)."""
-    return tuple(w for w in WAVES if all(item.asked_at(w) for item in variable.items))
+def domain_waves(variable: Variable, waves: Sequence[str]) -> tuple[str, ...]:
+    """The ``waves`` at which a domain variable is scored (those asking all its items)."""
+    return tuple(w for w in waves if all(item.asked_at(w) for item in variable.items))
 
 
-def wide_variables(survey: Survey, drop_free_text: bool = False,
+def wide_variables(survey: Survey, waves: Sequence[str], drop_free_text: bool = False,
                    shift_dates: bool = False) -> list[Variable]:
-    """The columns of the wide layout: one row per participant and wave; the domain
-    scores follow the questions."""
-    return [*_context(shift_dates).values(), *question_variables(survey, drop_free_text),
-            *domain_variables(survey)]
+    """The columns of the wide layout: one row per participant and slot (timepoint or
+    entry, its number, and whom it is about); the domain scores follow the questions.
+    ``waves`` are the plan's timepoints and entry types, which the wave column labels."""
+    return [*_context(shift_dates, waves).values(),
+            *question_variables(survey, drop_free_text), *domain_variables(survey)]
 
 
-PAIRED_CONTEXT = ("participant", "site", "respondent_type", "cohort", "survey")
+ACROSS_CONTEXT = ("participant", "about", "person", "site", "respondent_type", "cohort",
+                  "survey")
 PER_WAVE = ("who_answered", "channel", "status", "completed_at")
 
 
-def paired_name(name: str, wave: str) -> str:
-    """The paired column for ``name`` in ``wave``, such as ``know_sw_baseline``."""
-    return f"{name}_{wave}"
+def wave_suffix(wave: str, occurrence: int | None = None) -> str:
+    """A timepoint as it ends a column name: ``3-month`` -> ``3_month``, and a recurring
+    timepoint's pulse, ``weekly`` 2 -> ``weekly_2`` (names stay valid in SPSS, Stata, R)."""
+    suffix = wave.replace("-", "_")
+    return f"{suffix}_{occurrence}" if occurrence else suffix
+
+
+def paired_name(name: str, wave: str, occurrence: int | None = None) -> str:
+    """The column for ``name`` at a timepoint, such as ``know_sw_baseline``."""
+    return f"{name}_{wave_suffix(wave, occurrence)}"
 
 
 def change_name(name: str) -> str:
     return f"{name}_change"
 
 
-def has_change(variable: Variable) -> bool:
-    """True for a question on an ordered scale that is asked at both waves."""
+def has_change(variable: Variable, pair: tuple[str, str]) -> bool:
+    """True for a question on an ordered scale that is asked at both of ``pair``."""
     question = variable.question
     return (question is not None and variable.part == "answer"
-            and question.type in ORDERED_TYPES and all(question.asked_at(w) for w in WAVES))
+            and question.type in ORDERED_TYPES and all(question.asked_at(w) for w in pair))
 
 
-def paired_variables(survey: Survey, drop_free_text: bool = False,
-                     shift_dates: bool = False) -> list[Variable]:
-    """The columns of the paired layout: one row per participant, baseline beside exit."""
-    context = _context(shift_dates)
-    found = [context[name] for name in PAIRED_CONTEXT]
-    for wave in WAVES:
-        found += [replace(context[name], name=paired_name(name, wave),
-                          label=f"{context[name].label} at {wave}", wave=wave, source=name)
-                  for name in PER_WAVE]
-    found.append(Variable(
-        "same_who_answered", "The same kind of respondent answered at baseline and exit",
-        "flag", ((1, "Yes"), (0, "No")),
-        note="Change columns are blank unless this is 1."))
+def _at(variable: Variable, wave: str, occurrence: int | None) -> Variable:
+    """``variable`` as its column at one timepoint (and pulse)."""
+    where = wave if not occurrence else f"{wave} #{occurrence}"
+    return replace(variable, name=paired_name(variable.name, wave, occurrence),
+                   label=f"{variable.label} at {where}", wave=wave, occurrence=occurrence,
+                   source=variable.name)
+
+
+def _across(survey: Survey, drop_free_text: bool, shift_dates: bool,
+            slots: Sequence[tuple[str, int | None]], waves: Sequence[str],
+            pair: tuple[str, str] | None) -> list[Variable]:
+    """Columns for one row per person (and linked person) across ``slots``: the
+    context, each slot's who/channel/status/time, then each question and domain at
+    every slot that asks it (with its change over ``pair``, when given)."""
+    context = _context(shift_dates, waves)
+    found = [context[name] for name in ACROSS_CONTEXT]
+    for wave, occurrence in slots:
+        found += [_at(context[name], wave, occurrence) for name in PER_WAVE]
+    if pair is not None:
+        found.append(Variable(
+            "same_who_answered",
+            f"The same kind of respondent answered at {pair[0]} and {pair[1]}",
+            "flag", ((1, "Yes"), (0, "No")),
+            note="Change columns are blank unless this is 1."))
     for variable in question_variables(survey, drop_free_text):
         assert variable.question is not None
-        for wave in WAVES:
-            if variable.question.asked_at(wave):
-                found.append(replace(variable, name=paired_name(variable.name, wave),
-                                     label=f"{variable.label} at {wave}", wave=wave,
-                                     source=variable.name))
-        if has_change(variable):
+        found += [_at(variable, wave, occurrence) for wave, occurrence in slots
+                  if variable.question.asked_at(wave)]
+        if pair is not None and has_change(variable, pair):
             found.append(Variable(
-                change_name(variable.name), f"{variable.label}: change from baseline to exit",
+                change_name(variable.name),
+                f"{variable.label}: change from {pair[0]} to {pair[1]}",
                 "number", measure="scale", question=variable.question, part="change",
                 source=variable.name,
-                note=("Exit code minus baseline code; higher codes are better answers. "
-                      f"Blank when either is missing or Not sure ({NOT_SURE_CODE}), or "
-                      "when different kinds of respondent answered.")))
+                note=(f"{pair[1].capitalize()} code minus {pair[0]} code; higher codes are "
+                      f"better answers. Blank when either is missing or Not sure "
+                      f"({NOT_SURE_CODE}), or when different kinds of respondent answered.")))
     for variable in domain_variables(survey):
-        waves = domain_waves(variable)
-        found += [replace(variable, name=paired_name(variable.name, wave),
-                          label=f"{variable.label} at {wave}", wave=wave, source=variable.name)
-                  for wave in waves]
-        if waves == WAVES:
+        scored = domain_waves(variable, [wave for wave, _ in slots])
+        found += [_at(variable, wave, occurrence) for wave, occurrence in slots
+                  if wave in scored]
+        if pair is not None and all(wave in scored for wave in pair):
             found.append(replace(
                 variable, name=change_name(variable.name),
-                label=f"{variable.label}: change from baseline to exit", part="change",
+                label=f"{variable.label}: change from {pair[0]} to {pair[1]}", part="change",
                 source=variable.name,
-                note=("Exit score minus baseline score. Blank when either is missing, or "
-                      "when different kinds of respondent answered.")))
+                note=(f"{pair[1].capitalize()} score minus {pair[0]} score. Blank when "
+                      "either is missing, or when different kinds of respondent answered.")))
+    return found
+
+
+def paired_variables(survey: Survey, pair: tuple[str, str], drop_free_text: bool = False,
+                     shift_dates: bool = False) -> list[Variable]:
+    """The columns of the paired layout: one row per participant (and linked person),
+    the ``pair``'s first timepoint beside its second (baseline and exit by default),
+    and the change."""
+    return _across(survey, drop_free_text, shift_dates, [(wave, None) for wave in pair],
+                   pair, pair)
+
+
+def trajectory_variables(survey: Survey, slots: Sequence[tuple[str, int | None]],
+                         drop_free_text: bool = False,
+                         shift_dates: bool = False) -> list[Variable]:
+    """The columns of the trajectory layout: one row per participant (and linked
+    person), each question and domain at every one of ``slots`` (timepoint, pulse)."""
+    return _across(survey, drop_free_text, shift_dates, slots,
+                   list(dict.fromkeys(wave for wave, _ in slots)), None)
+
+
+ENTRY_CONTEXT = ("participant", "about", "person", "site", "respondent_type", "cohort")
+ENTRY_DETAILS = ("survey", "survey_version_id", "survey_version", "channel", "who_answered",
+                 "status", "started_at", "completed_at")
+
+
+def entry_variables(surveys: Sequence[Survey], entries: Sequence[str],
+                    drop_free_text: bool = False, shift_dates: bool = False) -> list[Variable]:
+    """The columns of the entries export: one row per journal or story entry (of the
+    ``entries`` types), its type and number, how and when it came, and the answers of
+    the entry ``surveys`` (a question two of them share is one column)."""
+    context = _context(shift_dates, entries)
+    found = [context[name] for name in ENTRY_CONTEXT]
+    found += [replace(context["wave"], name="entry_type", label="Entry type (a journal, "
+                      "a story)", source="wave"),
+              replace(context["occurrence"], name="entry_number",
+                      label="Entry number: the person's 1st, 2nd... entry of this type",
+                      source="occurrence")]
+    found += [context[name] for name in ENTRY_DETAILS]
+    names = {variable.name for variable in found}
+    for survey in surveys:
+        for variable in question_variables(survey, drop_free_text):
+            if variable.name not in names:
+                names.add(variable.name)
+                found.append(variable)
     return found

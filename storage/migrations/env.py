@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from storage.db import make_engine
+from storage.migrate import foreign_keys_paused
 from storage.models import Base
 
 config = context.config
@@ -25,7 +26,7 @@ def run_online() -> None:
     if url is None:
         raise RuntimeError("sqlalchemy.url is not set in the Alembic configuration")
     engine = make_engine(url)
-    with engine.connect() as connection:
+    with engine.connect() as connection, foreign_keys_paused(connection):
         _run(connection)
     engine.dispose()
 

@@ -28,6 +28,7 @@ def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> st
                     contact_text="Please call the social care team on 0113 496 0000.")
         uow.session.add(site)
         add_staff(uow.repo, "lead@calderdale.example", PASSWORD, site)
+        add_staff(uow.repo, "colleague@calderdale.example", PASSWORD, site)
         add_staff(uow.repo, "admin@example.org", PASSWORD, None, admin=True)
         uow.commit()
     first = make_participant("CAL-0001", site="CAL")
@@ -67,13 +68,17 @@ def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: Any) -> N
     page.get_by_role("button", name="Send invitations").click()
     paths = ["/", "/participants", "/participants/new", "/participants/import",
              "/participants/CAL-0001", "/participants/CAL-0001/erase", "/invitations",
-             "/invitations/print?channel=web", "/exports", "/settings"]
+             "/invitations/print?channel=web", "/exports", "/settings", "/staff"]
     for path in paths:
         page.goto(f"{live}/staff/sites/CAL{path}")
         found[path] = _violations(axe, page)
     page.goto(f"{live}/staff/sites/CAL/participants/new")
     page.get_by_role("button", name="Add participant").click()
     found["add errors"] = _violations(axe, page)
+    page.goto(f"{live}/staff/account/password")
+    found["password"] = _violations(axe, page)
+    page.get_by_role("button", name="Change password").click()
+    found["password errors"] = _violations(axe, page)
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, live, "admin@example.org")
     for path in ("/staff/", "/staff/admin/sites", "/staff/admin/staff"):
@@ -154,13 +159,26 @@ def test_the_dashboard_fits_a_320px_phone_by_keyboard_and_at_200pc_text(
     assert _violations(axe, page) == []
     wide = "document.documentElement.scrollWidth"
     assert page.evaluate(wide) <= 320
-    # Every cell of the rate table names its row and column headers.
-    unnamed = page.evaluate("""() => [...document.querySelectorAll('#rates td')].filter(cell =>
+    # Every cell of the rate and period tables names its row and column headers.
+    unnamed = page.evaluate("""() => [...document.querySelectorAll(
+            '#rates td, #period-figures td')].filter(cell =>
         (cell.getAttribute('headers') || '').split(' ').filter(id =>
             document.getElementById(id)?.tagName === 'TH').length < 2
     ).map(cell => cell.outerHTML)""")
     assert unnamed == []
-    assert page.locator("#rates th:not([scope])").count() == 0
+    assert page.locator("#rates th:not([scope]), #period-figures th:not([scope])").count() == 0
+    # A date range, chosen with the form (no script), and a wrong one: still AA, still 320 px.
+    page.get_by_label("From", exact=True).fill("2026-01-01")
+    page.get_by_label("To", exact=True).fill("2026-12-31")
+    page.get_by_role("button", name="Show").click()
+    assert "start=2026-01-01" in page.url
+    assert page.get_by_text("What happened from 1 January 2026 to 31 December 2026").count()
+    assert _violations(axe, page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.goto(f"{live}/staff/sites/CAL/?start=2026-03-10&end=2026-03-01")
+    assert _violations(axe, page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    page.goto(f"{live}/staff/sites/CAL/")
     # Keyboard only: Tab reaches the filters and the Show button.
     for _ in range(30):
         page.keyboard.press("Tab")

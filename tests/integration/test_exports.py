@@ -294,8 +294,9 @@ def test_xlsx_has_a_sheet_per_survey_paired_sheets_and_a_codebook(nsw, answered,
     path = tmp_path / "cal.xlsx"
     path.write_bytes(export(nsw, "xlsx"))
     book = openpyxl.load_workbook(path)
-    assert book.sheetnames == ["family", "family paired", "individual", "individual paired",
-                               "professional", "professional paired", "Codebook"]
+    assert book.sheetnames == ["family", "family paired", "family trajectory", "individual",
+                               "individual paired", "individual trajectory", "professional",
+                               "professional paired", "professional trajectory", "Codebook"]
 
     def table(name: str) -> list[dict[str, Any]]:
         header, *body = book[name].iter_rows(values_only=True)
@@ -368,7 +369,8 @@ def test_redcap_dictionary_layout_and_branching_logic(nsw):
     assert tuple(rows[0]) == REDCAP_COLUMNS
     fields = {r[0]: dict(zip(REDCAP_COLUMNS, r, strict=True)) for r in rows[1:]}
     assert rows[1][0] == "participant"
-    assert "wave" not in fields  # the wave is the REDCap event
+    # The timepoint is the REDCap event, a pulse's or entry's number its repeat instance.
+    assert "wave" not in fields and "occurrence" not in fields
     reviews = fields["voice_reviews"]
     assert reviews["Form Name"] == "professional"
     assert reviews["Field Type"] == "radio"
@@ -388,7 +390,7 @@ def test_redcap_dictionary_layout_and_branching_logic(nsw):
     assert "Asked at: exit." in fields["joint_change"]["Field Annotation"]
     wide_header = next(csv.reader(io.StringIO(export(nsw, "wide", survey_id="professional")
                                               .decode("utf-8-sig"))))
-    assert list(fields) == [name for name in wide_header if name != "wave"]
+    assert list(fields) == [name for name in wide_header if name not in ("wave", "occurrence")]
 
 
 # ------------------------------------------------------------------ privacy
@@ -398,6 +400,8 @@ def _all_exports(nsw: Services, **options: Any) -> dict[str, bytes]:
     """Every format for every survey it covers, xlsx unzipped into its parts."""
     found: dict[str, bytes] = {}
     for fmt in EXPORT_FORMATS:
+        if fmt == "entries":
+            continue  # the default plan has no entry types (test_timepoint_exports has)
         for survey in ([None] if fmt in ("long", "xlsx") else [s.id for s in nsw.surveys]):
             data = export(nsw, fmt, survey_id=survey, **options)
             if fmt == "xlsx":
@@ -406,9 +410,11 @@ def _all_exports(nsw: Services, **options: Any) -> dict[str, bytes]:
                         found[f"xlsx:{name}"] = book.read(name)
             else:
                 found[f"{fmt}:{survey}"] = data
-            if fmt in ("wide", "paired"):
+            if fmt in ("wide", "paired", "trajectory"):
                 buffer = io.BytesIO()
-                write_codebook(nsw.surveys, fmt, buffer, survey)
+                with nsw.uow() as uow:
+                    write_codebook(nsw.surveys, fmt, buffer, survey, session=uow.session,
+                                   site_code="CAL")
                 found[f"{fmt}-codebook:{survey}"] = buffer.getvalue()
     return found
 

@@ -43,7 +43,7 @@ def mixed(make_participant, nsw):
 def invitations(nsw):
     with nsw.uow() as uow:
         return {i.participant.code: (i.channel, i.status) for i in uow.session.scalars(
-            select(Invitation).join(Participant).order_by(Participant.code))}
+            select(Invitation).join(Invitation.participant).order_by(Participant.code))}
 
 
 def lines(output):

@@ -80,8 +80,9 @@ timepoints:
     default = nsw.surveys.get("individual").consent["en"]
     assert first_words(nsw, sites["NOT"]) == default
     with nsw.uow() as uow:
-        answered = dict(uow.session.execute(select(Participant.code, Response.survey_id)
-                                            .join(Response)).all())
+        answered = dict(uow.session.execute(
+            select(Participant.code, Response.survey_id)
+            .join(Response, Response.participant_id == Participant.id)).all())
     assert answered == {"CAL-0001": "cal_individual", "SHF-0001": "shf_individual",
                         "NOT-0001": "individual"}
     shown = cli("plan", "show", "--site", "SHF").output

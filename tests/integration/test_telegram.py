@@ -12,6 +12,7 @@ import logging
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ from bot.engine import Event
 from content.audio import audio_key
 from content.loader import PACKAGE_CONTENT
 from storage.exports import write_export
-from storage.models import AuditEntry, Contact, InboundMessage, Participant, Response
+from storage.models import (
+    AuditEntry,
+    Contact,
+    InboundMessage,
+    Participant,
+    Response,
+    utcnow,
+)
 from tests.helpers import stored_answers
 from web_survey import create_app
 from web_survey.bootstrap import Services
@@ -554,12 +562,30 @@ def test_invite_prints_a_deep_link_for_each_person(cli, api, nsw, make_participa
     assert len(api.calls) == 1
 
 
+def test_remind_hands_on_the_deep_link_asking_telegram_for_the_bots_name(
+        cli, api, nsw, make_participant):
+    """With only the token set, remind asks Telegram for the bot's name (as invite does)
+    and prints the deep link: never the web link, which a Telegram token does not open."""
+    make_participant("CAL-0001", phone=None)
+    with nsw.uow() as uow:
+        invitation = uow.repo.add_invitation(uow.repo.participant("CAL-0001"), "baseline",
+                                             "telegram")
+        invitation.created_at = utcnow() - timedelta(days=4)
+        token = invitation.token
+        uow.commit()
+    result = cli("remind", "--site", "CAL", "--dry-run")
+    assert f"CAL-0001\ttelegram\thttps://t.me/{BOT['username']}?start={token}" \
+        in result.output
+    assert "/s/" not in result.output
+    assert [m for m, _ in api.calls] == ["getMe"]
+
+
 def test_invite_without_telegram_settings_says_what_to_set(cli, nsw, make_participant):
     make_participant("CAL-0001", phone=None)
     result = cli("invite", "--site", "CAL", "--wave", "baseline", "--channel", "telegram",
                  TELEGRAM_BOT_TOKEN="", expect=None)
     assert result.exit_code != 0
-    assert "set TELEGRAM_BOT_USERNAME (or TELEGRAM_BOT_TOKEN)" in result.output
+    assert "set TELEGRAM_BOT_USERNAME (the bot's name, for its t.me links)" in result.output
 
 
 def test_bot_webhook_sets_the_webhook_with_the_secret(cli, api, nsw):

@@ -12,6 +12,7 @@ import base64
 import itertools
 import json
 import threading
+import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -133,6 +134,11 @@ class StandIn:
     """A loopback stand-in for Twilio's REST API, recording every request."""
 
     unsubscribed: set[str] = field(default_factory=set)
+    # Numbers Twilio refuses as invalid (error 21211), for texts and calls alike.
+    invalid: set[str] = field(default_factory=set)
+    # Seconds each message or call takes to be accepted (a slow provider, so a test can
+    # stop a sender part-way through a batch).
+    delay: float = 0.0
     recordings: dict[str, bytes] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
@@ -186,6 +192,12 @@ class StandIn:
                         self._json(400, {"code": 21619, "status": 400, "message":
                                          "A text message body or media urls must be "
                                          "specified"})
+                        return
+                    if stand_in.delay:
+                        time.sleep(stand_in.delay)
+                    if form.get("To", "").removeprefix("whatsapp:") in stand_in.invalid:
+                        self._json(400, {"code": 21211, "status": 400, "message":
+                                         "The 'To' number is not a valid phone number."})
                         return
                     if form.get("To", "").removeprefix("whatsapp:") in stand_in.unsubscribed:
                         self._json(400, {"code": 21610, "status": 400, "message":

@@ -22,11 +22,15 @@ from bot.service.outreach import (
     Outreach,
     PermanentFailure,
     QuietHours,
+    Rule,
     TemporaryFailure,
     Unsubscribed,
     advance,
+    next_channel,
     reason_not_to_contact,
+    step_over,
 )
+from bot.service.reach import SettingError, fallback_order
 from storage.models import Invitation, Participant
 from tests.fake_senders import FakeSender, call_row, text_row
 
@@ -183,11 +187,13 @@ def test_a_provider_saying_unsubscribed_opts_the_person_out(world):
     assert refused.status == "opted_out"
 
 
-@pytest.mark.parametrize("error", [
-    PermanentFailure("twilio", "21211", "HTTP 400, error 21211"),
-    TemporaryFailure("twilio", "", "could not reach Twilio: timed out"),
+@pytest.mark.parametrize(("error", "status"), [
+    # For good: the next channel of the site's order is tried. For now: sent again.
+    (PermanentFailure("twilio", "21211", "HTTP 400, error 21211"), InvitationStatus.FAILED),
+    (TemporaryFailure("twilio", "", "could not reach Twilio: timed out"),
+     InvitationStatus.RETRY),
 ])
-def test_a_refused_send_fails_and_says_how(world, error, caplog):
+def test_a_refused_send_fails_and_says_how(world, error, status, caplog):
     outreach, sender, conversations, repo = world
     sender.refuse = error
     who = person()
@@ -195,8 +201,8 @@ def test_a_refused_send_fails_and_says_how(world, error, caplog):
     refused = invitation(who)
     with caplog.at_level(logging.ERROR, logger="bot.service.outreach"):
         attempt = outreach.deliver(repo, refused)
-    assert attempt.status is InvitationStatus.FAILED and attempt.failure is error
-    assert (refused.status, refused.sent_at) == ("failed", None)
+    assert attempt.status is status and attempt.failure is error
+    assert (refused.status, refused.sent_at) == (status.value, None)
     assert conversations.opted_out == []
     assert "CAL-0007" in caplog.text and error.detail in caplog.text
     assert PHONE not in caplog.text
@@ -244,3 +250,72 @@ def test_only_configured_channels_send(world):
 def test_quiet_hours_none_covers_nothing():
     assert not QuietHours.none().covers(MIDNIGHT)
     assert QUIET.covers(MIDNIGHT - timedelta(hours=3))  # 21:00 in London
+
+
+# ---------------------------------------------------------------- fallback rules
+
+RULE = Rule(timedelta(days=3), 2)
+
+
+def sent(channel: str = "sms", **fields: Any) -> Invitation:
+    """An invitation sent at NOON to someone at baseline, as a round finds it."""
+    values = {"status": "delivered", "sent_at": NOON, "reminders_sent": 0,
+              "reminded_at": None, "created_at": NOON, **fields}
+    return invitation(person(current_wave="baseline"), channel, **values)
+
+
+@pytest.mark.parametrize(("status", "reason"), [
+    ("failed", "Failed"), ("no_phone", "No phone number"),
+    ("held", None), ("created", None), ("opted_out", None), ("delivered", None),
+    ("mystery", None),
+])
+def test_a_dead_end_moves_on_at_once_and_nothing_else_does(status, reason):
+    assert step_over(sent(status=status), None, False, NOON, RULE) == reason
+
+
+def test_no_answer_moves_on_after_the_reminders_and_one_more_wait():
+    reminded = sent(reminders_sent=2, reminded_at=NOON + timedelta(days=6))
+    assert step_over(reminded, None, False, NOON + timedelta(days=9, seconds=-1), RULE) is None
+    assert step_over(reminded, None, False, NOON + timedelta(days=9), RULE) == (
+        "No answer in 9 days")
+    once = sent(reminders_sent=1, reminded_at=NOON + timedelta(days=3))
+    assert step_over(once, None, False, NOON + timedelta(days=30), RULE) is None
+    link = sent("web", status="created", sent_at=None)
+    assert step_over(link, None, False, NOON + timedelta(days=9), RULE) == "No answer in 9 days"
+
+
+@pytest.mark.parametrize("change", [
+    {"replied": True}, {"response": "completed"}, {"opted_out": True}, {"moved_on": True}])
+def test_nobody_who_replied_finished_opted_out_or_moved_on_is_moved(change):
+    dead = sent(status="failed")
+    dead.participant.opted_out = change.get("opted_out", False)
+    if change.get("moved_on"):
+        dead.participant.current_wave = "exit"
+    assert step_over(dead, change.get("response"), change.get("replied", False), NOON,
+                     RULE) is None
+
+
+def test_the_next_channel_is_the_first_untried_one_that_can_reach_them():
+    repo = Repo(phones={7: PHONE})
+    who = person()
+    order = ("sms", "voice", "whatsapp", "web")
+    assert next_channel(order, ["sms"], who, repo, lambda name: True) == "voice"
+    assert next_channel(order, ["sms"], who, repo, lambda name: name != "voice") == "whatsapp"
+    assert next_channel(order, ["telegram"], who, repo, lambda name: True) == "sms"
+    assert next_channel(order, ["sms"], person(8), repo, lambda name: True) == "web"
+    assert next_channel(order, order, who, repo, lambda name: True) is None
+
+
+@pytest.mark.parametrize(("typed", "order"), [
+    ("sms,voice,web", ("sms", "voice", "web")), (" SMS , web ", ("sms", "web")),
+    ("sms voice", ("sms", "voice")), ("", ()), ("none", ())])
+def test_a_fallback_order_is_read_as_typed(typed, order):
+    assert fallback_order(typed) == order
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("sms,pigeon", "'pigeon' is not a channel"), ("chat", "'chat' is not a channel"),
+    ("web,sms,web", "web is in the order twice")])
+def test_a_wrong_fallback_order_says_why(typed, said):
+    with pytest.raises(SettingError, match=said):
+        fallback_order(typed)

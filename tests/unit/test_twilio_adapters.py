@@ -104,7 +104,11 @@ def test_polish_is_said_with_a_polish_locale_and_voice():
     assert root[-1].tag == "Hangup"
 
 
-def test_a_language_without_a_known_voice_is_said_in_that_language():
+def test_a_language_without_a_voice_and_no_audio_is_never_said(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A <Say> in a language Twilio has no voice for is an error on the call: with no
+    file and none that can be made (no espeak-ng here), nothing is said."""
+    monkeypatch.setattr("content.audio.shutil.which", lambda name: None)
     root = _render(Prompt("say", "Diolch.", "cy"))
-    assert root.find("Say").get("language") == "cy"
+    assert root.find("Say") is None and root.find("Play") is None
     assert root[-1].tag == "Hangup"

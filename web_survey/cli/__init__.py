@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "content": ("content", "Survey wording and audio."),
     "db": ("db", "Database schema."),
     "demo": ("demo", "Seed a demo site in a local SQLite database and start the app."),
+    "digest": ("digest", "Print a site's figures for the week (with --send, email them to "
+                         "its staff)."),
     "export": ("export", "Export a site's answers for its evaluation, pseudonymised."),
     "invite": ("invite", "Invite a site's participants to answer a wave."),
     "measures": ("measures", "Outside measures: figures per person and period, from a CSV."),
@@ -33,7 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "site": ("people", "Pilot sites."),
     "staff": ("people", "Site staff and administrators."),
     "survey": ("plans", "A site's own surveys: publish a version, list them."),
-    "worker": ("worker", "Run queued jobs: invitations, reminders, audio and recordings "
+    "tick": ("tick", "Run one round: held sends, reminders and fallback steps that are due."),
+    "worker": ("worker", "Run queued jobs and a round a minute: sends, reminders, fallback "
                          "(needs REDIS_URL)."),
 }
 

@@ -58,7 +58,8 @@ class _Terminal:
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--survey", "survey_id", default="individual", show_default=True)
-    @click.option("--wave", type=click.Choice(WAVES), default="baseline", show_default=True)
+    @click.option("--wave", default=WAVES[0], show_default=True, metavar="TIMEPOINT",
+                  help="Any timepoint (a participant's must be the one they are on).")
     @click.option("--channel", type=click.Choice([ChannelName.SMS, ChannelName.VOICE]),
                   default=ChannelName.SMS,
                   show_default=True, help="voice shows the keypad choices a caller hears.")

@@ -78,6 +78,27 @@ def services(app: Flask) -> Services:
     return nsw
 
 
+def name_the_bot(app: Flask, required: bool) -> None:
+    """Put the Telegram bot's name in ``app.config`` (asked of Telegram when only its
+    token is set), so Telegram invitations get their t.me links.
+
+    When Telegram cannot be asked, a command that must invite on Telegram (``required``)
+    ends with the reason; any other says so once and goes on without Telegram links.
+    """
+    from telegram.error import TelegramError
+
+    from bot.channels.telegram import bot_username
+
+    try:
+        app.config["TELEGRAM_BOT_USERNAME"] = bot_username(app.config) or ""
+    except TelegramError as error:
+        if required:
+            raise click.ClickException(f"cannot ask Telegram for the bot's name: "
+                                       f"{error}") from error
+        click.echo(f"cannot ask Telegram for the bot's name ({error}): no Telegram "
+                   "invitation links this time", err=True)
+
+
 def site_or_fail(repo: Repository, code: str) -> Site:
     """The site with ``code``, or a clear error naming it."""
     site = repo.site(code.upper())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.engine import WAVES
+from bot.service.site_surveys import SiteSurveys
 from storage.exports import (
     CODEBOOK_FORMATS,
     EXPORT_FORMATS,
@@ -49,34 +49,50 @@ def register(main: click.Group) -> None:
     @click.option("--site", "site_code", required=True)
     @click.option("--format", "fmt", type=click.Choice(tuple(EXPORT_FORMATS)),
                   default="long", show_default=True)
-    @click.option("--wave", type=click.Choice(WAVES), default=None)
+    @click.option("--wave", default=None,
+                  help="One timepoint of the site's plan (plan show), or an entry type "
+                       "such as journal. Default: all.")
+    @click.option("--from", "start", default=None,
+                  help="paired: the first timepoint (default baseline, else the plan's "
+                       "first).")
+    @click.option("--to", "end", default=None,
+                  help="paired: the second timepoint (default exit, else the plan's last).")
     @click.option("--survey", "survey_id", default=None,
-                  help="individual, family or professional. wide, paired, sav and "
-                       "dictionary cover one survey; long and xlsx cover all by default.")
+                  help="individual, family or professional. wide, paired, trajectory, sav, "
+                       "dictionary and events cover one survey; long, entries and xlsx "
+                       "cover all by default.")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="File to write (default: standard output). wide and paired also "
-                       "write their codebook beside it, as NAME.codebook.csv.")
+                  help="File to write (default: standard output). wide, paired and "
+                       "trajectory also write their codebook beside it, as "
+                       "NAME.codebook.csv.")
     @click.option("--drop-free-text", is_flag=True,
                   help="Leave out open answers and recordings.")
     @click.option("--shift-dates", is_flag=True,
                   help="Move each participant's dates back by their own 0-364 days.")
-    def export(site_code: str, fmt: str, wave: str | None, survey_id: str | None,
-               out: Path | None, drop_free_text: bool, shift_dates: bool) -> None:
+    def export(site_code: str, fmt: str, wave: str | None, start: str | None,
+               end: str | None, survey_id: str | None, out: Path | None,
+               drop_free_text: bool, shift_dates: bool) -> None:
         """Export a site's answers for its evaluation, pseudonymised.
 
-        long: a row per answer. wide: a row per participant and wave. paired: a row per
-        participant, baseline beside exit. xlsx: all of these as sheets with a codebook.
-        sav: SPSS with labels. dictionary: a REDCap data dictionary. measures: the
-        outside measures (measures import), a row per person, measure and period.
+        long: a row per answer. wide: a row per participant and timepoint (or entry).
+        paired: a row per participant, two timepoints side by side (--from, --to).
+        trajectory: a row per participant, every timepoint side by side. entries: a row
+        per journal or story entry. xlsx: these as sheets with a codebook. sav: SPSS
+        with labels. dictionary: a REDCap data dictionary; events: its instrument
+        designation (timepoints as events). measures: the outside measures (measures
+        import), a row per person, measure and period. A family member's or
+        professional's rows carry the code of the person they answered about.
         """
         app = make_app()
         nsw = services(app)
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
+            plan = nsw.conversations.catalogue.plan(uow.session, site.id)
+            surveys = SiteSurveys(nsw.conversations.catalogue, uow.session, site.id)
             try:
-                stream = stream_export(uow.session, nsw.surveys, fmt, site.code, wave,
+                stream = stream_export(uow.session, surveys, fmt, site.code, wave,
                                        drop_free_text, shift_dates, survey_id,
-                                       vault=nsw.vault)
+                                       vault=nsw.vault, plan=plan, start=start, end=end)
             except ExportError as error:
                 raise click.ClickException(str(error)) from error
             if out is None:
@@ -96,11 +112,12 @@ def register(main: click.Group) -> None:
                 if fmt in CODEBOOK_FORMATS:
                     codebook = out.with_name(codebook_filename(out.name))
                     with codebook.open("wb") as handle:
-                        write_codebook(nsw.surveys, fmt, handle, survey_id, drop_free_text,
-                                       shift_dates)
+                        write_codebook(surveys, fmt, handle, survey_id, drop_free_text,
+                                       shift_dates, session=uow.session, site_code=site.code,
+                                       plan=plan, start=start, end=end)
                     click.echo(f"wrote the codebook to {codebook}", err=True)
             audit_export(uow.repo, _actor(), site.code, fmt, stream.rows, wave,
-                         drop_free_text, shift_dates, survey_id)
+                         drop_free_text, shift_dates, survey_id, stream.pair)
             uow.commit()
         if out is not None:
             click.echo(f"wrote {stream.rows} rows to {out}", err=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import click
-from telegram.error import TelegramError
 
 from bot.channel_table import ENROLLED
-from bot.channels.telegram import bot_username
 from storage.invitations import invite_wave
-from web_survey.delivery import LINK_CHANNELS, ChannelUnavailable, link_for
-from web_survey.sending import UnknownTimepoint, chooser, send_wave, timepoints
+from web_survey.delivery import LINK_CHANNELS, NO_LINK, ChannelUnavailable, link_for
+from web_survey.sending import UnknownTimepoint, chooser, recurring, send_wave, timepoints
 
-from .common import ALL_PROVIDERS, make_app, providers_for, services, site_or_fail
+from .common import ALL_PROVIDERS, make_app, name_the_bot, providers_for, services, site_or_fail
 
 # The link channels first: they need no provider to be configured.
 CHANNELS = sorted(ENROLLED, key=lambda name: name not in LINK_CHANNELS)
@@ -38,16 +36,9 @@ def register(main: click.Group) -> None:
         """
         app = make_app(providers=providers_for(channel) if channel else ALL_PROVIDERS)
         nsw = services(app)
-        config = dict(app.config)
+        config = app.config
         if channel in (None, "telegram"):
-            try:
-                config["TELEGRAM_BOT_USERNAME"] = bot_username(config) or ""
-            except TelegramError as error:
-                if channel:
-                    raise click.ClickException(f"cannot ask Telegram for the bot's name: "
-                                               f"{error}") from error
-                click.echo(f"cannot ask Telegram for the bot's name ({error}): Telegram "
-                           "invitations are printed as web links", err=True)
+            name_the_bot(app, required=channel == "telegram")
         with nsw.uow() as uow:
             try:
                 choose = chooser(nsw, uow, channel)
@@ -59,7 +50,8 @@ def register(main: click.Group) -> None:
             except UnknownTimepoint as error:
                 raise click.ClickException(str(error)) from error
             if dry_run:
-                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order)
+                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order,
+                                      recurring(nsw, uow, site, wave))
                 skipped, notes, made = outcome.skipped, outcome.notes, outcome.invitations
             else:
                 report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)
@@ -71,7 +63,7 @@ def register(main: click.Group) -> None:
             for invitation in made:
                 used = invitation.channel
                 if used in LINK_CHANNELS:
-                    shown = link_for(config, invitation)
+                    shown = link_for(config, invitation) or NO_LINK
                     shown = shown if channel else f"{used}: {shown}"
                 else:
                     shown = (f"would be sent by {used}" if dry_run
@@ -85,4 +77,5 @@ def register(main: click.Group) -> None:
         if held:
             click.echo(f"{held} held: no texts or calls in quiet hours "
                        f"({app.config['QUIET_HOURS']}, {app.config['SITE_TIMEZONE']}). "
-                       "Run the command again later.", err=True)
+                       "They go out when quiet hours end: the worker sends them, or "
+                       "run `nsw-feedback tick` then.", err=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from bot.channel_table import ENROLLED
+from bot.service.reach import SettingError, fallback_order, reminder_rule
 from storage.enrolment import (
     EnrolmentError,
     add_participant,
@@ -15,8 +16,9 @@ from storage.enrolment import (
     erase,
     import_csv,
 )
-from storage.models import Site
-from storage.staff import StaffError, add_staff
+from storage.models import Site, StaffUser
+from storage.staff import StaffError, add_staff, disable_staff, enable_staff, set_password
+from storage.uow import Repository
 
 from .common import make_app, services, site_or_fail
 
@@ -29,6 +31,14 @@ def _password() -> str:
     if first != second:
         raise click.ClickException("the two passwords are not the same")
     return first
+
+
+def _account(repo: Repository, email: str) -> StaffUser:
+    """The staff account with ``email`` (any case), or a clear error naming it."""
+    user = repo.session.query(StaffUser).filter_by(email=email.strip().lower()).first()
+    if user is None:
+        raise click.ClickException(f"there is no staff account {email!r}")
+    return user
 
 
 def register(main: click.Group) -> None:
@@ -49,6 +59,39 @@ def register(main: click.Group) -> None:
             uow.session.add(Site(code=code.upper(), name=name, contact_text=contact))
             uow.commit()
         click.echo(f"added site {code.upper()} ({name})")
+
+    @site.command("set")
+    @click.argument("code")
+    @click.option("--fallback", default=None, metavar="CHANNELS",
+                  help="Channels to try in turn when one fails or brings no answer, such "
+                       "as sms,voice,web ('none': only each person's own channel).")
+    @click.option("--remind-after-days", type=int, default=None,
+                  help="Remind people this many days after we last contacted them (3).")
+    @click.option("--remind-most", type=int, default=None,
+                  help="Send this many reminders at most (2).")
+    def site_set(code: str, fallback: str | None, remind_after_days: int | None,
+                 remind_most: int | None) -> None:
+        """Set how a site reaches people: fallback order and reminder rule."""
+        app = make_app()
+        with services(app).uow() as uow:
+            found = site_or_fail(uow.repo, code)
+            try:
+                order = (found.fallback_channels if fallback is None
+                         else fallback_order(fallback))
+                after, most = reminder_rule(
+                    found.remind_after_days if remind_after_days is None
+                    else remind_after_days,
+                    found.remind_most if remind_most is None else remind_most)
+            except SettingError as error:
+                raise click.ClickException(str(error)) from error
+            found.fallback_order = ",".join(order)
+            found.remind_after_days, found.remind_most = after, most
+            uow.repo.audit("cli", "site_settings", found.code,
+                           fallback=found.fallback_order or "none",
+                           remind_after_days=after, remind_most=most)
+            uow.commit()
+            click.echo(f"{found.code}: fallback {' -> '.join(order) or 'none'}; remind "
+                       f"after {after} days, at most {most} times")
 
     @main.group()
     def staff() -> None:
@@ -73,6 +116,41 @@ def register(main: click.Group) -> None:
             uow.commit()
         click.echo(f"added {'administrator' if admin else 'staff member'} {email}")
 
+    @staff.command("password")
+    @click.argument("email")
+    def staff_password(email: str) -> None:
+        """Give a staff member a new password (asked twice); they are signed out
+        everywhere."""
+        app = make_app()
+        password = _password()
+        with services(app).uow() as uow:
+            try:
+                set_password(uow.repo, _account(uow.repo, email), password)
+            except StaffError as error:
+                raise click.ClickException(str(error)) from error
+            uow.commit()
+        click.echo(f"new password for {email}: every session they had has ended")
+
+    @staff.command("disable")
+    @click.argument("email")
+    def staff_disable(email: str) -> None:
+        """Stop a staff member signing in; every session they have ends now."""
+        app = make_app()
+        with services(app).uow() as uow:
+            disable_staff(uow.repo, _account(uow.repo, email))
+            uow.commit()
+        click.echo(f"disabled {email}: they are signed out and cannot sign in")
+
+    @staff.command("enable")
+    @click.argument("email")
+    def staff_enable(email: str) -> None:
+        """Let a disabled staff member sign in again with their password."""
+        app = make_app()
+        with services(app).uow() as uow:
+            enable_staff(uow.repo, _account(uow.repo, email))
+            uow.commit()
+        click.echo(f"enabled {email}: they can sign in again")
+
     @main.group()
     def participant() -> None:
         """Participants: add, import, erase."""
@@ -88,8 +166,11 @@ def register(main: click.Group) -> None:
                   type=click.Choice(ENROLLED))
     @click.option("--cohort", default="")
     @click.option("--needs", default="", help="Such as easy-read;audio-first.")
+    @click.option("--about", "about", multiple=True, metavar="PCODE",
+                  help="A family member or professional speaking about PCODE (repeatable).")
     def participant_add(site_code: str, code: str, respondent_type: str, phone: str,
-                        language: str, channel: str, cohort: str, needs: str) -> None:
+                        language: str, channel: str, cohort: str, needs: str,
+                        about: tuple[str, ...]) -> None:
         """Add one participant."""
         app = make_app()
         with services(app).uow() as uow:
@@ -97,7 +178,8 @@ def register(main: click.Group) -> None:
             try:
                 added = add_participant(
                     uow.repo, site, code=code, respondent_type=respondent_type, phone=phone,
-                    language=language, preferred_channel=channel, cohort=cohort, needs=needs)
+                    language=language, preferred_channel=channel, cohort=cohort, needs=needs,
+                    about=";".join(about))
             except EnrolmentError as error:
                 raise click.ClickException(str(error)) from error
             uow.repo.audit("cli", "participant_add", site.code, participant=added.code)

@@ -14,7 +14,11 @@ def register(main: click.Group) -> None:
     @main.command()
     @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
     def worker(burst: bool) -> None:
-        """Run queued jobs: invitations, reminders, audio and recordings (needs REDIS_URL)."""
+        """Run queued jobs and a round a minute: sends, reminders, fallback (needs REDIS_URL).
+
+        The round (what `tick` runs once) is put on the queue every TICK_SECONDS (60)
+        by RQ's own cron scheduler, inside this process; --burst runs none.
+        """
         app = make_app(migrate=False, providers=ALL_PROVIDERS)
         url = app.config["REDIS_URL"]
         if not url:

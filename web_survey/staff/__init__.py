@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     """Register the staff pages and Flask-Login on ``app``."""
     from . import (  # noqa: F401
         access,
+        accounts,
         admin,
         audit,
         auth,

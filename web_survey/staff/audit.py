@@ -9,22 +9,22 @@ writes: the filters are a GET form, so nobody can change the log from the staff 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Select, select
-from wtforms import DateField, SelectField
-from wtforms.validators import Optional, ValidationError
+from wtforms import SelectField
 
 from storage.models import AuditEntry, Site
 from storage.uow import UnitOfWork
 
+from ..periods import day_start, site_zone
 from . import bp
 from .access import site_page
-from .forms import StaffForm, options
+from .forms import DateRangeForm, options
 
 PAGE = 100
 ACTION_NAMES = {
@@ -40,15 +40,24 @@ ACTION_NAMES = {
     "participant_edit": "Participant's details changed",
     "invite": "Invitations sent",
     "remind": "Reminders sent",
+    "round": "Sent by the schedule (held invitations, reminders)",
+    "fallback": "Next channel tried",
+    "digest_sent": "Weekly email of figures sent",
     "flag_handled": "Worrying answer handled",
     "site_settings": "Site settings changed",
     "site_add": "Site added",
     "staff_add": "Staff member added",
+    "staff_password": "Staff member's password changed",
+    "staff_disable": "Staff account disabled",
+    "staff_enable": "Staff account enabled again",
 }
 DETAIL_NAMES = {"participant": "participant", "format": "format", "wave": "wave",
                 "rows": "rows", "count": "how many", "channel": "channel",
                 "fields": "changed", "drop_free_text": "written answers left out",
-                "shift_dates": "dates shifted", "survey": "survey", "flag": "flag"}
+                "shift_dates": "dates shifted", "survey": "survey", "flag": "flag",
+                "after": "after", "why": "why", "sent": "sent", "reminded": "reminded",
+                "fallback": "fallback order", "week": "week from",
+                "email": "account"}
 
 
 def action_name(action: str) -> str:
@@ -68,33 +77,18 @@ def describe(detail: dict[str, object]) -> str:
     return "; ".join(parts)
 
 
-class AuditFilterForm(StaffForm):
-    """The filters, read from the query string (a GET form: no CSRF token needed)."""
+class AuditFilterForm(DateRangeForm):
+    """The filters, read from the query string: a date range and what happened."""
 
-    class Meta:
-        csrf = False
-
-    start = DateField("From", validators=[Optional()])
-    end = DateField("To", validators=[Optional()])
     action = SelectField("What happened", default="")
-
-    def validate_end(self, field: DateField) -> None:
-        if field.data and self.start.data and field.data < self.start.data:
-            raise ValidationError("The 'To' date must be the same as or after the 'From' "
-                                  "date")
-
-
-def _bound(day: date, zone: ZoneInfo) -> datetime:
-    """Midnight at the start of ``day`` in the site's time zone, as UTC."""
-    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def _query(site: Site, form: AuditFilterForm, zone: ZoneInfo) -> Select[Any]:
     query = select(AuditEntry).where(AuditEntry.site_code == site.code)
     if form.start.data:
-        query = query.where(AuditEntry.at >= _bound(form.start.data, zone))
+        query = query.where(AuditEntry.at >= day_start(form.start.data, zone))
     if form.end.data:
-        query = query.where(AuditEntry.at < _bound(form.end.data + timedelta(days=1), zone))
+        query = query.where(AuditEntry.at < day_start(form.end.data + timedelta(days=1), zone))
     if form.action.data:
         query = query.where(AuditEntry.action == form.action.data)
     return query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
@@ -104,7 +98,7 @@ def _query(site: Site, form: AuditFilterForm, zone: ZoneInfo) -> Select[Any]:
 @site_page
 def audit_log(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """The site's audit log, newest first, a page at a time."""
-    zone = ZoneInfo(current_app.config.get("SITE_TIMEZONE") or "Europe/London")
+    zone = site_zone(current_app.config)
     form = AuditFilterForm(formdata=request.args)
     seen = set(uow.session.scalars(select(AuditEntry.action).distinct().where(
         AuditEntry.site_code == site.code)))

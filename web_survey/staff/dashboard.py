@@ -3,15 +3,20 @@ its settings (who to call, the named reviewer, the worrying words)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from datetime import date
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bot.engine import RESPONDENT_TYPES, WAVES, WHO_ANSWERED
+from bot.engine import RESPONDENT_TYPES, WHO_ANSWERED
 from bot.engine.safeguarding import word_list
+from bot.service.reach import fallback_order
 from storage.models import Site, utcnow
 from storage.reports import (
+    EVENTS,
     FUNNEL,
     Filters,
+    figures,
     funnel,
     handled_flags,
     open_flags,
@@ -20,13 +25,16 @@ from storage.reports import (
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
+from ..periods import days, last_week, site_zone
 from . import bp
 from .access import flag_of, me, site_page
 from .charts import bar_chart, rows
-from .forms import CHANNEL_NAMES, TYPE_NAMES, FlagForm, SettingsForm
+from .forms import CHANNEL_NAMES, TYPE_NAMES, WAVE_NAMES, DateRangeForm, FlagForm, SettingsForm
 
 WHO_NAMES = {"self": "The person on their own", "supported": "The person with help",
              "family_carer": "Family member or carer", "professional": "Professional"}
+EVENT_NAMES = {"sent": "Invitations sent", "started": "Started", "completed": "Completed",
+               "declined": "Declined", "opted_out": "Opted out"}
 
 
 def _choice(name: str, allowed: tuple[str, ...] | list[str], default: str = "") -> str:
@@ -34,29 +42,55 @@ def _choice(name: str, allowed: tuple[str, ...] | list[str], default: str = "") 
     return value if value in allowed else default
 
 
+def timepoint_names(uow: UnitOfWork, site: Site) -> dict[str, str]:
+    """The site's timepoints in its plan's order, each with its name for staff."""
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    return {name: WAVE_NAMES.get(name, name.capitalize()) for name in plan.names}
+
+
 @bp.get("/sites/<site_code>/")
 @site_page
 def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """Response rates for the chosen wave, charts for each question, open flags."""
+    """Response rates for the chosen timepoint, charts across the site's timepoints,
+    what happened in the chosen dates (the weekly digest's figures), open flags.
+
+    A From/To range narrows the rates (people invited or starting in it) and the
+    charts (answers given in it); without one they cover all time, and the figures
+    cover the digest's week, the last seven whole days.
+    """
+    zone = site_zone(current_app.config)
+    waves = timepoint_names(uow, site)
+    dates = DateRangeForm(formdata=request.args)
+    ranged = bool(dates.start.data or dates.end.data) and dates.validate()
+    first, last = last_week(utcnow(), zone)
+    if ranged:
+        first = dates.start.data or date(2000, 1, 1)
+        last = dates.end.data or utcnow().astimezone(zone).date()
+    period = days(first, last, zone)
     filters = Filters(
-        wave=_choice("wave", WAVES, "baseline"),
+        wave=_choice("wave", list(waves), next(iter(waves))),
         respondent_type=_choice("type", RESPONDENT_TYPES),
         channel=_choice("channel", list(CHANNEL_NAMES)),
         who_answered=_choice("who", WHO_ANSWERED),
+        period=period if ranged else None,
     )
     library = services().surveys
     surveys = [library.for_respondent(kind) for kind in RESPONDENT_TYPES
                if not filters.respondent_type or kind == filters.respondent_type]
-    charts = [(survey, [(summary, rows(summary),
-                         bar_chart(summary, f"chart-{survey.id}-{summary.question.id}"))
-                        for summary in question_counts(uow.session, site, survey, filters)])
+    counted = question_counts(uow.session, site, surveys, list(waves), filters)
+    charts = [(survey, [(summary, rows(summary, list(waves)),
+                         bar_chart(summary, f"chart-{survey.id}-{summary.question.id}", waves))
+                        for summary in counted[survey.id]])
               for survey in surveys]
     return render_template(
-        "staff/dashboard.html", site=site, filters=filters, funnel=funnel(uow.session, site,
-                                                                          filters),
+        "staff/dashboard.html", site=site, filters=filters, waves=waves, dates=dates,
+        errors=dates.summary(), ranged=ranged, zone=zone.key, first=first, last=last,
+        figures=figures(uow.session, site, period, waves), events=EVENTS,
+        event_names=EVENT_NAMES, funnel=funnel(uow.session, site, filters),
         columns=FUNNEL, charts=charts, flags=open_flags(uow.session, site),
         handled=handled_flags(uow.session, site), flag_form=FlagForm(),
-        type_names=TYPE_NAMES, channel_names=CHANNEL_NAMES, who_names=WHO_NAMES)
+        type_names=TYPE_NAMES, channel_names=CHANNEL_NAMES,
+        who_names=WHO_NAMES), 400 if dates.errors else 200
 
 
 @bp.post("/sites/<site_code>/flags/<int:flag_id>/handled")
@@ -79,16 +113,26 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
 @bp.route("/sites/<site_code>/settings", methods=["GET", "POST"])
 @site_page
 def settings(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """The site's safeguarding settings, editable by its own staff."""
+    """The site's settings, editable by its own staff: safeguarding, and how people are
+    reached (the fallback order and the reminder rule)."""
     form = SettingsForm(obj=site)
+    if request.method == "GET":
+        form.fallback_order.data = ", ".join(site.fallback_channels)
     if form.validate_on_submit():
         site.contact_text = " ".join(form.contact_text.data.split())
         site.safeguarding_lead = form.safeguarding_lead.data.strip()
         site.worrying_words = "\n".join(word_list(form.worrying_words.data or ""))
+        site.fallback_order = ",".join(fallback_order(form.fallback_order.data or ""))
+        site.remind_after_days = form.remind_after_days.data
+        site.remind_most = form.remind_most.data
         uow.repo.audit(me().email, "site_settings", site.code,
-                       words=len(word_list(site.worrying_words)))
+                       words=len(word_list(site.worrying_words)),
+                       fallback=site.fallback_order or "none",
+                       remind_after_days=site.remind_after_days,
+                       remind_most=site.remind_most)
         uow.commit()
         flash("The settings are saved.", "success")
         return redirect(url_for("staff.settings", site_code=site.code))
     return render_template("staff/settings.html", site=site, form=form,
-                           errors=form.summary()), 400 if form.errors else 200
+                           errors=form.summary(), channel_names=CHANNEL_NAMES
+                           ), 400 if form.errors else 200

@@ -6,6 +6,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectChoice,
@@ -14,10 +17,24 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from bot.engine import Need
+from bot.service.reach import (
+    LONGEST_WAIT_DAYS,
+    MOST_REMINDERS,
+    SettingError,
+    fallback_order,
+)
 from storage.enrolment import KNOWN_NEEDS
 from storage.staff import MIN_PASSWORD
 
@@ -59,6 +76,22 @@ class StaffForm(FlaskForm):
                 found.extend((anchor, str(message)) for message in field.errors)
         found.extend(("", message) for message in extra or [])
         return found
+
+
+class DateRangeForm(StaffForm):
+    """From and To dates, read from the query string (a GET form: no CSRF token needed).
+    Either may be left empty."""
+
+    class Meta:
+        csrf = False
+
+    start = DateField("From", validators=[Optional()])
+    end = DateField("To", validators=[Optional()])
+
+    def validate_end(self, field: DateField) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError("The 'To' date must be the same as or after the 'From' "
+                                  "date")
 
 
 class SignInForm(StaffForm):
@@ -134,8 +167,10 @@ class InviteForm(StaffForm):
 class ExportForm(StaffForm):
     fmt = RadioField("Format", validators=[DataRequired("Choose a format")])
     survey = RadioField("Survey", default="")
-    wave = RadioField("Wave", choices=options([("", "Both waves"), *WAVE_NAMES.items()]),
-                      default="")
+    # The site's timepoints and entry types: the view sets the choices from its plan.
+    wave = RadioField("Timepoint", default="")
+    start = RadioField("Paired CSV: from", default="")
+    end = RadioField("Paired CSV: to", default="")
     drop_free_text = BooleanField("Leave out written and recorded answers")
     shift_dates = BooleanField("Shift each participant's dates by a random number of days")
 
@@ -151,6 +186,24 @@ class SettingsForm(StaffForm):
                     Length(max=120)])
     worrying_words = TextAreaField("Worrying words and phrases, one on each line",
                                    validators=[Length(max=5000)])
+    fallback_order = StringField("Channels to try in turn", validators=[Length(max=100)])
+    remind_after_days = IntegerField(
+        "Remind people after this many days",
+        validators=[InputRequired("Enter how many days to wait before a reminder"),
+                    NumberRange(1, LONGEST_WAIT_DAYS,
+                                f"Enter a number of days from 1 to {LONGEST_WAIT_DAYS}")])
+    remind_most = IntegerField(
+        "Reminders at most",
+        validators=[InputRequired("Enter how many reminders to send at most"),
+                    NumberRange(0, MOST_REMINDERS,
+                                f"Enter a number of reminders from 0 to {MOST_REMINDERS}")])
+
+    def validate_fallback_order(self, field: StringField) -> None:
+        """The order must name channels there are, each once (``bot.service.reach``)."""
+        try:
+            fallback_order(field.data or "")
+        except SettingError as error:
+            raise ValidationError(f"Channels to try in turn: {error}") from error
 
 
 class FlagForm(StaffForm):
@@ -177,3 +230,21 @@ class NewStaffForm(StaffForm):
         DataRequired("Enter the password again"),
         EqualTo("password", "The two passwords are not the same")])
 
+
+
+class ChangePasswordForm(StaffForm):
+    current = PasswordField("Your current password",
+                            validators=[DataRequired("Enter your current password")])
+    password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password"),
+        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Enter the new password again"),
+        EqualTo("password", "The two new passwords are not the same")])
+
+
+class AccountAccessForm(StaffForm):
+    """Disable (or, for administrators, enable) one staff account: a button per row."""
+
+    email = HiddenField(validators=[DataRequired()])
+    action = HiddenField(validators=[DataRequired()])

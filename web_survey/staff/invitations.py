@@ -9,8 +9,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from bot.engine import Need
-from bot.service.outreach import InvitationStatus
-from storage.invitations import MAX_REMINDERS, REMIND_AFTER
+from bot.service.outreach import DEAD_END, InvitationStatus
 from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
 
@@ -21,6 +20,9 @@ from . import bp
 from .access import me, site_page
 from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm, options
 
+# Said in place of a Telegram invitation's link while the bot's name is not set.
+NO_BOT_NAME = ("(no link: the Telegram bot's name is not set; ask your administrator to "
+               "set TELEGRAM_BOT_USERNAME)")
 # Every status an invitation can store, as staff read it (outreach names them).
 STATUS_NAMES = {status.value: status.label for status in InvitationStatus}
 
@@ -31,20 +33,36 @@ def _unavailable(channel: str, error: ChannelUnavailable) -> str:
             f"({error}). You can send web links now instead.")
 
 
-def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "") -> list[Invitation]:
-    query = (select(Invitation).join(Participant)
+def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "",
+                 steps_only: bool = False) -> list[Invitation]:
+    """``site``'s invitations to ``wave`` (on ``channel``; only fallback steps), each
+    person's in the order they were made."""
+    query = (select(Invitation).join(Invitation.participant)
              .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
                     Invitation.wave == wave)
              .order_by(Participant.code, Invitation.id))
     if channel:
         query = query.where(Invitation.channel == channel)
+    if steps_only:
+        query = query.where(Invitation.previous_id.is_not(None))
     return list(uow.session.scalars(query))
 
 
-def links(invitation: Invitation) -> tuple[str, str]:
-    """(What to show, the link): a Telegram deep link when the bot is named, else web."""
-    link = link_for(current_app.config, invitation)
-    return ("Telegram" if link.startswith("https://t.me/") else "Web"), link
+def tried_because(invitation: Invitation) -> str:
+    """Why a fallback step was made, in words ("Text message: failed"); empty for a
+    first invitation. A step follows either a dead end or a channel with no answer."""
+    previous = invitation.previous
+    if previous is None:
+        return ""
+    why = (STATUS_NAMES[previous.status] if previous.status in DEAD_END
+           else "no answer in time")
+    return f"{CHANNEL_NAMES.get(previous.channel, previous.channel)}: {why.lower()}"
+
+
+def link_of(invitation: Invitation) -> str | None:
+    """The link to hand on for a web or Telegram invitation; None for a Telegram one
+    while the bot's name is not set (the page says so instead)."""
+    return link_for(current_app.config, invitation)
 
 
 def qr_svg(link: str, code: str) -> Markup:
@@ -80,17 +98,21 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
     wave = request.args.get("wave", "")
     wave = wave if wave in wave_names else next(iter(wave_names))
+    shown = _invitations(uow, site, wave)
+    cards = sum(1 for i in shown if i.previous_id is not None and i.channel == "web")
     return render_template(
         "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
-        invitations=_invitations(uow, site, wave), links=links, wave_names=wave_names,
-        channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES,
-        remind_days=REMIND_AFTER.days, remind_most=MAX_REMINDERS)
+        invitations=shown, link_of=link_of, wave_names=wave_names,
+        channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES, step_cards=cards,
+        tried_because=tried_because,
+        order=[CHANNEL_NAMES.get(name, name) for name in site.fallback_channels])
 
 
 @bp.post("/sites/<site_code>/invitations/remind")
 @site_page
 def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """Remind everyone due a reminder (invited 3 days ago or more, not finished)."""
+    """Remind everyone due a reminder by the site's rule (not finished, last contacted
+    long enough ago)."""
     form = StaffForm()
     if form.validate_on_submit():
         report = send_reminders(services(), uow, site, me().email)
@@ -99,8 +121,7 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         flash(f"{len(report.sent) - len(web)} reminders sent.", "success")
         if web:
             flash("Send these web links again yourself: " + ", ".join(
-                f"{i.participant.code} {link_for(current_app.config, i)}"
-                for i in web), "info")
+                f"{i.participant.code} {link_of(i) or NO_BOT_NAME}" for i in web), "info")
         for code, reason in report.skipped:
             flash(f"{code} was not reminded: {reason}.", "info")
     return redirect(url_for("staff.invitations", site_code=site.code))
@@ -113,17 +134,21 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     wave_names = _timepoints(uow, site)
     wave = request.args.get("wave", "baseline")
     channel = request.args.get("channel", "web")
+    # Only the web steps of the fallback order: link cards for a worker to take.
+    steps_only = request.args.get("steps") == "1"
     if wave not in wave_names or channel not in LINK_CHANNELS:
         return redirect(url_for("staff.invitations", site_code=site.code))
     cards = []
-    for invitation in _invitations(uow, site, wave, channel):
-        kind, link = links(invitation)
+    for invitation in _invitations(uow, site, wave, channel, steps_only):
+        link = link_of(invitation)
+        if link is None:  # a Telegram invitation while the bot has no name: the page says
+            continue
         survey = services().surveys.for_respondent(invitation.participant.respondent_type)
         language = invitation.participant.language
         cards.append({
             "code": invitation.participant.code, "link": link,
             "qr": qr_svg(link, invitation.participant.code), "language": language,
-            "lead": survey.phrase("card_telegram" if kind == "Telegram" else "card_web",
+            "lead": survey.phrase("card_telegram" if channel == "telegram" else "card_web",
                                   language),
             "link_lead": survey.phrase("card_link", language),
             "supporter": (survey.phrase("invite_supporter", language)

@@ -15,6 +15,7 @@ from storage.enrolment import (
     update_participant,
 )
 from storage.models import KeptMessage, Participant, Response, Site
+from storage.timeline import participant_timeline
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -137,8 +138,10 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
     kept = [(m.received_at, m.channel, uow.repo.vault.decrypt(m.secret), m.concerns)
             for m in uow.session.scalars(select(KeptMessage).where(
                 KeptMessage.participant_id == person.id).order_by(KeptMessage.id))]
+    timeline = participant_timeline(
+        uow.session, person.id, services().conversations.catalogue.plan(uow.session, site.id))
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
-                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept)
+                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept, timeline=timeline)
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])

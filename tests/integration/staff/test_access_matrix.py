@@ -22,6 +22,7 @@ from web_survey.bootstrap import Services
 from .conftest import Staff
 
 EXAMPLES = PACKAGE_CONTENT.parent / "examples"
+COLLEAGUE = "colleague@calderdale.example"  # a Calderdale account the world holds
 NEW_PERSON = {"code": "CAL-0100", "respondent_type": "individual", "language": "en",
               "preferred_channel": "web"}
 
@@ -58,6 +59,7 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("publish survey form", "GET", "/staff/sites/{site}/surveys/publish", None),
     ("publish plan form", "GET", "/staff/sites/{site}/plan/publish", None),
     ("survey preview", "GET", "/staff/sites/{site}/surveys/{version}", None),
+    ("staff accounts", "GET", "/staff/sites/{site}/staff", None),
     ("add", "POST", "/staff/sites/{site}/participants/new", lambda: dict(NEW_PERSON)),
     ("import", "POST", "/staff/sites/{site}/participants/import", _csv),
     ("edit", "POST", "/staff/sites/{site}/participants/{site}-0001",
@@ -69,10 +71,12 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("export", "POST", "/staff/sites/{site}/exports", lambda: {"fmt": "long", "wave": ""}),
     ("settings", "POST", "/staff/sites/{site}/settings",
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
-              "worrying_words": "hurt"}),
+              "worrying_words": "hurt", "remind_after_days": "3", "remind_most": "2"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
     ("publish survey", "POST", "/staff/sites/{site}/surveys/publish", _survey),
     ("publish plan", "POST", "/staff/sites/{site}/plan/publish", _plan),
+    ("disable staff", "POST", "/staff/sites/{site}/staff",
+     lambda: {"email": COLLEAGUE, "action": "disable"}),
 ]
 ADMIN_ROUTES = [
     ("sites", "GET", "/staff/admin/sites", None),
@@ -86,10 +90,12 @@ ROLES = ("anonymous", "camden", "calderdale", "admin")
 
 
 @pytest.fixture
-def world(nsw: Services, sites: dict[str, int],
-          make_participant: Callable[..., int]) -> dict[str, int]:
+def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int],
+          make_staff: Callable[..., str]) -> dict[str, int]:
     """Calderdale and Camden, a participant each; a safeguarding flag for Calderdale's and
-    a survey version Calderdale published."""
+    a survey version Calderdale published; a Calderdale staff account besides the one
+    signed in."""
+    make_staff(COLLEAGUE, "CAL")
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
     with nsw.uow() as uow:
@@ -195,7 +201,8 @@ def test_every_route_is_in_the_matrix(app: Any) -> None:
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
               .replace("{flag}", "<int:flag_id>").replace("{version}", "<int:version_id>")
               for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
-    public = {"/staff/sign-in", "/staff/sign-out", "/staff/"}
+    # Every signed-in person's own pages (test_sign_in.py, test_accounts.py).
+    public = {"/staff/sign-in", "/staff/sign-out", "/staff/", "/staff/account/password"}
     staff_rules = {rule.rule for rule in app.url_map.iter_rules()
                    if rule.rule.startswith("/staff")}
     assert staff_rules - public <= tested, staff_rules - public - tested

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.engine import Event, messages
-from storage.models import AuditEntry, Invitation, SafeguardingFlag
+from storage.models import (
+    Answer,
+    AuditEntry,
+    Invitation,
+    Participant,
+    Response,
+    SafeguardingFlag,
+    utcnow,
+)
 from web_survey.bootstrap import Services
 
 from .conftest import Staff, table_rows
@@ -130,7 +141,8 @@ def test_a_site_edits_its_own_worrying_words(
     saved = as_cal.post("/staff/sites/CAL/settings", data={
         "contact_text": "Ring  Calderdale duty team on 01422 000000.",
         "safeguarding_lead": "Jo Smith, safeguarding lead",
-        "worrying_words": "Lonely\n\nno friends\nlonely"}, form_page="/staff/sites/CAL/settings")
+        "worrying_words": "Lonely\n\nno friends\nlonely", "remind_after_days": "3",
+        "remind_most": "2"}, form_page="/staff/sites/CAL/settings")
     assert saved.status_code == 302
     pid = make_participant("CAL-0001", site="CAL")
     said = _answer(nsw, pid, [*BASELINE[:-1], "I am lonely and hurt"])
@@ -184,3 +196,74 @@ def test_no_to_feeling_safe_and_words_typed_with_a_closed_answer_reach_the_revie
     page = html.unescape(as_cal.get("/staff/sites/CAL/").get_data(as_text=True))
     assert "Worrying answers to review (1)" in page
     assert "No. I am scared, he hits me" in page
+
+
+def test_a_date_range_narrows_the_rates_the_charts_and_the_periods_figures(
+        nsw: Services, as_cal: Staff, survey_data: dict[str, list[str]]) -> None:
+    today = utcnow().date()
+    with nsw.uow() as uow:
+        # CAL-0001's exit answers were given 40 days ago; CAL-0003 was invited then too.
+        exit_id = uow.session.scalar(select(Response.id).join(Response.participant).where(
+            Participant.code == "CAL-0001", Response.wave == "exit"))
+        uow.session.execute(update(Answer).where(Answer.response_id == exit_id)
+                            .values(answered_at=utcnow() - timedelta(days=40)))
+        old = uow.repo.participant("CAL-0003").id
+        uow.session.execute(update(Invitation).where(Invitation.participant_id == old)
+                            .values(created_at=utcnow() - timedelta(days=40)))
+        uow.session.execute(update(Response).where(Response.participant_id == old)
+                            .values(started_at=utcnow() - timedelta(days=40),
+                                    updated_at=utcnow() - timedelta(days=40)))
+        uow.commit()
+    week = f"start={today - timedelta(days=6)}&end={today}"
+    page = as_cal.get(f"/staff/sites/CAL/?wave=baseline&{week}").get_data(as_text=True)
+    # CAL-0003 (invited and declined 40 days ago) is not among this week's people.
+    assert table_rows(page, "rates")[-1] == ["Total", "4", "1", "1", "0", "1"]
+    assert table_rows(page, "answers-individual-know_sw")[-1] == ["Answers", "1", "0"]
+    # Sent: the web links only (the texts were never handed to a provider). Started: both
+    # of CAL-0001's timepoints and CAL-0002 this week; CAL-0003 declined 40 days ago.
+    assert table_rows(page, "period-figures")[-1] == [
+        "Total", "2 (2)", "3 (4)", "2 (2)", "0 (1)", "1 (1)"]
+    assert "Showing " in page and "Show all dates" in page
+    everything = as_cal.get("/staff/sites/CAL/?wave=baseline").get_data(as_text=True)
+    assert table_rows(everything, "rates")[-1] == ["Total", "5", "1", "1", "1", "1"]
+    assert table_rows(everything, "answers-individual-know_sw")[-1] == ["Answers", "1", "1"]
+    # Without dates, the figures are the weekly email's: the seven whole days before today.
+    assert "The last 7 whole days, as in the weekly email." in everything
+    long_ago = as_cal.get("/staff/sites/CAL/?start=2020-01-01&end=2020-01-31")
+    text = long_ago.get_data(as_text=True)
+    assert "Nobody has been invited to this timepoint yet" in text
+    assert table_rows(text, "period-figures")[-1] == [
+        "Total", "0 (0)", "0 (0)", "0 (0)", "0 (0)", "0 (0)"]
+
+
+def test_a_to_date_before_the_from_date_is_explained(as_cal: Staff,
+                                                     sites: dict[str, int]) -> None:
+    response = as_cal.get("/staff/sites/CAL/?start=2026-03-10&end=2026-03-01")
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert "<title>Error: Dashboard" in text
+    assert '<a href="#end">The \'To\' date must be the same as or after the \'From\' date</a>' \
+        in text
+
+
+def test_the_timepoints_are_the_sites_own_plan(nsw: Services, as_cal: Staff,
+                                               sites: dict[str, int], tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("timepoints:\n  - name: baseline\n  - name: 3-month\n"
+                    "    opens_after_days: 90\n  - name: exit\n")
+    nsw.publishing.publish_plan("CAL", plan, "test")
+    page = as_cal.get("/staff/sites/CAL/?wave=3-month").get_data(as_text=True)
+    assert '<option value="3-month" selected>3-month</option>' in page
+    assert "Response rates: 3-month" in page
+    assert table_rows(page, "answers-individual-know_sw")[0] == [
+        "Answer", "Baseline", "3-month", "Exit"]
+    assert "Baseline, 3-month, Exit compared" in page
+    # The chart: a legend entry and a differently filled bar for each timepoint.
+    chart = page.split('aria-labelledby="chart-individual-know_sw-title')[1].split("</svg>")[0]
+    assert [name for name in ("Baseline", "3-month", "Exit") if f">{name}</text>" in chart] \
+        == ["Baseline", "3-month", "Exit"]
+    fills = re.findall(r'<rect x="200" y="\d+" width="[\d.]+" height="18" fill="([^"]+)"', chart)
+    assert len(fills) == 3 * 3 and len(set(fills[:3])) == 3
+    assert "Baseline: no answers yet. 3-month: no answers yet. Exit: no answers yet." in chart
+    camden = as_cal.get("/staff/sites/CAM/")
+    assert camden.status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.engine import Event
 from bot.service.outreach import InvitationStatus, due_reminders, reminder_due
 from storage.models import AuditEntry, Invitation, Participant, utcnow
-from tests.fake_senders import FakeSender, call_row, text_row
+from tests.fake_senders import FakeSender, text_row
 from web_survey.bootstrap import Services
 from web_survey.staff.invitations import STATUS_NAMES, qr_svg
 
@@ -49,7 +49,7 @@ def sent(nsw: Services, people: dict[str, int]) -> list[str]:
 def _invitations(nsw: Services) -> list[tuple[str, str, str]]:
     with nsw.uow() as uow:
         return [(i.participant.code, i.channel, i.status) for i in uow.session.scalars(
-            select(Invitation).join(Participant).order_by(Participant.code))]
+            select(Invitation).join(Invitation.participant).order_by(Participant.code))]
 
 
 def test_a_web_wave_lists_a_link_for_each_of_the_sites_people(
@@ -126,18 +126,47 @@ def test_a_supporters_card_says_the_survey_is_for_the_person_they_support(
 
 
 def test_telegram_cards_hold_the_bots_deep_link(
-        app_config: dict[str, Any], nsw: Services, as_cal: Staff, people: dict[str, int],
-        app: Any) -> None:
-    nsw.senders["telegram"] = call_row(FakeSender())  # usable; a link is never sent
-    as_cal.post(PAGE, data={"wave": "baseline", "channel": "telegram"}, form_page=PAGE)
-    missing = as_cal.get(f"{PAGE}/print?channel=telegram").get_data(as_text=True)
-    assert "TELEGRAM_BOT_USERNAME" in missing
+        nsw: Services, as_cal: Staff, people: dict[str, int], app: Any) -> None:
     app.config["TELEGRAM_BOT_USERNAME"] = "@NswFeedbackBot"
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "telegram"}, form_page=PAGE)
     page = as_cal.get(f"{PAGE}/print?channel=telegram").get_data(as_text=True)
     tokens = re.findall(r"https://t\.me/NswFeedbackBot\?start=([\w-]+)", page)
     with nsw.uow() as uow:
         assert sorted(set(tokens)) == sorted(uow.session.scalars(select(Invitation.token)))
     assert "It opens your survey in Telegram." in page
+
+
+def test_without_the_bots_name_no_telegram_invitation_is_made(
+        nsw: Services, as_cal: Staff, people: dict[str, int], app: Any) -> None:
+    """A Telegram token opens only Telegram, so a web link would say "not found": with
+    no bot name (only a token, say) staff are told what to set and nothing is made."""
+    app.config.update(TELEGRAM_BOT_TOKEN="123:abc", TELEGRAM_BOT_USERNAME="")
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": "telegram"},
+                           form_page=PAGE, follow_redirects=True)
+    text = html.unescape(response.get_data(as_text=True))
+    assert "Telegram is not set up on this server yet" in text
+    assert "TELEGRAM_BOT_USERNAME" in text
+    assert _invitations(nsw) == []
+
+
+def test_a_telegram_invitation_made_before_the_name_went_has_no_web_link(
+        nsw: Services, as_cal: Staff, people: dict[str, int], app: Any, client: Any) -> None:
+    """Invitations made while the bot was named, listed after its name is gone: staff
+    are told why there is no link, and are never handed a web link that would 404."""
+    app.config["TELEGRAM_BOT_USERNAME"] = "@NswFeedbackBot"
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "telegram"}, form_page=PAGE)
+    app.config["TELEGRAM_BOT_USERNAME"] = ""
+    listed = html.unescape(as_cal.get(PAGE).get_data(as_text=True))
+    printed = html.unescape(as_cal.get(f"{PAGE}/print?channel=telegram").get_data(as_text=True))
+    with nsw.uow() as uow:
+        tokens = list(uow.session.scalars(select(Invitation.token)))
+    assert len(tokens) == 2
+    for page in (listed, printed):
+        assert not any(token in page for token in tokens)
+        assert "/s/" not in page and "TELEGRAM_BOT_USERNAME" in page
+    assert listed.count("No link: the Telegram bot's name is not set.") == 2
+    assert 'class="card"' not in printed
+    assert client.get(f"/s/{tokens[0]}").status_code == 404  # why no web link is given
 
 
 # ---------------------------------------------------------------- reminder rules

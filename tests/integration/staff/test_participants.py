@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.engine import Event
-from storage.models import Answer, AuditEntry, Participant, Response, SafeguardingFlag
+from storage.models import Answer, AuditEntry, Participant, Response, SafeguardingFlag, Site
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -81,7 +82,7 @@ def test_bad_rows_are_reported_one_by_one_and_nothing_is_imported(
     assert "row 4: the respondent type &#39;carer&#39; is not one of" in text
     assert "row 5: the phone number &#39;07700 900 1234567&#39; is not valid" in text
     assert "row 6: the code CAL-0101 is on an earlier row too" in text
-    assert "row 7: the code CAL-0900 cannot be used: choose another code" in text
+    assert "row 7: the code CAL-0900 is taken: choose another code" in text
     assert "row 8: this phone number is on an earlier row too" in text
     assert "row 2" not in text
     assert _codes(nsw) == ["CAL-0900"]
@@ -198,8 +199,10 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
 
 def test_the_forms_say_nothing_about_another_sites_participants(
         nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
-    """A code or phone number held at Camden gets word for word what one held at
-    Calderdale gets: nothing says where, who, or that another person has it."""
+    """A site adds only codes that begin with its own code, so whether another site's
+    code is taken or free gets word for word the same answer; a phone number held at
+    Camden gets what one held at Calderdale gets. Nothing says where, who, or that
+    another person has it."""
     make_participant("CAL-0900", site="CAL", phone="+447700900900")
     make_participant("CAM-0900", site="CAM", phone="+447700900901")
     page = "/staff/sites/CAL/participants/new"
@@ -213,23 +216,43 @@ def test_the_forms_say_nothing_about_another_sites_participants(
         assert found
         return " ".join(found).replace(code, "CODE")
 
-    own_code, other_code = problem("CAL-0900", "07700 900555"), problem("CAM-0900",
-                                                                        "07700 900555")
+    taken_there, free_there = problem("CAM-0900", "07700 900555"), problem("CAM-0999",
+                                                                           "07700 900555")
+    assert taken_there == free_there
+    assert "is not one of this site's: codes here begin with CAL-" in html.unescape(
+        taken_there)
+    assert "is taken" in problem("CAL-0900", "07700 900555")  # only ever one's own
     own_phone, other_phone = problem("CAL-0901", "07700 900900"), problem("CAL-0902",
                                                                           "07700 900901")
-    assert other_code == own_code and other_phone == own_phone
-    for text in (other_code, other_phone):
-        for clue in ("Camden", "CAM-", "another participant", "already used"):
+    assert other_phone == own_phone
+    for text in (taken_there, other_phone):
+        for clue in ("Camden", "another participant", "already used", "taken"):
             assert clue not in text
     body = (b"code,respondent_type,phone,preferred_channel\n"
-            b"CAM-0900,individual,,web\nCAL-0950,individual,07700 900901,sms\n")
-    imported = _upload(as_cal, body).get_data(as_text=True)
-    assert "row 2: the code CAM-0900 cannot be used: choose another code" in imported
-    assert "row 3: this phone number cannot be used: if the person already takes part, " \
+            b"CAM-0900,individual,,web\nCAM-0999,individual,,web\n"
+            b"CAL-0950,individual,07700 900901,sms\n")
+    imported = html.unescape(_upload(as_cal, body).get_data(as_text=True))
+    for row, code in ((2, "CAM-0900"), (3, "CAM-0999")):
+        assert (f"row {row}: the code {code} is not one of this site's: codes here begin "
+                "with CAL-") in imported
+    assert "row 4: this phone number cannot be used: if the person already takes part, " \
         "ask your administrator" in imported
-    for clue in ("Camden", "another participant", "already used"):
+    for clue in ("Camden", "another participant", "already used", "taken"):
         assert clue not in imported
     assert _codes(nsw) == ["CAL-0900", "CAM-0900"]
+
+
+def test_a_site_whose_code_begins_another_sites_cannot_take_its_codes(
+        nsw: Services, as_cal: Staff) -> None:
+    """With sites CAL and CAL-N, CAL-N-0001 is CAL-N's code: Calderdale cannot add it
+    (and so cannot learn whether CAL-N has it)."""
+    with nsw.uow() as uow:
+        uow.session.add(Site(code="CAL-N", name="Calderdale North"))
+        uow.commit()
+    body = b"code,respondent_type\nCAL-N-0001,individual\n"
+    imported = html.unescape(_upload(as_cal, body).get_data(as_text=True))
+    assert "row 2: the code CAL-N-0001 is not one of this site's" in imported
+    assert _codes(nsw) == []
 
 
 def test_messages_sent_outside_the_survey_are_on_the_persons_page_and_only_there(

@@ -1,0 +1,271 @@
+"""Benchmark: how soon the Telegram webhook says "received", against a bare INSERT route.
+
+Telegram waits for the webhook's answer before it sends that chat's next update, and
+resends what is not acknowledged; the product answers only once the update is stored
+and the bot's replies are sent (``WebhookBot.process``), so its acknowledgement waits
+on the database and on the Bot API. For each database (a SQLite file; a private schema
+on PostgreSQL) it enrols ``--participants`` people, each linked to a Telegram chat, and
+serves with gunicorn as the Procfile does (the same workers and threads for both):
+
+- the floor: ``bench.floor``, one INSERT and commit per update;
+- the product: ``web_survey:create_app()``, whose ``POST /telegram/webhook`` checks the
+  secret header, runs the real python-telegram-bot application, stores the turn and
+  sends each reply to a local Bot API stand-in (``tests/integration/telegram_standin``)
+  that answers after ``--api-delay-ms``, standing for Telegram's own round trip.
+
+Every person first sends "Hello" (a warm-up, not measured). Then ``--connections``
+clients post each person's next message of a live survey, people taking turns, never
+two of one person at once, round by round, floor and product turn about. It prints
+requests/s and the acknowledgement's p50, p99 and slowest for both, the ratio
+product/floor of each round, then their medians. Telegram documents no timeout for a
+webhook; the aim here is a p99 under a second.
+
+    python -m bench.telegram_bench                       # SQLite and PostgreSQL
+    python -m bench.telegram_bench --db sqlite --participants 200 --api-delay-ms 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median, quantiles
+from typing import Any
+from urllib.parse import urlsplit
+
+from content.loader import load_library
+from storage.crypto import Vault
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.models import Participant, Site
+from storage.uow import UnitOfWork
+from tests.integration.telegram_standin import SECRET, TOKEN, BotApiStandIn
+from tests.servers import gunicorn
+from web_survey.telegram_routes import SECRET_HEADER
+
+from .floor import metadata as floor_metadata
+from .respondents import Respondent, respondents
+from .sms_bench import (
+    DATA_KEY,
+    DEFAULT_PG,
+    FLOOR_APP,
+    PRODUCT_APP,
+    postgres_database,
+    sqlite_database,
+    stored_texts,
+)
+
+PATH = "/telegram/webhook"
+FIRST_CHAT = 700_000_000
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 1000.0
+
+
+class SlowBotApi(BotApiStandIn):
+    """The Bot API stand-in, answering each call after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        time.sleep(self.delay)
+        return super()._app(environ, start_response)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One server's round: each acknowledgement's time, and the non-200 answers."""
+
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    def percentile(self, share: int) -> float:
+        return quantiles(self.latencies_ms, n=100, method="inclusive")[share - 1]
+
+
+def enrol_chats(url: str, people: Sequence[Respondent]) -> None:
+    """Migrate, add the floor's table, and enrol ``people``, each linked to a chat."""
+    engine = make_engine(url)
+    upgrade(engine)
+    floor_metadata.create_all(engine)
+    with UnitOfWork(make_session_factory(engine), Vault(DATA_KEY)) as uow:
+        site = Site(code="LOAD", name="Load test site",
+                    contact_text="Please call the social care team on 0113 496 0000.")
+        uow.session.add(site)
+        for number, person in enumerate(people):
+            participant = Participant(site=site, code=person.code,
+                                      respondent_type=person.respondent_type,
+                                      preferred_channel="telegram")
+            uow.session.add(participant)
+            uow.repo.set_contact(participant, "telegram", str(FIRST_CHAT + number))
+        uow.commit()
+    engine.dispose()
+
+
+def update(number: int, index: int, text: str) -> bytes:
+    """Person ``number``'s message ``index`` as Telegram posts it."""
+    chat = FIRST_CHAT + number
+    return json.dumps({"update_id": number * 1000 + index, "message": {
+        "message_id": index + 1, "date": int(time.time()), "text": text,
+        "from": {"id": chat, "is_bot": False, "first_name": "Sam"},
+        "chat": {"id": chat, "type": "private", "first_name": "Sam"}}}).encode()
+
+
+def post_all(base_url: str, bodies: Sequence[Sequence[bytes]]) -> Run:
+    """Each client posts its own people's updates in order, one at a time, on one
+    kept-alive connection; the clients run at once. The time of each answer counts."""
+    parts = urlsplit(base_url)
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client(mine: Sequence[bytes]) -> None:
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+        mine_ms = []
+        failed = 0
+        for body in mine:
+            started = time.perf_counter()
+            connection.request("POST", PATH, body=body, headers={
+                "Content-Type": "application/json", SECRET_HEADER: SECRET})
+            answer = connection.getresponse()
+            answer.read()
+            mine_ms.append((time.perf_counter() - started) * 1000)
+            failed += answer.status != 200
+        connection.close()
+        with lock:
+            latencies.extend(mine_ms)
+            errors[0] += failed
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        list(pool.map(client, bodies))
+    return Run(time.perf_counter() - started, latencies, errors[0])
+
+
+def shares(people: Sequence[Respondent], indexes: range,
+           connections: int) -> list[list[bytes]]:
+    """The updates for messages ``indexes`` of everyone, split between the clients by
+    person, so no two of one person's messages are ever in flight at once."""
+    bodies: list[list[bytes]] = [[] for _ in range(connections)]
+    for index in indexes:
+        for number, person in enumerate(people):
+            if index < len(person.texts):
+                bodies[number % connections].append(update(number, index,
+                                                           person.texts[index]))
+    return [mine for mine in bodies if mine]
+
+
+def bench_database(name: str, url: str, people: Sequence[Respondent],
+                   options: argparse.Namespace) -> tuple[list[Run], list[Run], int, int]:
+    """Floor and product turn about, ``--rounds`` times, on one fresh database: their
+    runs, how many updates the product was sent and how many it stored."""
+    enrol_chats(url, people)
+    longest = max(len(person.texts) for person in people)
+    per_round = max(1, (longest - 1) // options.rounds)
+    floors: list[Run] = []
+    products: list[Run] = []
+    sent = 0
+    with (tempfile.TemporaryDirectory(prefix="telegram-bench-") as temporary,
+          SlowBotApi(options.api_delay_ms / 1000) as api):
+        folder = Path(temporary)
+        env = {"DATABASE_URL": url, "SECRET_KEY": "bench-secret-key", "DATA_KEY": DATA_KEY,
+               "PUBLIC_BASE_URL": "https://bench.example", "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_BASE_URL": api.url, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+               "TELEGRAM_BOT_USERNAME": "bench_bot", "TWILIO_ACCOUNT_SID": "",
+               "REDIS_URL": "", "AUDIO_DIR": str(folder / "audio"),
+               "RECORDINGS_DIR": str(folder / "recordings")}
+        workers = options.workers, options.threads
+        log = options.log or folder / "gunicorn.log"
+        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, *workers, log) as floor,
+              gunicorn(PRODUCT_APP, env, *workers, log) as product):
+            hello = shares(people, range(1), options.connections)
+            for server in (floor, product):
+                warm = post_all(server.url, hello)
+                sent += len(warm.latencies_ms) if server is product else 0
+                if warm.errors:
+                    raise SystemExit(f"{name}: {warm.errors} warm-up updates were refused "
+                                     f"(see {log})")
+            for number in range(options.rounds):
+                first = 1 + number * per_round
+                bodies = shares(people, range(first, first + per_round), options.connections)
+                floors.append(post_all(floor.url, bodies))
+                print(f"{name:<9} {number + 1} floor   {_row(floors[-1])}", flush=True)
+                products.append(post_all(product.url, bodies))
+                sent += len(products[-1].latencies_ms)
+                print(f"{name:<9} {number + 1} product {_row(products[-1])}", flush=True)
+    return floors, products, sent, stored_texts(url)
+
+
+def _row(run: Run) -> str:
+    return (f"{len(run.latencies_ms):>6} updates {run.rate:>7.0f} /s  "
+            f"p50 {run.percentile(50):>7.1f} ms  p99 {run.percentile(99):>7.1f} ms  "
+            f"slowest {max(run.latencies_ms):>7.1f} ms  errors {run.errors}")
+
+
+def summary(name: str, floors: Sequence[Run], products: Sequence[Run], sent: int,
+            stored: int) -> str:
+    """Medians over the rounds, and the aims met or missed."""
+    ratios = [p.rate / f.rate for f, p in zip(floors, products, strict=True)]
+    ratio, p99 = median(ratios), median(r.percentile(99) for r in products)
+    slowest = max(max(r.latencies_ms) for r in products)
+    errors = sum(r.errors for r in products)
+    return (f"{name}: ratio {ratio:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}; aim >= "
+            f"{TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'}); product "
+            f"acknowledgement p50 {median(r.percentile(50) for r in products):.1f} ms, p99 "
+            f"{p99:.1f} ms (aim < {TARGET_P99_MS:.0f} ms: "
+            f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}), slowest {slowest:.1f} ms; "
+            f"floor p99 {median(r.percentile(99) for r in floors):.1f} ms; "
+            f"product errors {errors}; updates stored {stored} of {sent}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the benchmark and print what it found."""
+    doc = __doc__ or ""
+    parser = argparse.ArgumentParser(prog="python -m bench.telegram_bench",
+                                     description=doc.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(doc.split("\n\n")[1:]))
+    parser.add_argument("--db", choices=("sqlite", "postgres"), action="append",
+                        help="database to run on (repeatable; default: both)")
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--participants", type=int, default=300)
+    parser.add_argument("--connections", type=int, default=16,
+                        help="clients posting at once (each its own people)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--api-delay-ms", type=float, default=0.0,
+                        help="the Bot API stand-in's delay before each answer")
+    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
+    options = parser.parse_args(argv)
+    people = respondents(load_library(), options.participants)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
+          f"{options.workers} workers x {options.threads} threads, {options.connections} "
+          f"clients, {options.participants} participants, {options.rounds} rounds, Bot API "
+          f"delay {options.api_delay_ms:.0f} ms", flush=True)
+    found = []
+    for name in options.db or ("sqlite", "postgres"):
+        database = sqlite_database() if name == "sqlite" else postgres_database(options.pg_url)
+        with database as url:
+            found.append(summary(name, *bench_database(name, url, people, options)))
+    print()
+    print("\n".join(found))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""A person's timeline on their page, and exports chosen by the site's own timepoints."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from storage.models import AuditEntry
+from web_survey.bootstrap import Services
+
+from ..plan_data import Writer, content_folder, evaluated_site
+from .conftest import Staff, table_rows
+
+EXPORTS = "/staff/sites/CAL/exports"
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    return {**app_config, "CONTENT_DIR": str(content_folder(tmp_path))}
+
+
+@pytest.fixture
+def site(nsw: Services, sites: dict[str, int], tmp_path: Path) -> Writer:
+    return evaluated_site(nsw, tmp_path)
+
+
+def test_the_participant_page_shows_their_timeline(as_cal: Staff, site: Writer) -> None:
+    page = as_cal.get("/staff/sites/CAL/participants/CAL-0001").get_data(as_text=True)
+    rows = table_rows(page, "timepoints")
+    assert [row[0] for row in rows[1:]] == ["baseline", "3-month", "exit", "pulse"]
+    assert [row[3] for row in rows[1:]] == ["Completed", "Completed", "Completed",
+                                            "Not started"]
+    assert "Journal and story entries (2)" in page
+    assert "CAL-0001 answers about: themselves only." in page
+    assert ('href="/staff/sites/CAL/participants/CAL-0003">CAL-0003</a> '
+            "(Family member or carer)") in page
+    professional = as_cal.get("/staff/sites/CAL/participants/CAL-0005").get_data(
+        as_text=True)
+    pulses = [row for row in table_rows(professional, "timepoints") if row[0] == "pulse"]
+    assert [(row[1], row[2]) for row in pulses] == [("1", "CAL-0001"), ("2", "CAL-0001")]
+
+
+def test_exports_page_offers_the_plans_timepoints_and_pairs_any_two(
+        nsw: Services, as_cal: Staff, site: Writer) -> None:
+    page = as_cal.get(EXPORTS).get_data(as_text=True)
+    for value in ("3-month", "pulse", "journal", "trajectory", "entries", "events"):
+        assert f'value="{value}"' in page
+    response = as_cal.post(EXPORTS, data={"fmt": "paired", "survey": "individual",
+                                          "start": "baseline", "end": "3-month"},
+                           form_page=EXPORTS)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="CAL-individual-paired-baseline-to-3-month.csv"')
+    rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert (rows[0]["sw_feel_3_month"], rows[0]["sw_feel_change"]) == ("2", "-1")
+    refused = as_cal.post(EXPORTS, data={"fmt": "entries", "wave": "exit"},
+                          form_page=EXPORTS)
+    assert refused.status_code == 400
+    assert "is a timepoint, not an entry type" in refused.get_data(as_text=True)
+    with nsw.uow() as uow:
+        details = [e.detail for e in uow.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "export"))]
+    assert details == [{"format": "paired", "wave": "all", "survey": "individual",
+                        "drop_free_text": False, "shift_dates": False, "rows": 2,
+                        "from": "baseline", "to": "3-month"}]
