@@ -23,6 +23,7 @@ class ChannelName(StrEnum):
     WEB = "web"
     WHATSAPP = "whatsapp"
     CHAT = "chat"  # the terminal: `nsw-feedback chat`, for trying a survey out
+    INTERVIEW = "interview"  # a worker with the person, on the web pages, in the staff area
 
 
 class Reach(StrEnum):
@@ -65,6 +66,11 @@ CHANNELS: dict[str, Channel] = {row.name: row for row in (
     # The terminal answers as a texter does, STOP and START included.
     Channel(ChannelName.CHAT, "Terminal chat",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True), Reach.NONE, enrol=False),
+    # A worker sits with the person and the web's pages are shown on a tablet: the same
+    # buttons, pictures and Listen, started from the staff area (never invited to).
+    Channel(ChannelName.INTERVIEW, "Interview",
+            Capabilities(AnswerMode.PAGES, review=True, typed_commands=False), Reach.NONE,
+            enrol=False),
 )}
 
 # The channels a participant can prefer and be invited on, in the table's order.

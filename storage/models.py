@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -55,6 +56,22 @@ def as_utc(moment: datetime) -> datetime:
 def split_needs(needs: str) -> list[str]:
     """The communication needs stored as ``audio-first;no-pictures``, as a list."""
     return [n for n in needs.split(";") if n]
+
+
+class Conducted(StrEnum):
+    """How an answer was given: by the person on their own channel, or in an interview
+    with a worker (who is named beside it, ``Answer.interviewer``)."""
+
+    SELF = "self"
+    INTERVIEW = "interview"
+
+
+class StaffRole(StrEnum):
+    """What a staff account may do (``web_survey/staff/access.py`` enforces it)."""
+
+    ADMIN = "admin"  # every site, and managing sites and staff
+    LEAD = "lead"  # everything at their own site
+    INTERVIEWER = "interviewer"  # interviews with their own site's participants, no more
 
 
 class Base(DeclarativeBase):
@@ -253,6 +270,9 @@ class Answer(Base):
     channel: Mapped[str] = mapped_column(String(16))
     who_answered: Mapped[str] = mapped_column(String(20), default="")
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How it was given (``Conducted``) and, in an interview, the staff member's email.
+    mode: Mapped[str] = mapped_column(String(16), default="self", server_default="self")
+    interviewer: Mapped[str] = mapped_column(String(254), default="", server_default="")
     response: Mapped[Response] = relationship(back_populates="answers")
 
 
@@ -318,6 +338,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # ``StaffRole``: admin (``is_admin`` is true exactly then), lead or interviewer.
+    role: Mapped[str] = mapped_column(String(16), default="lead", server_default="lead")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Part of every session's identity: raising it ends every copy of every session
     # (signing out, a password change, disabling the account).

@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from .models import Site, StaffUser
+from .models import Site, StaffRole, StaffUser
 from .uow import Repository
 
 MIN_PASSWORD = 12
@@ -98,19 +98,24 @@ def enable_staff(repo: Repository, user: StaffUser, actor: str = "cli") -> None:
 
 
 def add_staff(repo: Repository, email: str, password: str, site: Site | None,
-              admin: bool = False, actor: str = "cli") -> StaffUser:
+              admin: bool = False, actor: str = "cli",
+              role: StaffRole | None = None) -> StaffUser:
     """Create a staff account after checking the email and password; ``actor`` is who
-    asked, for the audit log."""
+    asked, for the audit log. ``role`` (a ``StaffRole``) defaults to ``admin`` when
+    ``admin`` is set, else ``lead``; an interviewer or lead needs a site."""
+    role = StaffRole(role or (StaffRole.ADMIN if admin else StaffRole.LEAD))
+    admin = role == StaffRole.ADMIN
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise StaffError(f"{email!r} is not an email address")
     check_strength(password, email, site.name if site else "")
     if site is None and not admin:
-        raise StaffError("a staff member who is not an administrator needs a site")
+        raise StaffError(f"a staff member whose role is {role} needs a site")
     if repo.session.query(StaffUser).filter_by(email=email).first():
         raise StaffError(f"{email} already has an account")
     user = StaffUser(email=email, password_hash=hash_password(password), site=site,
-                     is_admin=admin)
+                     is_admin=admin, role=role.value)
     repo.session.add(user)
-    repo.audit(actor, "staff_add", site.code if site else "", email=email, admin=admin)
+    repo.audit(actor, "staff_add", site.code if site else "", email=email, admin=admin,
+               role=role.value)
     return user

@@ -52,7 +52,7 @@ kept_messages: Table = _tables["kept_messages"]
 site_plans: Table = _tables["site_plans"]
 
 ANSWER_FIELDS = ("status", "value_code", "value_label", "text", "recording", "raw",
-                 "channel", "who_answered", "answered_at")
+                 "channel", "who_answered", "answered_at", "mode", "interviewer")
 
 
 class StaleTurn(Exception):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flask import (
@@ -36,7 +36,7 @@ from werkzeug.datastructures import MultiDict
 
 from bot.channel_table import ChannelName
 from bot.engine import CONSENT, Event, EventKind, Need, Prompt, Survey, localise
-from bot.service import Reply, UnknownInvitation, UnknownParticipant
+from bot.service import LinkVisit, Reply, UnknownInvitation, UnknownParticipant
 from content.audio import find_audio
 
 from .bootstrap import services
@@ -132,9 +132,8 @@ def _open(token: str, event: Event) -> tuple[Visit, Reply]:
     except (UnknownInvitation, UnknownParticipant):  # erased after the link was made
         raise _unknown_link() from None
     survey, language = opened.survey, opened.language
-    visit = Visit(token, opened.participant_id, survey, language, opened.needs,
-                  opened.respondent_type in EASY_READ_TYPES or Need.EASY_READ in opened.needs,
-                  opened.entries)
+    # The link's pages offer the entries the person may add (an interview's do not).
+    visit = replace(visit_of(token, opened), entries=opened.entries)
     if opened.problem == "old":
         raise LinkProblem(410, survey.phrase("web_link_old", language),
                           (survey.phrase("web_link_old_help", language), opened.contact_text),
@@ -148,7 +147,19 @@ def _open(token: str, event: Event) -> tuple[Visit, Reply]:
     return visit, opened.reply
 
 
-def _event(form: MultiDict[str, str]) -> Event:
+def visit_of(key: str, opened: LinkVisit) -> Visit:
+    """How ``opened``'s person sees their pages. ``key`` keeps their page choices (such
+    as pictures off) apart from anyone else's: the link's token, or an interview's."""
+    return Visit(key, opened.participant_id, opened.survey, opened.language, opened.needs,
+                 opened.respondent_type in EASY_READ_TYPES or Need.EASY_READ in opened.needs)
+
+
+def switch_pictures(key: str) -> None:
+    """The pictures switch was pressed on ``key``'s pages: turn them off, or back on."""
+    session[_pictures_key(key)] = not session.get(_pictures_key(key))
+
+
+def form_event(form: MultiDict[str, str]) -> Event:
     """The engine event a posted form stands for."""
     question = form.get("question", "")
     action = form.get("action", "continue")
@@ -170,11 +181,10 @@ def _event(form: MultiDict[str, str]) -> Event:
 def survey(token: str) -> ResponseReturnValue:
     """Show the current question (GET), or take one step and show the next (POST)."""
     if request.method == "GET":
-        return _page(*_open(token, Event(EventKind.START)))
+        return render_reply(*_open(token, Event(EventKind.START)))
     if request.form.get("action") == "pictures":
-        key = _pictures_key(token)
-        session[key] = not session.get(key)
-    return _page(*_open(token, _event(request.form)))
+        switch_pictures(token)
+    return render_reply(*_open(token, form_event(request.form)))
 
 
 @bp.route("/s/<token>/entry", methods=["POST"])
@@ -199,7 +209,7 @@ def _form_expired(error: CSRFError) -> ResponseReturnValue:
                              Event(EventKind.AGAIN))
     except LinkProblem as problem:  # an error handler's own errors are not handled
         return _link_problem(problem)
-    return _page(visit, reply, visit.phrase("web_try_again"), status=400)
+    return render_reply(visit, reply, visit.phrase("web_try_again"), status=400)
 
 
 def _audio_src(visit: Visit, text: str, language: str) -> str:
@@ -262,15 +272,17 @@ def _picture_url(name: str) -> str:
     return url_for("survey.picture", filename=name)
 
 
-def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> ResponseReturnValue:
-    """One page for the engine's reply: a question, the check-your-answers list, or the end."""
+def render_reply(visit: Visit, reply: Reply, note: str = "", status: int = 200,
+                 **context: object) -> ResponseReturnValue:
+    """One page for the engine's reply: a question, the check-your-answers list, or the
+    end. ``context`` reaches the templates (``interview``: the staff area's interview)."""
     current = next((p for p in reversed(reply.prompts) if p.kind in ("ask", "review")), None)
     said = [p for p in reply.prompts if p.kind == "say"]
     if current is None:
         heading = visit.phrase("web_sent" if reply.status == "completed" else "web_finished")
         lines = tuple(p.text for p in said)
         return _message(visit.language, heading, lines, visit.survey, visit,
-                        confirmed=reply.status == "completed"), status
+                        confirmed=reply.status == "completed", **context), status
     # The error summary carries the engine's re-ask message; do not repeat it as a note.
     notes = [p for p in said if p.text != current.error]
     if note:
@@ -280,17 +292,17 @@ def _page(visit: Visit, reply: Reply, note: str = "", status: int = 200) -> Resp
         template, prompt=current, notes=notes, visit=visit, t=visit.phrase,
         lang=current.language, consent=CONSENT, sound=_sound, prompt_texts=_prompt_texts,
         picture_url=_picture_url, title=localise(visit.survey.title, visit.language),
-    ), status
+        **context), status
 
 
 def _message(language: str, heading: str, lines: tuple[str, ...],
              survey: Survey | None = None, visit: Visit | None = None,
-             confirmed: bool = False) -> str:
+             confirmed: bool = False, **context: object) -> str:
     """A page with a heading and a few lines: the confirmation, or a link problem."""
     title = localise(survey.title, language) if survey is not None else ""
     return render_template("survey/message.html", heading=heading,
                            lines=[line for line in lines if line], lang=language, title=title,
-                           visit=visit, confirmed=confirmed, sound=_sound)
+                           visit=visit, confirmed=confirmed, sound=_sound, **context)
 
 
 @bp.app_template_global()

@@ -20,7 +20,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channel_table import CHANNELS, Channel, Reach, channel_row
+from bot.channel_table import CHANNELS, Channel, ChannelName, Reach, channel_row
 from bot.engine import (
     FINISHED_STATUSES,
     EntryOffer,
@@ -39,7 +39,7 @@ from bot.engine import (
 )
 from content.loader import SurveyLibrary
 from content.plan import Plan
-from storage.models import Participant, Response, as_utc, utcnow
+from storage.models import Conducted, Participant, Response, as_utc, utcnow
 from storage.turns import Person, StaleTurn, TurnWrite
 from storage.uow import Repository, UnitOfWork
 
@@ -262,6 +262,42 @@ class Conversations:
 
         return _until_stored(token, lambda: self._in_one(run))
 
+    def interview(self, participant_id: int, interviewer: str, event: Event) -> LinkVisit:
+        """Run ``event`` for a participant a worker (``interviewer``, their staff email)
+        is sitting with, on the interview channel, in one transaction; or say why it
+        cannot run (``LinkVisit.problem``: a finished status, as for a web link).
+
+        Every answer stored records the interview and the worker. The audit log has a
+        line when the worker starts (the ``start`` event: stage ``started``, or
+        ``resumed`` when the survey was already under way) and one when the survey is
+        finished, in the same transaction as the turn that did it.
+        """
+        row = channel_row(ChannelName.INTERVIEW)
+
+        def run(uow: UnitOfWork) -> LinkVisit:
+            person = self._person(uow, participant_id, None, row)
+            visit = LinkVisit(person.id, self._survey_of(uow, person).survey,
+                              person.language, person.needs, person.respondent_type,
+                              person.contact_text)
+            stored = person.response
+            status = "opted_out" if person.opted_out else (
+                stored.progress.get("status", "") if stored else "")
+            # As on a web link: a finished timepoint still opens the site's entries.
+            if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
+                return replace(visit, problem=str(status))
+            reply = self._turn(uow, person, row, event, None, interviewer,
+                               interviewer=interviewer)
+            detail = {"participant": person.code, "wave": person.current_wave}
+            if event.kind == EventKind.START:
+                uow.repo.audit(interviewer, "interview", person.site_code,
+                               stage="resumed" if stored else "started", **detail)
+            if reply.finished:
+                uow.repo.audit(interviewer, "interview", person.site_code, stage="finished",
+                               status=reply.status, **detail)
+            return replace(visit, reply=reply)
+
+        return _until_stored(participant_id, lambda: self._in_one(run))
+
     def tryout(self, survey_id: str, wave: str, language: str = "en") -> int:
         """A fresh try-out participant for ``survey_id``; their answers are never exported."""
         survey = self.surveys.get(survey_id)
@@ -322,8 +358,9 @@ class Conversations:
         return _entry_offers(plan)
 
     def _turn(self, uow: UnitOfWork, person: Person, row: Channel, event: Event,
-              inbound: tuple[str, str] | None, actor: str) -> Reply:
-        """Run one event through the engine and write what it decided (uncommitted)."""
+              inbound: tuple[str, str] | None, actor: str, interviewer: str = "") -> Reply:
+        """Run one event through the engine and write what it decided (uncommitted);
+        ``interviewer`` names the worker conducting it, if any."""
         if person.seen_reply is not None:
             return Reply(tuple(Prompt.from_dict(p) for p in person.seen_reply),
                          duplicate=True, needs=person.needs, language=person.language)
@@ -345,38 +382,40 @@ class Conversations:
                        Standing(person.opted_out, idle, self._offers(uow, person),
                                 person.entry_wave))
         if step.start_entry:
-            return self._open_entry(uow, person, step.start_entry, row, inbound, actor)
+            return self._open_entry(uow, person, step.start_entry, row, inbound, actor,
+                                    interviewer)
         kept = ((uow.repo.vault.encrypt(step.kept), ", ".join(step.kept_concerns)[:200])
                 if step.kept else None)
         write = _write(step, row.name, inbound, now,
                        actor or f"participant by {row.name}", stored is not None,
-                       chosen.version_id or None, kept)
+                       chosen.version_id or None, kept, interviewer)
         if person.entry_wave and step.progress.finished:
             write = replace(write, close_entry=True)
         uow.repo.save_turn(person, survey.id, write, now)
         reply = Reply(step.prompts, write.status, needs=person.needs, language=person.language)
         if person.about_id and step.progress.status in (Status.COMPLETED, Status.DECLINED):
-            return self._next_about(uow, person, row, reply, actor)
+            return self._next_about(uow, person, row, reply, actor, interviewer)
         return reply
 
     def _next_about(self, uow: UnitOfWork, person: Person, row: Channel, reply: Reply,
-                    actor: str) -> Reply:
+                    actor: str, interviewer: str) -> Reply:
         """After the answers about one person, start those about the next person this
         family member or professional speaks about, if any are still to give."""
         if not uow.repo.move_to_next_about(person.id, person.current_wave,
                                            person.current_occurrence):
             return reply
         following = self._turn(uow, self._person(uow, person.id, None, row), row,
-                               Event(EventKind.START), None, actor)
+                               Event(EventKind.START), None, actor, interviewer=interviewer)
         return replace(following, prompts=reply.prompts + following.prompts)
 
     def _open_entry(self, uow: UnitOfWork, person: Person, entry: str, row: Channel,
-                    inbound: tuple[str, str] | None, actor: str) -> Reply:
+                    inbound: tuple[str, str] | None, actor: str, interviewer: str) -> Reply:
         """Open a new ``entry`` (the next number of it) for the person and start it; the
         timepoint they were answering waits, and carries on when the entry is done."""
         uow.repo.open_entry(person.id, entry)
         opened = self._person(uow, person.id, inbound, row)
-        return self._turn(uow, opened, row, Event(EventKind.START), inbound, actor)
+        return self._turn(uow, opened, row, Event(EventKind.START), inbound, actor,
+                          interviewer=interviewer)
 
 
 def _entry_offers(plan: Plan) -> tuple[EntryOffer, ...]:
@@ -393,8 +432,10 @@ def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
            actor: str, stored: bool, version_id: int | None,
-           kept: tuple[bytes, str] | None) -> TurnWrite:
-    """What ``step`` stores: the answers as the person gave them, and the progress."""
+           kept: tuple[bytes, str] | None, interviewer: str = "") -> TurnWrite:
+    """What ``step`` stores: the answers as the person gave them (on their own, or with
+    ``interviewer``, the worker), and the progress."""
+    mode = Conducted.INTERVIEW if interviewer else Conducted.SELF
     progress = step.progress
     who = progress.who_answered
     return TurnWrite(
@@ -404,7 +445,8 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
         answers=[{"question_id": r.question_id, "status": r.status,
                   "value_code": r.code, "value_label": r.label, "text": r.text,
                   "recording": r.recording, "raw": r.raw, "channel": channel,
-                  "who_answered": who, "answered_at": now} for r in step.recorded],
+                  "who_answered": who, "answered_at": now, "mode": mode.value,
+                  "interviewer": interviewer} for r in step.recorded],
         withdrawn=step.withdrawn,
         flags=[*({"question_id": r.question_id, "text": r.text or r.recording or r.label,
                   "matched": ", ".join(r.concerns)[:200]}

@@ -102,6 +102,7 @@ def _slot_order(scope: Scope) -> tuple[ColumnElement[Any] | InstrumentedAttribut
 LONG_COLUMNS = (
     "site", "participant", "about", "respondent_type", "cohort", "survey",
     "survey_version_id", "survey_version", "wave", "occurrence", "who_answered", "channel",
+    "mode", "interviewer",
     "response_status", "question_id", "answer_status", "value_code", "value_label",
     "free_text", "recording", "answered_at",
 )
@@ -211,6 +212,7 @@ def long_batches(session: Session, scope: Scope,
                func.coalesce(cast(Response.survey_version_id, String), ""),
                func.coalesce(cast(SurveyVersion.version, String), ""), Response.wave,
                cast(Response.occurrence, String), Answer.who_answered, Answer.channel,
+               Answer.mode, Answer.interviewer,
                Response.status, Answer.question_id, Answer.status,
                func.coalesce(cast(Answer.value_code, String), ""), Answer.value_label,
                *free, answered)

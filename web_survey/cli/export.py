@@ -6,6 +6,7 @@ import codecs
 import getpass
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,8 +20,18 @@ from storage.exports import (
     stream_export,
     write_codebook,
 )
+from storage.exports.case import CaseError
 
+from ..case_pack import write_pack
 from .common import make_app, services, site_or_fail
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from ..bootstrap import Services
+
+# ``--format case``: not a site-wide export, so not one of storage's EXPORT_FORMATS.
+CASE = "case"
 
 
 def _actor() -> str:
@@ -47,7 +58,7 @@ def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def register(main: click.Group) -> None:
     @main.command()
     @click.option("--site", "site_code", required=True)
-    @click.option("--format", "fmt", type=click.Choice(tuple(EXPORT_FORMATS)),
+    @click.option("--format", "fmt", type=click.Choice((*EXPORT_FORMATS, CASE)),
                   default="long", show_default=True)
     @click.option("--wave", default=None,
                   help="One timepoint of the site's plan (plan show), or an entry type "
@@ -69,9 +80,14 @@ def register(main: click.Group) -> None:
                   help="Leave out open answers and recordings.")
     @click.option("--shift-dates", is_flag=True,
                   help="Move each participant's dates back by their own 0-364 days.")
+    @click.option("--participant", "participant_code", default=None,
+                  help="case: the participant whose case-study pack to write.")
+    @click.option("--include-audio", is_flag=True,
+                  help="case: add the person's recordings to the pack.")
     def export(site_code: str, fmt: str, wave: str | None, start: str | None,
                end: str | None, survey_id: str | None, out: Path | None,
-               drop_free_text: bool, shift_dates: bool) -> None:
+               drop_free_text: bool, shift_dates: bool, participant_code: str | None,
+               include_audio: bool) -> None:
         """Export a site's answers for its evaluation, pseudonymised.
 
         long: a row per answer. wide: a row per participant and timepoint (or entry).
@@ -82,9 +98,14 @@ def register(main: click.Group) -> None:
         designation (timepoints as events). measures: the outside measures (measures
         import), a row per person, measure and period. A family member's or
         professional's rows carry the code of the person they answered about.
+        case: one participant's case-study pack (a ZIP: a printable page, and with
+        --include-audio their recordings); needs --participant and --out.
         """
         app = make_app()
         nsw = services(app)
+        if fmt == CASE:
+            _case_pack(app, nsw, site_code, participant_code, out, include_audio)
+            return
         with nsw.uow() as uow:
             site = site_or_fail(uow.repo, site_code)
             plan = nsw.conversations.catalogue.plan(uow.session, site.id)
@@ -121,3 +142,24 @@ def register(main: click.Group) -> None:
             uow.commit()
         if out is not None:
             click.echo(f"wrote {stream.rows} rows to {out}", err=True)
+
+
+def _case_pack(app: Flask, nsw: Services, site_code: str, participant_code: str | None,
+               out: Path | None, include_audio: bool) -> None:
+    """``export --format case``: one participant's case-study pack, audited."""
+    if not participant_code or out is None:
+        raise click.ClickException("--format case needs --participant CODE and --out FILE")
+    with nsw.uow() as uow, app.app_context():
+        site = site_or_fail(uow.repo, site_code)
+        with out.open("wb") as handle:
+            try:
+                study = write_pack(nsw, uow, site, participant_code, include_audio,
+                                   app.config["RECORDINGS_DIR"], _actor(), handle)
+            except CaseError as error:
+                handle.close()
+                out.unlink()
+                raise click.ClickException(str(error)) from error
+        uow.commit()
+    click.echo(f"wrote the case-study pack of {study.code} to {out}"
+               f"{f' with {len(study.recordings)} recordings' if include_audio else ''}",
+               err=True)

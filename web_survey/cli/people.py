@@ -16,11 +16,15 @@ from storage.enrolment import (
     erase,
     import_csv,
 )
-from storage.models import Site, StaffUser
+from storage.models import Site, StaffRole, StaffUser
 from storage.staff import StaffError, add_staff, disable_staff, enable_staff, set_password
 from storage.uow import Repository
 
 from .common import make_app, services, site_or_fail
+
+# How ``staff add`` names what it made.
+_ROLE_WORDS = {StaffRole.ADMIN: "administrator", StaffRole.LEAD: "staff member",
+               StaffRole.INTERVIEWER: "interviewer"}
 
 
 def _password() -> str:
@@ -100,21 +104,28 @@ def register(main: click.Group) -> None:
     @staff.command("add")
     @click.argument("email")
     @click.option("--site", "site_code", help="The site this person works for.")
-    @click.option("--admin", is_flag=True, help="Can manage every site and its staff.")
-    def staff_add(email: str, site_code: str | None, admin: bool) -> None:
+    @click.option("--role", type=click.Choice(tuple(StaffRole)), default=None,
+                  help="admin: every site and its staff. lead (the default): everything "
+                       "at their site. interviewer: interviews with their site's "
+                       "participants, and nothing else.")
+    @click.option("--admin", is_flag=True, help="The same as --role admin.")
+    def staff_add(email: str, site_code: str | None, role: str | None, admin: bool) -> None:
         """Add a staff member; the password is asked twice."""
-        if not site_code and not admin:
-            raise click.ClickException("say --site CODE (or --admin for an administrator)")
+        if admin and role not in (None, StaffRole.ADMIN):
+            raise click.ClickException(f"--admin and --role {role} say different things")
+        chosen = StaffRole(role or (StaffRole.ADMIN if admin else StaffRole.LEAD))
+        if not site_code and chosen != StaffRole.ADMIN:
+            raise click.ClickException("say --site CODE (or --role admin for an administrator)")
         app = make_app()
         password = _password()
         with services(app).uow() as uow:
             site = site_or_fail(uow.repo, site_code) if site_code else None
             try:
-                add_staff(uow.repo, email, password, site, admin)
+                add_staff(uow.repo, email, password, site, role=chosen)
             except StaffError as error:
                 raise click.ClickException(str(error)) from error
             uow.commit()
-        click.echo(f"added {'administrator' if admin else 'staff member'} {email}")
+        click.echo(f"added {_ROLE_WORDS[chosen]} {email}")
 
     @staff.command("password")
     @click.argument("email")

@@ -2,7 +2,9 @@
 
 A person who may not see a site gets 404, the same as for a site that does not exist,
 so staff cannot even learn which other sites have which participants. Administrator
-pages answer 403 to site staff.
+pages answer 403 to site staff. An interviewer (``StaffRole.INTERVIEWER``) sees only
+the pages made with ``interview_page`` at their own site, and gets 403 on every other
+page of it: no exports, contact details, settings or audit log.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from flask import abort
 from flask_login import UserMixin, current_user, login_required
 from sqlalchemy import select
 
-from storage.models import Participant, SafeguardingFlag, Site, StaffUser
+from storage.models import Participant, SafeguardingFlag, Site, StaffRole, StaffUser
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -31,6 +33,12 @@ class StaffPrincipal(UserMixin):
     site_code: str
     is_admin: bool
     session_version: int = 1
+    role: str = StaffRole.LEAD
+
+    @property
+    def is_interviewer(self) -> bool:
+        """Runs interviews at their site, and may do nothing else."""
+        return self.role == StaffRole.INTERVIEWER
 
     def get_id(self) -> str:
         """The session's identity: the account and its session version, so raising the
@@ -44,7 +52,7 @@ class StaffPrincipal(UserMixin):
     @classmethod
     def of(cls, user: StaffUser) -> StaffPrincipal:
         return cls(user.id, user.email, user.site.code if user.site else "", user.is_admin,
-                   user.session_version)
+                   user.session_version, user.role)
 
 
 def load_user(session_id: str) -> StaffPrincipal | None:
@@ -65,12 +73,8 @@ def me() -> StaffPrincipal:
     return current_user._get_current_object()
 
 
-def site_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Open a unit of work, find ``site_code``'s site and check the person may see it.
-
-    The view is called as ``view(uow, site, **rest)``. Every route under
-    ``/staff/<site_code>/`` uses this decorator; a route test walks them all.
-    """
+def _site_view(view: Callable[..., Any], interviewers: bool) -> Callable[..., Any]:
+    """``view`` behind the site check; interviewers get 403 unless ``interviewers``."""
 
     @wraps(view)
     @login_required
@@ -79,9 +83,28 @@ def site_page(view: Callable[..., Any]) -> Callable[..., Any]:
             site = uow.repo.site(site_code.upper())
             if site is None or site.is_tryout or not me().may_see(site):
                 abort(404)
+            if me().is_interviewer and not interviewers:
+                abort(403)
             return view(uow, site, **kwargs)
 
     return wrapper
+
+
+def site_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Open a unit of work, find ``site_code``'s site and check the person may see it.
+
+    The view is called as ``view(uow, site, **rest)``. Every route under
+    ``/staff/<site_code>/`` uses this decorator (or ``interview_page``); a route test
+    walks them all. Interviewers get 403.
+    """
+    return _site_view(view, interviewers=False)
+
+
+def interview_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """``site_page`` for the few pages an interviewer may use too: running an interview
+    with one of their site's participants."""
+    return _site_view(view, interviewers=True)
+
 
 
 def admin_page(view: Callable[..., Any]) -> Callable[..., Any]:

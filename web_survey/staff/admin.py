@@ -6,13 +6,13 @@ from flask import flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 
-from storage.models import Participant, Site, StaffUser
+from storage.models import Participant, Site, StaffRole, StaffUser
 from storage.staff import StaffError, add_staff
 from storage.uow import UnitOfWork
 
 from . import bp
 from .access import admin_page, me
-from .forms import NewStaffForm, SiteForm, options
+from .forms import ROLE_NAMES, NewStaffForm, SiteForm, options
 
 
 def _sites(uow: UnitOfWork) -> list[tuple[Site, int]]:
@@ -61,7 +61,7 @@ def admin_staff(uow: UnitOfWork) -> ResponseReturnValue:
         site = uow.repo.site(form.site.data) if form.site.data else None
         try:
             user = add_staff(uow.repo, form.email.data, form.password.data, site,
-                             form.admin.data, actor=me().email)
+                             actor=me().email, role=StaffRole(form.role.data))
         except StaffError as error:
             problems.append(f"{str(error).capitalize()}.")
         else:
@@ -71,4 +71,4 @@ def admin_staff(uow: UnitOfWork) -> ResponseReturnValue:
     users = list(uow.session.scalars(select(StaffUser).order_by(StaffUser.email)))
     errors = form.summary(problems)
     return render_template("staff/admin_staff.html", form=form, errors=errors,
-                           users=users), 400 if errors else 200
+                           users=users, role_names=ROLE_NAMES), 400 if errors else 200

@@ -1,8 +1,9 @@
 """A site's audit log, for its staff and administrators to read: never to change.
 
 Every line the product writes for the site is here (exports, erasures, consent
-changes, invitations, edits; interviews and recordings played have their names ready
-for when they are written), newest first, filtered by
+changes, invitations, edits, interviews started and finished, case-study packs;
+recordings played have their name ready for when they are written), newest first,
+filtered by
 a date range and by what happened. The page answers GET only and has no form that
 writes: the filters are a GET form, so nobody can change the log from the staff area.
 """
@@ -34,6 +35,7 @@ ACTION_NAMES = {
     "opt_in": "Consent given again: agreed to hear from us",
     "consent": "Consent changed",
     "interview": "Interview",
+    "case_pack": "Case-study pack downloaded",
     "recording_played": "Recording played",
     "participant_add": "Participant added",
     "participant_import": "Participants imported",
@@ -57,7 +59,8 @@ DETAIL_NAMES = {"participant": "participant", "format": "format", "wave": "wave"
                 "shift_dates": "dates shifted", "survey": "survey", "flag": "flag",
                 "after": "after", "why": "why", "sent": "sent", "reminded": "reminded",
                 "fallback": "fallback order", "week": "week from",
-                "email": "account"}
+                "email": "account", "stage": "interview",
+                "audio": "recordings included"}
 
 
 def action_name(action: str) -> str:

@@ -97,8 +97,11 @@ def sign_out() -> ResponseReturnValue:
 @bp.get("/")
 @login_required
 def home() -> ResponseReturnValue:
-    """Site staff go to their dashboard; administrators choose a site."""
+    """Site staff go to their dashboard, interviewers to their interviews;
+    administrators choose a site."""
     person = me()
+    if person.is_interviewer:
+        return redirect(url_for("staff.interviews", site_code=person.site_code))
     if not person.is_admin:
         return redirect(url_for("staff.dashboard", site_code=person.site_code))
     with services().uow() as uow:
@@ -116,7 +119,8 @@ def _expired(error: CSRFError) -> ResponseReturnValue:
 @bp.errorhandler(403)
 def _forbidden(error: Exception) -> ResponseReturnValue:
     return render_template("staff/error.html", title="You cannot see this page",
-                           message="Only administrators can use this page."), 403
+                           message="Your account cannot use this page. Ask your administrator "
+                                   "if you need it."), 403
 
 
 @bp.errorhandler(404)

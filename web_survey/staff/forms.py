@@ -36,6 +36,7 @@ from bot.service.reach import (
     fallback_order,
 )
 from storage.enrolment import KNOWN_NEEDS
+from storage.models import StaffRole
 from storage.staff import MIN_PASSWORD
 
 CHANNEL_NAMES = {"sms": "Text message (SMS)", "voice": "Phone call",
@@ -219,10 +220,21 @@ class SiteForm(StaffForm):
                                  validators=[Length(max=300)])
 
 
+# What each staff role may do, as the admin page offers them.
+ROLE_CHOICES = options([
+    (StaffRole.LEAD.value, "Lead: everything at their site"),
+    (StaffRole.INTERVIEWER.value, "Interviewer: interviews with their site's participants, "
+                                  "nothing else"),
+    (StaffRole.ADMIN.value, "Administrator: every site, and its staff"),
+])
+ROLE_NAMES = {StaffRole.LEAD.value: "Lead", StaffRole.INTERVIEWER.value: "Interviewer",
+              StaffRole.ADMIN.value: "Administrator"}
+
+
 class NewStaffForm(StaffForm):
     email = StringField("Email address", validators=[DataRequired("Enter an email address")])
     site = SelectField("Site", choices=[], validate_choice=True)
-    admin = BooleanField("Administrator: can manage every site and its staff")
+    role = RadioField("Role", choices=ROLE_CHOICES, default=StaffRole.LEAD.value)
     password = PasswordField("Password", validators=[
         DataRequired("Enter a password"),
         Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])

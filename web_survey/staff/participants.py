@@ -21,6 +21,8 @@ from storage.uow import UnitOfWork
 from ..bootstrap import services
 from . import bp
 from .access import me, participant_of, site_page
+from .case_packs import PREFIX as PACK_PREFIX
+from .case_packs import CasePackForm
 from .forms import (
     CHANNEL_NAMES,
     TYPE_NAMES,
@@ -141,7 +143,8 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
     timeline = participant_timeline(
         uow.session, person.id, services().conversations.catalogue.plan(uow.session, site.id))
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
-                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept, timeline=timeline)
+                      has_phone=has_phone, type_names=TYPE_NAMES, kept=kept, timeline=timeline,
+                      pack_form=CasePackForm(prefix=PACK_PREFIX))
 
 
 @bp.route("/sites/<site_code>/participants/<code>/erase", methods=["GET", "POST"])

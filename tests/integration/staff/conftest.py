@@ -12,7 +12,7 @@ from argon2 import PasswordHasher, profiles
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from storage.models import Site
+from storage.models import Site, StaffRole
 from storage.staff import add_staff
 from web_survey.bootstrap import Services
 
@@ -108,12 +108,14 @@ def sites(nsw: Services) -> dict[str, int]:
 
 @pytest.fixture
 def make_staff(nsw: Services, sites: dict[str, int]) -> Callable[..., str]:
-    """Add a staff account (site staff, or an administrator) and return its email."""
+    """Add a staff account (a site's lead, an interviewer with ``role``, or an
+    administrator) and return its email."""
 
-    def make(email: str, site: str | None = None, admin: bool = False) -> str:
+    def make(email: str, site: str | None = None, admin: bool = False,
+             role: StaffRole | None = None) -> str:
         with nsw.uow() as uow:
             add_staff(uow.repo, email, PASSWORD, uow.repo.site(site) if site else None, admin,
-                      actor="test")
+                      actor="test", role=role)
             uow.commit()
         return email
 

@@ -2,7 +2,8 @@
 
 A Camden member of staff can never see, export or change Calderdale's data: each of
 their requests gets 404 (the same as for a site that does not exist) and the database
-is exactly as it was. Administrators' pages answer 403 to site staff.
+is exactly as it was. Administrators' pages answer 403 to site staff. An interviewer
+gets 403 on every page of their own site but the interview pages.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from bot.service.catalogue import digest
 from content.loader import PACKAGE_CONTENT
-from storage.models import Base, SafeguardingFlag, SignInAttempt, SurveyVersion
+from storage.models import Base, SafeguardingFlag, SignInAttempt, StaffRole, SurveyVersion
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
@@ -77,7 +78,14 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("publish plan", "POST", "/staff/sites/{site}/plan/publish", _plan),
     ("disable staff", "POST", "/staff/sites/{site}/staff",
      lambda: {"email": COLLEAGUE, "action": "disable"}),
+    ("case pack", "POST", "/staff/sites/{site}/participants/{site}-0001/case-pack", dict),
+    ("interviews", "GET", "/staff/sites/{site}/interviews", None),
+    ("interview page", "GET", "/staff/sites/{site}/participants/{site}-0001/interview", None),
+    ("interview", "POST", "/staff/sites/{site}/participants/{site}-0001/interview",
+     lambda: {"action": "start"}),
 ]
+# What an interviewer may use at their own site; every other site page answers 403.
+INTERVIEWER_ROUTES = {"interviews", "interview page", "interview"}
 ADMIN_ROUTES = [
     ("sites", "GET", "/staff/admin/sites", None),
     ("staff", "GET", "/staff/admin/staff", None),
@@ -86,7 +94,7 @@ ADMIN_ROUTES = [
      lambda: {"email": "new@cal.example", "site": "CAL", "password": "a long password 1",
               "confirm": "a long password 1"}),
 ]
-ROLES = ("anonymous", "camden", "calderdale", "admin")
+ROLES = ("anonymous", "camden", "calderdale", "interviewer", "admin")
 
 
 @pytest.fixture
@@ -113,8 +121,10 @@ def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., 
 def _sign_in(staff: Staff, role: str, make_staff: Callable[..., str]) -> None:
     if role == "anonymous":
         return
-    site = {"camden": "CAM", "calderdale": "CAL", "admin": None}[role]
-    response = staff.sign_in(make_staff(f"{role}@example.org", site, admin=role == "admin"))
+    site = {"camden": "CAM", "calderdale": "CAL", "interviewer": "CAL", "admin": None}[role]
+    response = staff.sign_in(make_staff(
+        f"{role}@example.org", site, admin=role == "admin",
+        role=StaffRole.INTERVIEWER if role == "interviewer" else None))
     assert response.status_code == 302
 
 
@@ -148,6 +158,9 @@ def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str]
     elif role == "camden":
         assert response.status_code == 404
         assert "CAL-0001" not in response.get_data(as_text=True)
+    elif role == "interviewer" and name not in INTERVIEWER_ROUTES:
+        assert response.status_code == 403
+        assert "+447700900001" not in response.get_data(as_text=True)
     else:
         assert response.status_code in ((200,) if method == "GET" else (200, 302))
         if method == "POST":
@@ -186,7 +199,7 @@ def test_admin_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str
     if role == "anonymous":
         assert response.status_code == 302
         assert response.headers["Location"].startswith("/staff/sign-in")
-    elif role in ("camden", "calderdale"):
+    elif role in ("camden", "calderdale", "interviewer"):
         assert response.status_code == 403
     else:
         assert response.status_code in ((200,) if method == "GET" else (302,))

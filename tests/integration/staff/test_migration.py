@@ -1,4 +1,4 @@
-"""Migration 0002 on a database that already has sites from 0001."""
+"""Staff-area migrations (0002, 0005, 0013) on a database that already has rows."""
 
 from __future__ import annotations
 
@@ -47,4 +47,26 @@ def test_0005_keeps_existing_staff_signed_in_able_and_active(tmp_path: Path) -> 
     command.downgrade(config, "0004")
     assert "session_version" not in {c["name"] for c in inspect(engine).get_columns(
         "staff_users")}
+    engine.dispose()
+
+
+def test_0013_gives_administrators_the_admin_role_and_everyone_else_lead(
+        tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0008")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO staff_users (email, password_hash, is_admin, created_at) VALUES "
+            "('lead@cal.example', 'x', 0, '2026-01-01'), ('boss@example.org', 'x', 1, "
+            "'2026-01-01')"))
+    command.upgrade(config, "0013")
+    with engine.connect() as connection:
+        roles = dict(connection.execute(text("SELECT email, role FROM staff_users")).all())
+    assert roles == {"lead@cal.example": "lead", "boss@example.org": "admin"}
+    answers = {c["name"]: c for c in inspect(engine).get_columns("answers")}
+    assert {"mode", "interviewer"} <= set(answers)
+    command.downgrade(config, "0008")
+    assert "role" not in {c["name"] for c in inspect(engine).get_columns("staff_users")}
     engine.dispose()

@@ -1,0 +1,100 @@
+"""Interview mode: a worker sits with a participant and the survey runs on the staff
+area's tablet, one question per screen.
+
+The pages are the person's own web pages (``survey_views.render_reply`` and the
+``survey/`` templates: pictures, Listen buttons, big answers); this module only
+translates. A form post becomes one engine event (``survey_views.form_event``) and goes
+through ``Conversations.interview``, which records the worker beside every answer and
+writes the audit lines. Interviewers (``StaffRole.INTERVIEWER``) may use these pages
+and no others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from bot.engine import Event, EventKind
+from storage.models import Participant, Response, Site
+from storage.uow import UnitOfWork
+
+from ..bootstrap import services
+from ..survey_views import form_event, render_reply, switch_pictures, visit_of
+from . import bp
+from .access import interview_page, me, participant_of
+from .forms import TYPE_NAMES
+
+
+@dataclass(frozen=True)
+class InterviewBar:
+    """What the staff bar on each interview screen says: whose interview, by whom, and
+    the way back to the staff pages."""
+
+    code: str
+    worker: str
+    leave_url: str
+
+
+def _key(participant_id: int) -> str:
+    """Where the interview's page choices (pictures off) are kept in the worker's session."""
+    return f"interview-{participant_id}"
+
+
+@bp.get("/sites/<site_code>/interviews")
+@interview_page
+def interviews(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
+    """The site's participants by code, where each stands now, and a way to interview
+    them. No contact details: interviewers see this page."""
+    people = list(uow.session.scalars(
+        select(Participant).where(Participant.site_id == site.id,
+                                  Participant.is_tryout.is_(False))
+        .order_by(Participant.code)))
+    statuses = {(pid, wave): status for pid, wave, status in uow.session.execute(
+        select(Response.participant_id, Response.wave, Response.status)
+        .where(Response.participant_id.in_([p.id for p in people]),
+               Response.about_id.is_(None)))}
+    return render_template("staff/interviews.html", site=site, people=people,
+                           statuses=statuses, type_names=TYPE_NAMES)
+
+
+@bp.route("/sites/<site_code>/participants/<code>/interview", methods=["GET", "POST"])
+@interview_page
+def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
+    """GET: the page to start (or carry on) the interview. POST: one step of it; the
+    reply is shown on the person's own survey page."""
+    person = participant_of(uow, site, code)
+    person_id, person_code = person.id, person.code
+    if request.method == "GET":
+        return _start_page(uow, site, person)
+    # The interview's turn is a transaction of its own: end this read first.
+    uow.rollback()
+    action = request.form.get("action", "")
+    if action == "pictures":
+        switch_pictures(_key(person_id))
+    event = (Event(EventKind.START) if action == "start"
+             else Event(EventKind.ENTRY, request.form["entry"]) if "entry" in request.form
+             else form_event(request.form))
+    opened = services().conversations.interview(person_id, me().email, event)
+    if opened.problem:
+        return _start_page(uow, site, participant_of(uow, site, person_code),
+                           problem=opened.problem), 409
+    assert opened.reply is not None
+    bar = InterviewBar(person_code, me().email,
+                       url_for("staff.interview", site_code=site.code, code=person_code))
+    return render_reply(visit_of(_key(person_id), opened), opened.reply, interview=bar)
+
+
+def _start_page(uow: UnitOfWork, site: Site, person: Participant, problem: str = "") -> str:
+    """Who the interview is with, the timepoint it is for, and the button to start it."""
+    status = uow.session.scalar(select(Response.status).where(
+        Response.participant_id == person.id, Response.wave == person.current_wave,
+        Response.occurrence == person.current_occurrence, Response.about_id.is_(None)))
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    if person.opted_out:  # as the service would answer: nothing is asked of them
+        problem = "opted_out"
+    return render_template("staff/interview.html", site=site, person=person,
+                           status=problem or status or "", type_names=TYPE_NAMES,
+                           entries=plan.entries)
