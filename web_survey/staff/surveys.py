@@ -3,8 +3,8 @@ preview of each version as every channel presents it.
 
 Uploading runs the same publishing use case as ``nsw-feedback survey publish`` and
 ``plan publish`` (``bot.service.publishing``): the same checks, refusals, versions and
-audit lines, with the signed-in person as the publisher. Site staff (the site's leads)
-publish for their own site, administrators for any.
+audit lines, with the signed-in person as the publisher. A site's leads publish for
+their own site, administrators for any; interviewers cannot (``site_page`` answers 403).
 """
 
 from __future__ import annotations
