@@ -71,11 +71,13 @@ def test_each_plan_names_surveys_that_exist_for_the_right_people(path: Path) -> 
 
 
 @pytest.mark.parametrize("path", PLAN_FILES, ids=lambda p: p.stem)
-def test_each_entry_has_keywords_in_every_language_of_its_survey(path: Path) -> None:
+def test_each_entry_has_keywords_and_a_label_in_every_language_of_its_survey(
+        path: Path) -> None:
     plan, surveys = load_plan(path), _surveys()
     for entry in plan.entries:
         languages = set(surveys[entry.survey].languages)
         assert languages <= entry.keywords.keys(), f"{entry.name}: {languages}"
+        assert languages <= entry.labels.keys(), f"{entry.name}: {languages}"
 
 
 def _plan(site: str) -> Plan:
