@@ -501,6 +501,13 @@ def check(path: str | Path | None = None, settings: Settings | None = None,
     except ContentError as error:
         where = error.question or (f"line {error.line}" if error.line else "file")
         return [Problem(_shown(error.file), where, "invalid", error.reason)], "not checked"
+    return check_content(content, settings, audio_dir)
+
+
+def check_content(content: Content, settings: Settings,
+                  audio_dir: str | Path | None = None) -> tuple[list[Problem], str]:
+    """Check surveys already loaded (``check`` loads them from files; publishing has
+    one parsed from an upload). Returns the problems and a summary line."""
     checker = Checker(settings)
     count = 0
     for item in content.wordings(settings):

@@ -171,11 +171,11 @@ def _steers(word: str) -> bool:
             or any(folded in words for words in COMMANDS.values()))
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and check a plan file."""
+def load_plan(path: str | Path, text: str | None = None) -> Plan:
+    """Read and check a plan file (or its ``text``, uploaded under the name ``path``)."""
     path = Path(path)
     ctx = _Context(path)
-    data = _mapping(read_yaml(path), "the plan", ctx)
+    data = _mapping(read_yaml(path, text), "the plan", ctx)
     _check_keys(data, PLAN_KEYS, "plan", ctx)
     raw = data.get("timepoints")
     if not isinstance(raw, list) or not raw:

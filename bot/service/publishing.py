@@ -16,9 +16,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from content.checker import Problem, check
-from content.loader import ContentError
+from bot.engine import Survey
+from content.checker import Content, Problem, Settings, check_content
+from content.loader import CHECKER_FILE, SHARED_FILES, ContentError, shared_file
 from content.plan import Plan, load_plan, plan_data
+from content.xlsform import convert
 from storage.models import Site, SitePlan, SurveyVersion, utcnow
 from storage.uow import UnitOfWork
 
@@ -26,11 +28,13 @@ from .catalogue import SurveyCatalogue, digest
 
 
 class PublishRefused(ValueError):
-    """Not published; ``problems`` says why, one line each."""
+    """Not published; ``problems`` says why, one line each. ``needs_reason``: only
+    easy-read problems stand in the way, and a reason for keeping them would do."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], needs_reason: bool = False) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.needs_reason = needs_reason
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class VersionRow:
     published_at: datetime
     published_by: str
     own: bool  # the site's own (else the deployment's)
+    version_id: int  # the row's id, which names this version in the staff pages
     reason: str = ""
 
 
@@ -71,18 +76,31 @@ class Publishing:
 
     def publish_survey(self, site_code: str, path: Path, actor: str,
                        reason: str = "") -> Published:
-        """Publish the survey in ``path`` for the site as its next version."""
+        """Publish the survey in the file ``path`` for the site as its next version."""
+        return self.publish_survey_upload(site_code, str(path), _read(path), actor, reason)
+
+    def publish_survey_upload(self, site_code: str, name: str, data: bytes, actor: str,
+                              reason: str = "") -> Published:
+        """Publish a survey from a file's bytes (a YAML file, or an XLSForm-style ``.xlsx``
+        workbook, turned into YAML first), named ``name`` in every refusal."""
+        converted = None
         try:
-            source = path.read_text(encoding="utf-8")
-            survey = self.catalogue.library.parse(source, str(path))
-        except (OSError, UnicodeDecodeError) as error:
-            raise PublishRefused([f"{path}: cannot be read: {error}"]) from None
+            if name.lower().endswith(".xlsx"):
+                converted = convert(data, name)
+                source = converted.source
+            else:
+                source = data.decode("utf-8")
+            survey = self.catalogue.library.parse(source, name)
+        except UnicodeDecodeError as error:
+            raise PublishRefused([f"{name}: cannot be read as UTF-8 text: {error}"]) from None
         except ContentError as error:
-            raise PublishRefused([str(error)]) from None
-        problems = [str(p) for p in _own_problems(path)]
+            # A workbook's own mistakes already name the sheet and row; the loader's, on
+            # the converted text, are pointed back at the row they came from.
+            raise PublishRefused([str(converted.explain(error) if converted else error)]
+                                 ) from None
+        problems = [str(p) for p in self._easy_read_problems(survey)]
         if problems and not reason.strip():
-            raise PublishRefused([*problems, "Fix the wording, or publish with --reason "
-                                             "saying why it must stay (it is audited)."])
+            raise PublishRefused(problems, needs_reason=True)
         with self.uow_factory() as uow:
             site = self._site(uow, site_code)
             latest = uow.session.scalar(
@@ -102,6 +120,19 @@ class Publishing:
             uow.commit()
             return Published(survey.id, version, overridden=problems)
 
+    def _easy_read_problems(self, survey: Survey) -> list[Problem]:
+        """The easy-read checker's problems with the survey's own wording, checked with
+        the scales and phrases it will be asked with (the shared files' own problems
+        are the deployment's, not the publisher's)."""
+        library = self.catalogue.library
+        scales, phrases = (shared_file(library.directory, name) for name in SHARED_FILES)
+        content = Content((survey,), dict(library.scales), {k: dict(v) for k, v in
+                                                            library.phrases.items()},
+                          str(scales), str(phrases))
+        settings = Settings.load(shared_file(library.directory, CHECKER_FILE))
+        problems, _ = check_content(content, settings)
+        return [p for p in problems if p.file == survey.source]
+
     def versions(self, site_code: str) -> list[VersionRow]:
         """Every version the site has published, and the deployment's own surveys it
         uses, newest first within each survey."""
@@ -113,28 +144,35 @@ class Publishing:
                 .order_by(SurveyVersion.survey_id, SurveyVersion.site_id.is_(None),
                           SurveyVersion.version.desc()))
             return [VersionRow(r.survey_id, r.version, r.published_at, r.published_by,
-                               r.site_id is not None, r.reason) for r in rows]
+                               r.site_id is not None, r.id, r.reason) for r in rows]
 
     def publish_plan(self, site_code: str, path: Path, actor: str) -> Published:
-        """Publish the plan in ``path`` for the site as its next version."""
+        """Publish the plan in the file ``path`` for the site as its next version."""
+        return self.publish_plan_upload(site_code, str(path), _read(path), actor)
+
+    def publish_plan_upload(self, site_code: str, name: str, data: bytes,
+                            actor: str) -> Published:
+        """Publish a plan from a file's bytes, named ``name`` in every refusal."""
         try:
-            plan = load_plan(path)
-            source = path.read_text(encoding="utf-8")
+            source = data.decode("utf-8")
+            plan = load_plan(name, source)
+        except UnicodeDecodeError as error:
+            raise PublishRefused([f"{name}: cannot be read as UTF-8 text: {error}"]) from None
         except ContentError as error:
             raise PublishRefused([str(error)]) from None
         with self.uow_factory() as uow:
             site = self._site(uow, site_code)
             problems = self._unknown_surveys(uow, site, plan)
             if problems:
-                raise PublishRefused([f"{path}: {p}" for p in problems])
+                raise PublishRefused([f"{name}: {p}" for p in problems])
             latest = uow.session.scalar(
                 select(SitePlan).where(SitePlan.site_id == site.id)
                 .order_by(SitePlan.version.desc()).limit(1))
-            data = plan_data(plan)
-            if latest is not None and latest.plan == data:
+            data_ = plan_data(plan)
+            if latest is not None and latest.plan == data_:
                 return Published("plan", latest.version, changed=False)
             version = (latest.version if latest else 0) + 1
-            uow.session.add(SitePlan(site_id=site.id, version=version, plan=data,
+            uow.session.add(SitePlan(site_id=site.id, version=version, plan=data_,
                                      source=source, published_at=utcnow(),
                                      published_by=actor))
             uow.repo.audit(actor, "plan_publish", site.code, version=version,
@@ -170,7 +208,8 @@ class Publishing:
             return self.catalogue.plan(uow.session, site.id), version or 0
 
 
-def _own_problems(path: Path) -> list[Problem]:
-    """The easy-read checker's problems with the file itself (not the shared files)."""
-    problems, _ = check(path)
-    return [p for p in problems if Path(p.file).name == path.name]
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PublishRefused([f"{path}: cannot be read: {error}"]) from None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.engine import Event
 from bot.service import from_provider
+from content.loader import PACKAGE_CONTENT
 from storage.models import AuditEntry, SafeguardingFlag, Site
 from storage.staff import add_staff
 from web_survey.bootstrap import Services
@@ -136,7 +137,7 @@ def test_a_site_lead_does_everything_without_javascript(live: str, browser: Brow
         page.get_by_role("button", name="Download").click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
-    assert saved.read_text(encoding="utf-8-sig").startswith("site,participant,respondent_type")
+    assert saved.read_text(encoding="utf-8-sig").startswith("site,participant,about,respondent_type")
     assert "+447700" not in saved.read_text()
     context.close()
 
@@ -234,3 +235,49 @@ def test_the_dashboard_fits_a_320px_phone_by_keyboard_and_at_200pc_text(
     page.evaluate("document.documentElement.style.fontSize = "
                   "2 * parseFloat(getComputedStyle(document.documentElement).fontSize) + 'px'")
     assert page.evaluate(wide) <= 320
+
+
+def test_a_lead_publishes_and_previews_a_survey_without_javascript(
+        live: str, browser: Browser, axe: Any) -> None:
+    """Upload, refusal, list, preview (English and Urdu) and plan with no JavaScript;
+    then axe-core (which needs JavaScript to run) finds nothing on any of those pages."""
+    examples = PACKAGE_CONTENT.parent / "examples"
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live)
+    page.get_by_role("link", name="Surveys").click()
+    page.get_by_role("link", name="Publish a survey").click()
+    page.get_by_label("Survey file").set_input_files(str(examples / "plans" / "camden.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    page.get_by_label("Survey file").set_input_files(str(examples / "story.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_text("Published survey story version 1.").is_visible()
+    page.get_by_role("link", name="Preview story version 1").click()
+    assert page.get_by_role("heading", name="Question 2: where").is_visible()
+    preview = page.url
+    page.get_by_label("Language").select_option("ur")
+    page.get_by_role("button", name="Show this language").click()
+    assert page.get_by_text("آپ ابھی کہاں ہیں؟").first.is_visible()
+    page.goto(f"{live}/staff/sites/CAL/plan/publish")
+    page.get_by_label("Plan file").set_input_files(str(examples / "plans" / "nottingham.yaml"))
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_text("Published plan version 1.").is_visible()
+    assert page.get_by_text("story: survey story, started by texting STORY (en)").is_visible()
+    context.close()
+
+    page = browser.new_page()
+    sign_in(page, live)
+    found = {}
+    for where, url in (("surveys", "/staff/sites/CAL/surveys"),
+                       ("publish", "/staff/sites/CAL/surveys/publish"),
+                       ("publish plan", "/staff/sites/CAL/plan/publish"),
+                       ("preview", preview.removeprefix(live)),
+                       ("preview in Urdu", preview.removeprefix(live) + "?language=ur")):
+        page.goto(f"{live}{url}")
+        found[where] = _violations(axe, page)
+    page.goto(f"{live}/staff/sites/CAL/surveys/publish")
+    page.get_by_role("button", name="Check and publish").click()
+    assert page.get_by_role("heading", name="There is a problem").is_visible()
+    found["publish refused"] = _violations(axe, page)
+    assert {where: problems for where, problems in found.items() if problems} == {}

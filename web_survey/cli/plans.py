@@ -24,7 +24,9 @@ def _publishing(use: Callable[[Publishing], T], refused: str = "") -> T:
     try:
         return use(services(make_app()).publishing)
     except PublishRefused as error:
-        raise click.ClickException(refused + str(error)) from None
+        hint = ("\nFix the wording, or publish with --reason saying why it must stay (it is "
+                "audited)." if error.needs_reason else "")
+        raise click.ClickException(refused + str(error) + hint) from None
 
 
 def register(main: click.Group) -> None:
@@ -38,8 +40,8 @@ def register(main: click.Group) -> None:
     @click.option("--reason", default="",
                   help="Why wording the easy-read checker questions must stay (audited).")
     def publish_survey(file: Path, site_code: str, reason: str) -> None:
-        """Publish FILE as the next version of its survey at a site. Earlier answers keep
-        the version they answered."""
+        """Publish FILE (survey YAML, or an XLSForm-style .xlsx) as the next version of its
+        survey at a site. Earlier answers keep the version they answered."""
         done = _publishing(lambda p: p.publish_survey(site_code, file, ACTOR, reason),
                            "not published:\n")
         if not done.changed:

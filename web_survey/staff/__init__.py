@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
         invitations,
         participants,
         recordings,
+        surveys,
     )
 
     login = LoginManager()

@@ -148,6 +148,17 @@ class ImportForm(StaffForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file to import")])
 
 
+class SurveyUploadForm(StaffForm):
+    file = FileField("Survey file", validators=[
+        FileRequired("Choose a survey file (.yaml) or workbook (.xlsx) to publish")])
+    reason = TextAreaField("Why the wording must stay (only if the check finds problems)",
+                           validators=[Length(max=2000)])
+
+
+class PlanUploadForm(StaffForm):
+    file = FileField("Plan file", validators=[FileRequired("Choose a plan file (.yaml)")])
+
+
 class InviteForm(StaffForm):
     wave = RadioField("Wave", choices=options(WAVE_NAMES), default="baseline")
     channel = RadioField("Send by", choices=[*options({OWN_CHANNEL: "Each person's own channel"}),

@@ -15,11 +15,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from storage.models import Base, Recording, SafeguardingFlag, SignInAttempt, StaffRole
+from bot.service.catalogue import digest
+from content.loader import PACKAGE_CONTENT
+from storage.models import (
+    Base,
+    Recording,
+    SafeguardingFlag,
+    SignInAttempt,
+    StaffRole,
+    SurveyVersion,
+)
 from web_survey.bootstrap import Services
 
 from .conftest import Staff
 
+EXAMPLES = PACKAGE_CONTENT.parent / "examples"
 COLLEAGUE = "colleague@calderdale.example"  # a Calderdale account the world holds
 NEW_PERSON = {"code": "CAL-0100", "respondent_type": "individual", "language": "en",
               "preferred_channel": "web"}
@@ -30,8 +40,17 @@ def _csv() -> dict[str, Any]:
     return {"file": (io.BytesIO(body), "people.csv")}
 
 
+def _survey() -> dict[str, Any]:
+    return {"file": (io.BytesIO((EXAMPLES / "story.yaml").read_bytes()), "story.yaml")}
+
+
+def _plan() -> dict[str, Any]:
+    body = b"timepoints:\n  - name: baseline\n  - name: mid\n  - name: exit\n"
+    return {"file": (io.BytesIO(body), "plan.yaml")}
+
+
 # (name, method, path, form data). {site} is the site in the URL, {flag} a flag of it,
-# {recording} a recording of it.
+# {recording} a recording of it, {version} a survey version it published.
 SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("dashboard", "GET", "/staff/sites/{site}/", None),
     ("participants", "GET", "/staff/sites/{site}/participants", None),
@@ -44,6 +63,10 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
     ("exports form", "GET", "/staff/sites/{site}/exports", None),
     ("settings form", "GET", "/staff/sites/{site}/settings", None),
     ("audit log", "GET", "/staff/sites/{site}/audit", None),
+    ("surveys", "GET", "/staff/sites/{site}/surveys", None),
+    ("publish survey form", "GET", "/staff/sites/{site}/surveys/publish", None),
+    ("publish plan form", "GET", "/staff/sites/{site}/plan/publish", None),
+    ("survey preview", "GET", "/staff/sites/{site}/surveys/{version}", None),
     ("staff accounts", "GET", "/staff/sites/{site}/staff", None),
     ("add", "POST", "/staff/sites/{site}/participants/new", lambda: dict(NEW_PERSON)),
     ("import", "POST", "/staff/sites/{site}/participants/import", _csv),
@@ -58,6 +81,8 @@ SITE_ROUTES: list[tuple[str, str, str, Callable[[], dict[str, Any]] | None]] = [
      lambda: {"contact_text": "Call 0113 496 0999.", "safeguarding_lead": "Someone",
               "worrying_words": "hurt", "remind_after_days": "3", "remind_most": "2"}),
     ("flag handled", "POST", "/staff/sites/{site}/flags/{flag}/handled", lambda: {"note": "done"}),
+    ("publish survey", "POST", "/staff/sites/{site}/surveys/publish", _survey),
+    ("publish plan", "POST", "/staff/sites/{site}/plan/publish", _plan),
     ("disable staff", "POST", "/staff/sites/{site}/staff",
      lambda: {"email": COLLEAGUE, "action": "disable"}),
     ("case pack", "POST", "/staff/sites/{site}/participants/{site}-0001/case-pack", dict),
@@ -87,9 +112,9 @@ World = dict[str, int]
 @pytest.fixture
 def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., int],
           make_staff: Callable[..., str]) -> World:
-    """Calderdale and Camden, a participant each; a safeguarding flag and a recording for
-    Calderdale's: {"flag": id, "recording": id}; a Calderdale staff account besides the
-    one signed in."""
+    """Calderdale and Camden, a participant each; a safeguarding flag, a recording and a
+    published survey version for Calderdale's: {"flag": id, "recording": id, "version":
+    id}; a Calderdale staff account besides the one signed in."""
     make_staff(COLLEAGUE, "CAL")
     cal = make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
@@ -101,9 +126,12 @@ def world(nsw: Services, sites: dict[str, int], make_participant: Callable[..., 
                               question_id="life_better", channel="web",
                               content_type="audio/wav", size=4,
                               audio=nsw.vault.encrypt_bytes(b"RIFF"))
-        uow.session.add_all([flag, recording])
+        source = (EXAMPLES / "journal.yaml").read_text(encoding="utf-8")
+        version = SurveyVersion(site_id=sites["CAL"], survey_id="journal", version=1,
+                                source=source, digest=digest(source), published_by="test")
+        uow.session.add_all([flag, recording, version])
         uow.commit()
-        return {"flag": flag.id, "recording": recording.id}
+        return {"flag": flag.id, "recording": recording.id, "version": version.id}
 
 
 def _sign_in(staff: Staff, role: str, make_staff: Callable[..., str]) -> None:
@@ -158,7 +186,8 @@ def test_site_routes(nsw: Services, staff: Staff, make_staff: Callable[..., str]
 
 
 NAMING_ROUTES = [route for route in SITE_ROUTES if "{site}-0001" in route[2]
-                 or "{flag}" in route[2] or "{recording}" in route[2]]
+                 or "{flag}" in route[2] or "{recording}" in route[2]
+                 or "{version}" in route[2]]
 
 
 @pytest.mark.parametrize(("name", "method", "path", "data"), NAMING_ROUTES,
@@ -201,6 +230,7 @@ def test_every_route_is_in_the_matrix(app: Any) -> None:
     """A new staff route must be added to the matrix above (or to this list)."""
     tested = {path.split("?")[0].replace("{site}-0001", "<code>").replace("{site}", "<site_code>")
               .replace("{flag}", "<int:flag_id>").replace("{recording}", "<int:recording_id>")
+              .replace("{version}", "<int:version_id>")
               for _, _, path, _ in SITE_ROUTES + ADMIN_ROUTES}
     # Every signed-in person's own pages (test_sign_in.py, test_accounts.py).
     public = {"/staff/sign-in", "/staff/sign-out", "/staff/", "/staff/account/password"}
