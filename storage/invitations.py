@@ -115,6 +115,28 @@ def due_pulses(repo: Repository, site: Site, wave: str, every_days: int,
             if at is None or as_utc(at) <= due]
 
 
+def due_openings(repo: Repository, site: Site, wave: str, opens_after_days: int,
+                 window_days: int | None, respondent_types: Sequence[str],
+                 now: datetime) -> list[Participant]:
+    """The people of ``site`` whose timepoint ``wave`` opens by itself now: of
+    ``respondent_types`` (every type when empty), not opted out, enrolled at least
+    ``opens_after_days`` ago (and, with a ``window_days``, not so long ago that its
+    window has closed), and never invited to it."""
+    invited = select(Invitation.participant_id).where(Invitation.wave == wave)
+    query = (select(Participant)
+             .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
+                    Participant.opted_out.is_(False), Participant.id.not_in(invited))
+             .order_by(Participant.code))
+    if respondent_types:
+        query = query.where(Participant.respondent_type.in_(respondent_types))
+    opens = timedelta(days=opens_after_days)
+    closes = opens + timedelta(days=window_days) if window_days else None
+    # Compared here, not in SQL: SQLite keeps times as text, without their zone.
+    return [person for person in repo.session.scalars(query)
+            if as_utc(person.created_at) + opens <= now
+            and (closes is None or now < as_utc(person.created_at) + closes)]
+
+
 def _next_pulse(repo: Repository, person: Participant, wave: str) -> int:
     """The number of the next pulse of a recurring timepoint for ``person``."""
     last = repo.session.scalar(select(func.max(Invitation.occurrence)).where(

@@ -15,8 +15,10 @@ A round, site by site:
    ``Site.remind_most``), on the channels that send; link reminders stay for staff to
    hand on (the invitations page and ``remind`` list them).
 
-Before the waiting sends, the **recurring timepoints** of the site's plan that fall due
-make their next pulse's invitations (``recurring_invitations``), which step 2 sends.
+Before the waiting sends, the invitations the site's plan makes by itself are made
+(``due_invitations``): each recurring timepoint's next pulse, and each timepoint that
+opens a set number of days after enrolment (``opens_after_days``, within its
+``window_days``); step 2 sends them.
 
 Rules are outreach's (``bot.service.outreach``); this module only runs them. It is safe
 to run twice at once, or again after a crash: every send is claimed in the database
@@ -57,7 +59,7 @@ from storage.models import Invitation, Site
 
 from .bootstrap import Services
 from .jobs import send_once
-from .sending import make_due_pulses, usable
+from .sending import make_due_invitations, usable
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedul
     for code in codes:
         before = report.counts()
         _fallback_steps(nsw, code, now, report, actor)
-        recurring_invitations(nsw, code, now, report)
+        due_invitations(nsw, code, now, report)
         _waiting(nsw, code, now, report, budget)
         _reminders(nsw, code, now, report, budget)
         after = report.counts()
@@ -136,15 +138,16 @@ def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedul
     return report
 
 
-def recurring_invitations(nsw: Services, site_code: str, now: datetime,
+def due_invitations(nsw: Services, site_code: str, now: datetime,
                           report: RoundReport) -> None:
-    """Make the invitations of the recurring timepoints of the site's plan that fall due
-    ``now`` (``make_due_pulses``), counting them in ``report.recurring``; the round's
-    waiting sends send them."""
+    """Make the invitations of the site's plan that fall due ``now`` (a recurring
+    timepoint's next pulse, a timepoint that opens days after enrolment:
+    ``make_due_invitations``), counting them in ``report.recurring``; the round's waiting
+    sends send them."""
     with nsw.uow() as uow:
         site = uow.repo.site(site_code)
         if site is not None:
-            report.recurring += len(make_due_pulses(nsw, uow, site, now))
+            report.recurring += len(make_due_invitations(nsw, uow, site, now))
 
 
 def _fallback_steps(nsw: Services, site_code: str, now: datetime, report: RoundReport,

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.service.outreach import Rule, due_reminders
 from bot.service.reach import choose_channel
-from storage.invitations import Chooser, due_pulses, invite_wave
+from storage.invitations import Chooser, due_openings, due_pulses, invite_wave
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -60,26 +60,35 @@ def recurring(services: Services, uow: UnitOfWork, site: Site, wave: str) -> boo
     return wave in plan.names and bool(plan.timepoint(wave).every_days)
 
 
-def make_due_pulses(services: Services, uow: UnitOfWork, site: Site,
+def make_due_invitations(services: Services, uow: UnitOfWork, site: Site,
                     now: datetime) -> list[Invitation]:
-    """Make (not send) the next pulse's invitation for everyone due one, of each
-    recurring timepoint of the site's plan (``storage.invitations.due_pulses``), each on
-    their own channel; committed. The round that made them sends them, claimed and
-    rate-limited like every other send."""
+    """Make (not send) the invitations of the site's plan that fall due by themselves:
+    the next pulse of each recurring timepoint for everyone due one
+    (``storage.invitations.due_pulses``), and each timepoint that opens a set number of
+    days after enrolment (``due_openings``); each on the person's own channel;
+    committed. The round that made them sends them, claimed and rate-limited like
+    every other send."""
     plan = services.conversations.catalogue.plan(uow.session, site.id)
+    choose = chooser(services, uow, None)
     made: list[Invitation] = []
     for timepoint in plan.timepoints:
-        if not timepoint.every_days:
+        types = tuple(timepoint.surveys)
+        if timepoint.every_days:
+            due = due_pulses(uow.repo, site, timepoint.name, timepoint.every_days, types,
+                             now)
+        elif timepoint.opens_after_days:
+            due = due_openings(uow.repo, site, timepoint.name, timepoint.opens_after_days,
+                               timepoint.window_days, types, now)
+        else:
             continue
-        choose = chooser(services, uow, None)
-        for person in due_pulses(uow.repo, site, timepoint.name, timepoint.every_days,
-                                 tuple(timepoint.surveys), now):
+        for person in due:
             made.extend(invite_wave(uow.repo, site, timepoint.name, choose, person.code,
-                                    plan.names, recurring=True).invitations)
+                                    plan.names, recurring=bool(timepoint.every_days)
+                                    ).invitations)
     for invitation in made:
         invitation.created_at = now  # the round's clock: the next pulse counts from it
     if made:
-        uow.repo.audit("schedule", "invite", site.code, wave="pulse", channel="own",
+        uow.repo.audit("schedule", "invite", site.code, wave="due", channel="own",
                        count=len(made))
     uow.commit()
     return made

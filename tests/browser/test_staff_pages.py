@@ -137,7 +137,8 @@ def test_a_site_lead_does_everything_without_javascript(live: str, browser: Brow
         page.get_by_role("button", name="Download").click()
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
-    assert saved.read_text(encoding="utf-8-sig").startswith("site,participant,about,respondent_type")
+    header = "site,participant,about,respondent_type"
+    assert saved.read_text(encoding="utf-8-sig").startswith(header)
     assert "+447700" not in saved.read_text()
     context.close()
 

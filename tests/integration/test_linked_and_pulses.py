@@ -106,7 +106,7 @@ def test_pulses_fall_due_every_so_many_days_for_the_types_the_timepoint_asks(
     from datetime import timedelta
 
     from storage.models import utcnow
-    from web_survey.sending import make_due_pulses
+    from web_survey.sending import make_due_invitations
 
     make_participant(code="CAL-0001", phone=None)
     make_participant(code="CAL-P01", respondent_type="professional", phone=None)
@@ -119,10 +119,41 @@ timepoints:
 
     def round_at(moment) -> list[tuple[str, int]]:
         with nsw.uow() as uow:
-            sent = make_due_pulses(nsw, uow, uow.repo.site("CAL"), moment)
+            sent = make_due_invitations(nsw, uow, uow.repo.site("CAL"), moment)
             return [(i.participant.code, i.occurrence) for i in sent]
 
     now = utcnow()
     assert round_at(now) == [("CAL-P01", 1)]
     assert round_at(now + timedelta(days=3)) == []  # not due again yet
     assert round_at(now + timedelta(days=8)) == [("CAL-P01", 2)]
+
+
+def test_a_timepoint_opens_by_itself_days_after_enrolment_within_its_window(
+        cli, nsw, make_participant, tmp_path: Path):
+    from datetime import timedelta
+
+    from storage.models import utcnow
+    from web_survey.sending import make_due_invitations
+
+    make_participant(code="CAL-0001", phone=None)
+    cli("plan", "publish", str(plan_file(tmp_path, """
+timepoints:
+  - {name: baseline}
+  - {name: 3-month, opens_after_days: 90, window_days: 30}
+  - {name: exit}
+""")), "--site", "CAL")
+
+    def round_at(days: int) -> list[tuple[str, str]]:
+        with nsw.uow() as uow:
+            made = make_due_invitations(nsw, uow, uow.repo.site("CAL"),
+                                        utcnow() + timedelta(days=days))
+            return [(i.participant.code, i.wave) for i in made]
+
+    assert round_at(89) == []
+    assert round_at(91) == [("CAL-0001", "3-month")]
+    assert round_at(95) == []  # invited once
+    with nsw.uow() as uow:
+        assert uow.repo.participant("CAL-0001").current_wave == "3-month"
+    make_participant(code="CAL-0002", phone=None)
+    assert round_at(125) == []  # day 125: past its 30-day window, so not opened
+    assert round_at(100) == [("CAL-0002", "3-month")]
