@@ -46,6 +46,9 @@ class Channel:
     contact: str = ""  # the contact kind a sender is known by ("phone", "telegram")
     provider: str = ""  # the outside service it goes through, which must be configured
     enrol: bool = True  # can be a participant's preferred channel
+    # The rendered audio files its messages can carry with the question (extensions);
+    # none: words only.
+    audio_media: tuple[str, ...] = ()
 
 
 CHANNELS: dict[str, Channel] = {row.name: row for row in (
@@ -62,7 +65,7 @@ CHANNELS: dict[str, Channel] = {row.name: row for row in (
     # must be an approved template (a business may not open a chat with free text).
     Channel(ChannelName.WHATSAPP, "WhatsApp",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8),
-            Reach.MESSAGE, contact="phone", provider="twilio"),
+            Reach.MESSAGE, contact="phone", provider="twilio", audio_media=(".mp3", ".ogg")),
     # The terminal answers as a texter does, STOP and START included.
     Channel(ChannelName.CHAT, "Terminal chat",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True), Reach.NONE, enrol=False),

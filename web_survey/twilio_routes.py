@@ -25,6 +25,7 @@ from bot.channels import sms, twilio_outbound, voice
 from bot.channels.twilio_api import RecordingUnavailable, TwilioGateway, TwilioSettings
 from bot.engine import DEFAULT_LANGUAGE, Event, EventKind, Need, Prompt
 from bot.service import Audio, Sender, UnknownParticipant, from_provider
+from content.audio import find_audio
 from storage.uow import InvalidPhone, normalise_phone
 
 from .bootstrap import services
@@ -131,7 +132,21 @@ def _text_in(channel: str, provider: str) -> ResponseReturnValue:
                             request.form.get("Body", ""), (provider, message_sid), channel)
     except UnknownParticipant:
         return _twiml(sms.twiml([_unknown()]))
-    return _twiml(sms.twiml(reply.texts))
+    return _twiml(sms.twiml(reply.texts, _question_audio(channel, reply.question)))
+
+
+def _question_audio(channel: str, question: Prompt | None) -> str:
+    """The URL of the waiting question's rendered audio, on a channel whose messages
+    carry media (the table's ``audio_media``: WhatsApp); "" elsewhere, or when none is
+    rendered."""
+    kinds = CHANNELS[channel].audio_media
+    if question is None or not kinds:
+        return ""
+    found = find_audio(current_app.config["AUDIO_DIR"], question.text, question.language,
+                       extensions=kinds)
+    if found is None:
+        return ""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/audio/{question.language}/{found.name}"
 
 
 @bp.post("/sms")

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from bot.channel_table import ChannelName
-from bot.engine import Event, EventKind, messages
+from bot.engine import Event, EventKind, Prompt, messages
 from bot.service import Conversations, Who
 
 
 @dataclass(frozen=True)
 class SmsReply:
-    """The texts to send back, and whether no survey question is waiting any more."""
+    """The texts to send back, whether no survey question is waiting any more, and the
+    question that is (for a channel that can send its audio too)."""
 
     texts: list[str]
     finished: bool = False
+    question: Prompt | None = None
 
 
 def receive(conversations: Conversations, who: Who, body: str,
@@ -35,14 +37,20 @@ def receive(conversations: Conversations, who: Who, body: str,
     get the same reply.
     """
     reply = conversations.handle(who, channel, Event(EventKind.TEXT, body), inbound)
-    return SmsReply(messages(reply.prompts), reply.finished)
+    return SmsReply(messages(reply.prompts), reply.finished, reply.question)
 
 
-def twiml(texts: Iterable[str]) -> str:
-    """TwiML that sends each text as its own message.
+def twiml(texts: Iterable[str], media: str = "") -> str:
+    """TwiML that sends each text as its own message; ``media`` (a URL: the question's
+    spoken audio, on WhatsApp) goes with the last one.
 
     Written directly rather than through twilio's ``MessagingResponse``, whose element
     tree cost as much as a database write on every text; the tests hold the two equal.
     """
-    body = "".join(f"<Message>{escape(text)}</Message>" for text in texts)
+    texts = list(texts)
+    body = "".join(f"<Message>{escape(text)}</Message>" for text in texts[:-1])
+    if texts:
+        last = escape(texts[-1])
+        body += (f"<Message><Body>{last}</Body><Media>{escape(media)}</Media></Message>"
+                 if media else f"<Message>{last}</Message>")
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'

@@ -135,3 +135,26 @@ def test_without_a_template_whatsapp_is_off_with_one_log_line(app_config, caplog
     assert result.exit_code != 0
     assert "TWILIO_WHATSAPP_TEMPLATE_SID" in result.stderr
     assert stand_in.requests == []
+
+
+def test_the_question_goes_with_its_spoken_audio_where_it_is_rendered(
+        app, nsw, make_participant, client):
+    from pathlib import Path
+
+    from content.audio import audio_key
+
+    make_participant(phone=PHONE, preferred_channel="whatsapp")
+    consent = nsw.surveys.get("individual").consent["en"]
+    folder = Path(app.config["AUDIO_DIR"]) / "en"
+    folder.mkdir(parents=True, exist_ok=True)
+    rendered = folder / f"{audio_key(consent, 'en', 'normal')}.mp3"
+    rendered.write_bytes(b"ID3")
+    form = {"MessageSid": sid("SM"), "From": f"whatsapp:{PHONE}", "To": WHATSAPP_FROM,
+            "Body": "hello"}
+    root = twiml(post_signed(client, "/twilio/whatsapp", form))
+    last = root.findall("Message")[-1]
+    assert last.findtext("Body").startswith(consent)
+    assert last.findtext("Media") == f"{PUBLIC_BASE_URL}/audio/en/{rendered.name}"
+    # SMS never carries it.
+    form.update(MessageSid=sid("SM"), From=PHONE, Body="again")
+    assert twiml(post_signed(client, "/twilio/sms", form)).find("Message/Media") is None
