@@ -39,9 +39,9 @@ def plan_file(folder: Path, text: str, name: str = "plan.yaml") -> Path:
     return path
 
 
-def first_words(nsw: Services, pid: int) -> str:
-    """The consent question the person is asked when they first text."""
-    reply = nsw.conversations.handle(pid, "sms", Event("start"))
+def first_words(nsw: Services, pid: int, channel: str = "sms") -> str:
+    """The consent question the person is asked when they first get in touch."""
+    reply = nsw.conversations.handle(pid, channel, Event("start"))
     return reply.question.text if reply.question else ""
 
 
@@ -58,8 +58,9 @@ def sites(make_participant) -> dict[str, int]:
             for i, site in enumerate(("CAL", "SHF", "NOT"))}
 
 
+@pytest.mark.parametrize("channel", ["sms", "voice", "telegram", "web", "whatsapp"])
 def test_two_sites_ask_their_own_surveys_while_a_third_keeps_the_defaults(
-        cli, nsw, sites, tmp_path):
+        cli, nsw, sites, tmp_path, channel):
     cal = survey_file(tmp_path, "cal_individual", CAL_CONSENT)
     shf = survey_file(tmp_path, "shf_individual", SHF_CONSENT)
     cli("survey", "publish", str(cal), "--site", "CAL")
@@ -75,10 +76,10 @@ timepoints:
   - {name: weekly, every_days: 7, surveys: {individual: shf_individual}}
 """, "shf.yaml")), "--site", "SHF")
 
-    assert first_words(nsw, sites["CAL"]) == CAL_CONSENT
-    assert first_words(nsw, sites["SHF"]) == SHF_CONSENT
+    assert first_words(nsw, sites["CAL"], channel) == CAL_CONSENT
+    assert first_words(nsw, sites["SHF"], channel) == SHF_CONSENT
     default = nsw.surveys.get("individual").consent["en"]
-    assert first_words(nsw, sites["NOT"]) == default
+    assert first_words(nsw, sites["NOT"], channel) == default
     with nsw.uow() as uow:
         answered = dict(uow.session.execute(
             select(Participant.code, Response.survey_id)
