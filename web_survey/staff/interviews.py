@@ -80,7 +80,7 @@ def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     action = request.form.get("action", "")
     if action == "pictures":
         switch_pictures(_key(person_id))
-    audio = None
+    audio: Audio | None = None
     if request.form.get("action", "continue") == "continue" and "entry" not in request.form:
         try:
             audio = sent_recording(request.form.get("text", ""))

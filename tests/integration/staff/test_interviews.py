@@ -264,6 +264,13 @@ def test_a_voice_message_sent_in_an_interview_is_stored_as_the_interviews(
     assert page.h1() == OPEN_QUESTION
     assert 'enctype="multipart/form-data"' in page.page and 'name="recording"' in page.page
     sound = make_wav()
+    # Words typed beside it: refused kindly, the same question again, nothing kept.
+    page.post(text="Fine", action="continue",
+              recording=(io.BytesIO(sound), "voice-message.wav", "audio/wav"))
+    assert (page.status, page.h1()) == (400, OPEN_QUESTION)
+    assert "Please send your words or a voice message. Not both." in page.words()
+    assert f"Interview with CAL-0003 by {worker}" in page.page
+    assert recordings(nsw) == []
     page.post(text="", action="continue",
               recording=(io.BytesIO(sound), "voice-message.wav", "audio/wav"))
     assert page.status == 200 and page.h1() == "Check your answers."
