@@ -472,3 +472,6 @@ class Recording(Base):
 
 # What an answer's ``recording`` holds for a recording in the recordings table.
 RECORDING_PREFIX = "rec:"
+# The file ending a recording gets when it is downloaded or packed, by its type.
+RECORDING_EXTENSIONS = {"audio/wav": ".wav", "audio/ogg": ".ogg", "audio/webm": ".webm",
+                        "audio/mpeg": ".mp3", "audio/mp4": ".m4a"}

@@ -207,7 +207,7 @@ class Figures:
     total: EventRow
     new_flags: int  # worrying answers flagged in the period
     open_flags: int  # worrying answers waiting for review now
-    recordings_waiting: int  # recorded answers nobody has transcribed yet
+    recordings_waiting: int  # recordings nobody has written down yet
 
 
 def _two_sums(moment: Any, period: Period, *also: ColumnElement[bool]) -> tuple[Any, Any]:
@@ -298,17 +298,15 @@ def _opt_outs(session: Session, site: Site, period: Period
 
 
 def awaiting_transcript(site: Site) -> Select[Any]:
-    """The site's recorded answers that wait for a transcript.
+    """The site's recordings (the ``recordings`` table) that nobody has written down
+    yet: no transcript, or an empty one. Try-out participants' recordings never count.
 
-    For now every recording counts: transcripts are not stored yet. When they are, add
-    the condition here (for example ``Answer.transcript == ""``) and the digest and the
-    dashboard follow.
+    The digest and the dashboard both count this one query, so they agree.
     """
-    return (select(Answer.id)
-            .join(Response, Answer.response_id == Response.id)
-            .join(Participant, Response.participant_id == Participant.id)
-            .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
-                   Answer.recording != ""))
+    return (select(Recording.id)
+            .join(Participant, Recording.participant_id == Participant.id)
+            .where(Recording.site_id == site.id, Participant.is_tryout.is_(False),
+                   func.coalesce(Recording.transcript, "") == ""))
 
 
 def recordings_waiting(session: Session, site: Site) -> int:

@@ -278,10 +278,13 @@ class Conversations:
 
         return _until_stored(token, lambda: self._in_one(run))
 
-    def interview(self, participant_id: int, interviewer: str, event: Event) -> LinkVisit:
+    def interview(self, participant_id: int, interviewer: str, event: Event,
+                  audio: Audio | None = None) -> LinkVisit:
         """Run ``event`` for a participant a worker (``interviewer``, their staff email)
         is sitting with, on the interview channel, in one transaction; or say why it
         cannot run (``LinkVisit.problem``: a finished status, as for a web link).
+        With ``audio``, ``event`` is a ``recordings.recording_event`` (see ``record``):
+        the recording is stored on the interview channel.
 
         Every answer stored records the interview and the worker. The audit log has a
         line when the worker starts (the ``start`` event: stage ``started``, or
@@ -301,7 +304,7 @@ class Conversations:
             # As on a web link: a finished timepoint still opens the site's entries.
             if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
                 return replace(visit, problem=str(status))
-            reply = self._turn(uow, person, row, event, None, interviewer,
+            reply = self._turn(uow, person, row, event, None, interviewer, audio,
                                interviewer=interviewer)
             detail = {"participant": person.code, "wave": person.current_wave}
             if event.kind == EventKind.START:

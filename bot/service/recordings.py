@@ -29,7 +29,14 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from bot.engine import UNHEARD, Event, EventKind, Safeguarding
-from storage.models import RECORDING_PREFIX, Recording, SafeguardingFlag, Site, utcnow
+from storage.models import (
+    RECORDING_EXTENSIONS,
+    RECORDING_PREFIX,
+    Recording,
+    SafeguardingFlag,
+    Site,
+    utcnow,
+)
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -42,9 +49,6 @@ MAX_RECORDING_BYTES = 10 * 1024 * 1024
 # first bytes say (the type a browser sends is taken from the file's name, which can be
 # wrong).
 TYPES = ("audio/wav", "audio/ogg", "audio/webm", "audio/mpeg", "audio/mp4")
-# The file ending a downloaded recording gets, by type.
-EXTENSIONS = {"audio/wav": ".wav", "audio/ogg": ".ogg", "audio/webm": ".webm",
-              "audio/mpeg": ".mp3", "audio/mp4": ".m4a"}
 FFPROBE_SECONDS = 30
 # ffprobe reads a file, not a pipe (an MP4 keeps its index at the end); in memory where
 # the system has a memory folder, so the audio never reaches a disk unencrypted.
@@ -238,9 +242,9 @@ class Listening:
             recording = self._of_site(uow, site, recording_id) if site else None
             if recording is None:
                 return None
+            ending = RECORDING_EXTENSIONS.get(recording.content_type, "")
             heard = Heard(uow.repo.vault.decrypt_bytes(recording.audio),
-                          recording.content_type,
-                          f"recording-{recording.id}{EXTENSIONS.get(recording.content_type, '')}")
+                          recording.content_type, f"recording-{recording.id}{ending}")
             if audit:
                 uow.repo.audit(actor, "recording_played", site_code,
                                participant=recording.participant.code, recording=recording.id)

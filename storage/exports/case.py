@@ -8,7 +8,8 @@ Privacy, as in every export: the person is named by their code only; no phone nu
 chat id or name is selected; free text is redacted (``redaction.redact``). Family
 members and professionals who answered about the person are named by their role and a
 number ("family member 1"), never by their code. Recordings are listed by a file name
-made here (``audio/recording-1.mp3``), never by the name they are stored under.
+made here (``audio/recording-1.mp3``), never by the name they are stored under; what
+staff wrote down of them (their transcripts) is decrypted and redacted like free text.
 """
 
 from __future__ import annotations
@@ -18,14 +19,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.engine.model import Question, Survey, localise
 from bot.engine.scoring import domain_scores
 
+from ..crypto import Vault
 from ..enrolment import TWILIO_RECORDING
-from ..models import Answer, OutsideMeasure, Participant, Response, Site
+from ..models import (
+    RECORDING_EXTENSIONS,
+    RECORDING_PREFIX,
+    Answer,
+    OutsideMeasure,
+    Participant,
+    Recording,
+    Response,
+    Site,
+)
 from . import SurveyLibrary
 from .records import rounded
 from .redaction import redact
@@ -79,22 +90,41 @@ class CaseStudy:
     recordings: tuple[tuple[str, str], ...] = field(default=())
 
 
-def transcripts(session: Session, response_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-    """The typed transcripts of each response's recordings, by response id.
-
-    None yet: transcripts arrive with the ``recordings`` table (issue 14, item 3), and
-    this is the one place a pack reads them from.
+def transcripts(session: Session, vault: Vault,
+                response_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """What staff wrote down of each response's recordings (the ``recordings`` table),
+    by response id, oldest recording first: decrypted with ``vault`` and redacted like
+    any free text, as a transcript says what the voice said. Recordings nobody has
+    written down yet have none, and are left out.
     """
-    return {}
+    found: dict[int, list[str]] = {}
+    for recording in session.scalars(
+            select(Recording).where(Recording.response_id.in_(list(response_ids)),
+                                    func.coalesce(Recording.transcript, "") != "")
+            .order_by(Recording.id)):
+        if recording.response_id is not None and recording.transcript:  # as selected
+            found.setdefault(recording.response_id, []).append(
+                redact(vault.decrypt(recording.transcript.encode())))
+    return {response_id: tuple(texts) for response_id, texts in found.items()}
 
 
-def case_study(session: Session, surveys: SurveyLibrary, site_code: str, code: str,
-               timepoints: Sequence[str], with_audio: bool = False) -> CaseStudy:
-    """The pack's contents for participant ``code`` of ``site_code``.
+def _kinds(session: Session, response_ids: Iterable[int]) -> dict[str, str]:
+    """The type of each of these responses' recordings in the ``recordings`` table, by
+    the reference its answer holds (``rec:<key>``); the sound itself is not read."""
+    return {RECORDING_PREFIX + key: content_type for key, content_type in session.execute(
+        select(Recording.key, Recording.content_type)
+        .where(Recording.response_id.in_(list(response_ids))))}
+
+
+def case_study(session: Session, surveys: SurveyLibrary, vault: Vault, site_code: str,
+               code: str, timepoints: Sequence[str], with_audio: bool = False) -> CaseStudy:
+    """The pack's contents for participant ``code`` of ``site_code``; ``vault`` reads
+    the recordings' transcripts.
 
     ``timepoints`` are the site's plan's timepoints in order: a response at any other
     "wave" is an entry (a journal or story entry of the plan). ``with_audio`` lists the
-    recordings kept on this server (not those still held by Twilio) to add to the pack.
+    recordings kept on this server (the ``recordings`` table, or an older recording's
+    file; not those still held by Twilio) to add to the pack.
     CaseError when the site has no such participant.
     """
     person = session.scalar(
@@ -109,8 +139,9 @@ def case_study(session: Session, surveys: SurveyLibrary, site_code: str, code: s
         select(Response).join(Participant, Response.participant_id == Participant.id)
         .where(Response.about_id == person.id, Participant.is_tryout.is_(False))
         .order_by(Participant.id, Response.started_at)))
-    typed = transcripts(session, [r.id for r in [*own, *linked]])
-    pack = _Pack(surveys, typed, with_audio)
+    response_ids = [r.id for r in [*own, *linked]]
+    pack = _Pack(surveys, transcripts(session, vault, response_ids),
+                 _kinds(session, response_ids) if with_audio else None)
     order = {name: at for at, name in enumerate(timepoints)}
     at_timepoints = sorted((r for r in own if r.wave in order),
                            key=lambda r: (order[r.wave], r.occurrence))
@@ -129,11 +160,15 @@ def case_study(session: Session, surveys: SurveyLibrary, site_code: str, code: s
 
 
 class _Pack:
-    """Builds a pack's responses, numbering its recordings as it meets them."""
+    """Builds a pack's responses, numbering its recordings as it meets them.
+
+    ``kinds`` holds the type of each recording in the recordings table, by its answer's
+    reference (``_kinds``), when the pack includes the recordings; None when it does not.
+    """
 
     def __init__(self, surveys: SurveyLibrary, typed: dict[int, tuple[str, ...]],
-                 with_audio: bool) -> None:
-        self.surveys, self.typed, self.with_audio = surveys, typed, with_audio
+                 kinds: dict[str, str] | None) -> None:
+        self.surveys, self.typed, self.kinds = surveys, typed, kinds
         self.recordings: list[tuple[str, str]] = []
 
     def timeline(self, responses: Sequence[Response], prefix: str) -> list[CaseResponse]:
@@ -208,9 +243,12 @@ class _Pack:
 
     def _recording(self, stored: str) -> str:
         """The recording's name in the pack, when recordings are included and kept here."""
-        if not (self.with_audio and stored) or stored.startswith(TWILIO_RECORDING):
+        if self.kinds is None or not stored or stored.startswith(TWILIO_RECORDING):
             return ""
-        name = f"audio/recording-{len(self.recordings) + 1}{PurePosixPath(stored).suffix}"
+        # A recording in the table is named by its type; an older one by its file's ending.
+        ending = (RECORDING_EXTENSIONS.get(self.kinds[stored], "") if stored in self.kinds
+                  else PurePosixPath(stored).suffix)
+        name = f"audio/recording-{len(self.recordings) + 1}{ending}"
         self.recordings.append((stored, name))
         return name
 

@@ -3,7 +3,8 @@
 A participant with answers at two timepoints, a journal entry, a family member who
 answered about them and an outside measure: the pack (from the command line, and from
 the participant page) holds all of them, and no phone number, chat id or other
-person's code. Every pack is audited.
+person's code. A recording's transcript is shown, redacted, and its sound is packed when
+asked for. Every pack is audited.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from storage.models import (
     AuditEntry,
     OutsideMeasure,
     ParticipantLink,
+    Recording,
     Response,
     utcnow,
 )
@@ -199,3 +201,47 @@ def test_a_lead_downloads_the_pack_from_the_participant_page(
         assert audit is not None
         assert (audit.actor, audit.detail["audio"], audit.detail["recordings"]) == (
             "lead@calderdale.example", True, 1)
+
+
+VOICE = b"RIFF\x24\x00\x00\x00WAVEfmt fake voice"
+
+
+@pytest.fixture
+def spoken(nsw: Services, story: int) -> int:
+    """CAL-0001's second journal entry, a voice message (in the recordings table) that
+    staff wrote down, a phone number in what they wrote."""
+    with nsw.uow() as uow:
+        entry = _response(story, "journal", "individual", {"life_better": ""}, occurrence=2)
+        entry.answers[0].recording = "rec:spoken1"
+        uow.session.add(entry)
+        uow.session.flush()
+        vault = uow.repo.vault
+        uow.session.add(Recording(
+            key="spoken1", site_id=uow.repo.site("CAL").id, participant_id=story,
+            response_id=entry.id, question_id="life_better", channel="web",
+            content_type="audio/wav", size=len(VOICE), audio=vault.encrypt_bytes(VOICE),
+            transcript=vault.encrypt(f"I chose my own bus, ring me on {PHONE}").decode()))
+        uow.commit()
+    return story
+
+
+def test_the_pack_shows_a_recordings_transcript_redacted_and_packs_its_sound(
+        spoken: int, cli: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "pack.zip"
+    cli("export", "--site", "CAL", "--format", "case", "--participant", "CAL-0001",
+        "--out", str(out))
+    page, files = _pack(out.read_bytes())
+    words = _words(page)
+    assert re.search(r"Journal 2 .*Transcripts I chose my own bus, ring me on "
+                     r"\[phone number removed\]", words)
+    assert PHONE not in page and PHONE[3:] not in page
+    assert set(files) == {"case-study.html"}
+
+    result = cli("export", "--site", "CAL", "--format", "case", "--participant", "CAL-0001",
+                 "--out", str(out), "--include-audio")
+    assert "with 2 recordings" in result.output
+    page, files = _pack(out.read_bytes())
+    # The older recording's file still goes in; the new one is decrypted from its row.
+    assert files["audio/recording-1.ogg"] == b"OggS fake voice"
+    assert files["audio/recording-2.wav"] == VOICE
+    assert 'href="audio/recording-2.wav"' in page and "spoken1" not in page

@@ -20,7 +20,16 @@ from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, update
 
 from bot.engine import Event
-from storage.models import Answer, AuditEntry, Invitation, Response, Site, utcnow
+from storage.models import (
+    RECORDING_PREFIX,
+    Answer,
+    AuditEntry,
+    Invitation,
+    Recording,
+    Response,
+    Site,
+    utcnow,
+)
 from storage.staff import add_staff
 from tests.integration.staff.conftest import PASSWORD, Staff, table_rows
 from tests.servers import free_port
@@ -79,7 +88,8 @@ def app_config(app_config: dict[str, Any], smtp: tuple[Inbox, str]) -> dict[str,
 def week(nsw: Services, make_participant: Callable[..., int]) -> None:
     """Calderdale this week: five people invited by web link (one of them three weeks
     ago), one completes with a worrying answer, one is part-way, one declines, one opts
-    out, one has not answered; one recording. Camden: one completes (never counted for
+    out, one has not answered; two recordings, one of them
+    transcribed. Camden: one completes (never counted for
     Calderdale). Staff: two at Calderdale, one at Camden, one administrator."""
     with nsw.uow() as uow:
         uow.session.add_all([Site(code="CAL", name="Calderdale"),
@@ -112,12 +122,20 @@ def week(nsw: Services, make_participant: Callable[..., int]) -> None:
         uow.session.execute(update(Invitation).where(
             Invitation.participant_id == people["CAL-0001"])
             .values(created_at=utcnow() - timedelta(days=21)))
-        # A recorded answer (as the phone and Telegram store one: a file reference).
-        answer = uow.session.scalar(
+        # Two recordings: one nobody has written down yet, one already transcribed.
+        answers = list(uow.session.scalars(
             select(Answer).join(Response, Answer.response_id == Response.id)
-            .where(Answer.text == WORRY, Response.participant_id == people["CAL-0001"]))
-        assert answer is not None
-        answer.recording = "recordings/CA0001.wav"
+            .where(Response.participant_id == people["CAL-0001"]).order_by(Answer.id)))
+        site_id = uow.repo.site("CAL").id
+        for key, answer, transcript in (
+                ("waiting", answers[-1], None),
+                ("written", answers[0], uow.repo.vault.encrypt("yes").decode())):
+            answer.recording = RECORDING_PREFIX + key
+            uow.session.add(Recording(
+                key=key, site_id=site_id, participant_id=people["CAL-0001"],
+                response_id=answer.response_id, question_id=answer.question_id,
+                channel="sms", content_type="audio/wav", size=4,
+                audio=uow.repo.vault.encrypt_bytes(b"RIFF"), transcript=transcript))
         uow.commit()
 
 
@@ -178,7 +196,7 @@ def test_each_lead_gets_the_weeks_figures_and_nothing_a_participant_said(
     assert "Opted out: 1 (1 so far)" in family
     assert "New this week: 1.\nWaiting for review: 1." in text
     assert "Review them here: https://feedback.example.org/staff/sites/CAL/#flags" in text
-    assert "Waiting for a transcript: 1." in text
+    assert "Waiting for a transcript: 1." in text  # the transcribed one no longer counts
     assert 'href="https://feedback.example.org/staff/sites/CAL/#flags"' in html
     # Privacy: no words anyone typed, no phone number, no participant code, in either part.
     for part in (text, html, mail.as_string()):

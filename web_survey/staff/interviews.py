@@ -3,7 +3,8 @@ area's tablet, one question per screen.
 
 The pages are the person's own web pages (``survey_views.render_reply`` and the
 ``survey/`` templates: pictures, Listen buttons, big answers); this module only
-translates. A form post becomes one engine event (``survey_views.form_event``) and goes
+translates. A form post becomes one engine event (``survey_views.form_event``, or a
+recording event when a voice message was sent, as on the person's own link) and goes
 through ``Conversations.interview``, which records the worker beside every answer and
 writes the audit lines. Interviewers (``StaffRole.INTERVIEWER``) may use these pages
 and no others.
@@ -18,10 +19,13 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bot.engine import Event, EventKind
+from bot.service import Audio, RecordingRefused, recording_event
 from storage.models import Participant, Response, Site
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
+from ..recording_upload import sent_recording
+from ..security import takes_recordings
 from ..survey_views import form_event, render_reply, switch_pictures, visit_of
 from . import bp
 from .access import interview_page, me, participant_of
@@ -61,10 +65,12 @@ def interviews(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
 
 
 @bp.route("/sites/<site_code>/participants/<code>/interview", methods=["GET", "POST"])
+@takes_recordings
 @interview_page
 def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
-    """GET: the page to start (or carry on) the interview. POST: one step of it; the
-    reply is shown on the person's own survey page."""
+    """GET: the page to start (or carry on) the interview. POST: one step of it (an
+    answer, or a voice message recorded or chosen for an open question); the reply is
+    shown on the person's own survey page."""
     person = participant_of(uow, site, code)
     person_id, person_code = person.id, person.code
     if request.method == "GET":
@@ -74,17 +80,36 @@ def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     action = request.form.get("action", "")
     if action == "pictures":
         switch_pictures(_key(person_id))
+    audio: Audio | None = None
+    if request.form.get("action", "continue") == "continue" and "entry" not in request.form:
+        try:
+            audio = sent_recording(request.form.get("text", ""))
+        except RecordingRefused as refused:
+            # The same question again, saying why, as on the person's own link.
+            return _step(uow, site, person_id, person_code, Event(EventKind.AGAIN), None,
+                         refused.phrase, 400)
     event = (Event(EventKind.START) if action == "start"
              else Event(EventKind.ENTRY, request.form["entry"]) if "entry" in request.form
+             else recording_event(request.form.get("question", "")) if audio is not None
              else form_event(request.form))
-    opened = services().conversations.interview(person_id, me().email, event)
+    return _step(uow, site, person_id, person_code, event, audio)
+
+
+def _step(uow: UnitOfWork, site: Site, person_id: int, person_code: str, event: Event,
+          audio: Audio | None, refused: str = "", status: int = 200) -> ResponseReturnValue:
+    """Run ``event`` (with ``audio``, a recording) in the interview and show the reply;
+    ``refused`` is the phrase saying why a recording sent with the post was not taken."""
+    opened = services().conversations.interview(person_id, me().email, event, audio)
     if opened.problem:
         return _start_page(uow, site, participant_of(uow, site, person_code),
                            problem=opened.problem), 409
     assert opened.reply is not None
     bar = InterviewBar(person_code, me().email,
                        url_for("staff.interview", site_code=site.code, code=person_code))
-    return render_reply(visit_of(_key(person_id), opened), opened.reply, interview=bar)
+    visit = visit_of(_key(person_id), opened)
+    return render_reply(visit, opened.reply, status=status,
+                        recording_error=visit.phrase(refused) if refused else "",
+                        interview=bar)
 
 
 def _start_page(uow: UnitOfWork, site: Site, person: Participant, problem: str = "") -> str:

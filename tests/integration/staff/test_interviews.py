@@ -1,9 +1,10 @@
 """Interview mode and the interviewer role, through the staff area with no JavaScript.
 
 A worker signed in to the staff area sits with a participant and runs their survey on
-the person's own pages; every answer says it was given in an interview and by whom, the
-long export carries both, and the audit log has a line when it starts and when it
-finishes. An interviewer account can do that and nothing else.
+the person's own pages; every answer says it was given in an interview and by whom (a
+voice message too, stored on the interview channel), the long export carries both,
+and the audit log has a line when it starts and when it finishes. An interviewer account
+can do that and nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from tests.helpers import Browser
 from web_survey.bootstrap import Services
 
 from .conftest import PASSWORD, Staff
+from .test_recordings import (
+    OPEN_QUESTION,
+    TO_THE_OPEN_QUESTION,
+    make_wav,
+    needs_ffmpeg,
+    recordings,
+)
 
 INTERVIEW = "/staff/sites/CAL/participants/CAL-0001/interview"
 
@@ -238,3 +246,40 @@ def test_a_worker_adds_a_journal_entry_with_the_person_when_the_plan_has_entries
         entry = uow.session.scalar(select(Response).where(Response.wave == "journal"))
         assert entry is not None and entry.occurrence == 1 and entry.consent_given
     assert all(mode == "interview" for _, mode, _ in answers_of(nsw, "CAL-0001"))
+
+
+@needs_ffmpeg
+def test_a_voice_message_sent_in_an_interview_is_stored_as_the_interviews(
+        nsw: Services, staff: Staff, make_staff: Callable[..., str],
+        make_participant: Callable[..., int], sites: dict[str, int]) -> None:
+    make_participant("CAL-0003", "professional", phone=None, site="CAL")
+    worker = make_staff("sam@calderdale.example", "CAL", role=StaffRole.INTERVIEWER)
+    staff.sign_in(worker)
+    url = "/staff/sites/CAL/participants/CAL-0003/interview"
+    page = interview_browser(staff.client, url)
+    page.page = staff.get(url).get_data(as_text=True)
+    page.post(action="start")
+    for label in TO_THE_OPEN_QUESTION:
+        page.choose(label)
+    assert page.h1() == OPEN_QUESTION
+    assert 'enctype="multipart/form-data"' in page.page and 'name="recording"' in page.page
+    sound = make_wav()
+    # Words typed beside it: refused kindly, the same question again, nothing kept.
+    page.post(text="Fine", action="continue",
+              recording=(io.BytesIO(sound), "voice-message.wav", "audio/wav"))
+    assert (page.status, page.h1()) == (400, OPEN_QUESTION)
+    assert "Please send your words or a voice message. Not both." in page.words()
+    assert f"Interview with CAL-0003 by {worker}" in page.page
+    assert recordings(nsw) == []
+    page.post(text="", action="continue",
+              recording=(io.BytesIO(sound), "voice-message.wav", "audio/wav"))
+    assert page.status == 200 and page.h1() == "Check your answers."
+
+    stored, = recordings(nsw)
+    assert (stored.channel, stored.question_id) == ("interview", "comments")
+    assert nsw.vault.decrypt_bytes(stored.audio) == sound
+    with nsw.uow() as uow:
+        answer = uow.session.execute(
+            select(Answer.recording, Answer.channel, Answer.mode, Answer.interviewer)
+            .where(Answer.question_id == "comments")).one()
+    assert tuple(answer) == (f"rec:{stored.key}", "interview", "interview", worker)
