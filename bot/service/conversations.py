@@ -266,14 +266,11 @@ class Conversations:
                               person.respondent_type, person.contact_text, entries=tuple(
                                   (e.name, e.label(person.language))
                                   for e in self._offers(uow, person)))
-            stored = person.response
-            status = "opted_out" if person.opted_out else (
-                stored.progress.get("status", "") if stored else "")
             if invitation.wave != person.current_wave:
                 return replace(visit, problem="old")
-            # A finished survey's link still opens the entries the site offers.
-            if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
-                return replace(visit, problem=str(status))
+            closed = _closed(person, event)
+            if closed:
+                return replace(visit, problem=closed)
             return replace(visit, reply=self._turn(uow, person, row, event, None, "", audio))
 
         return _until_stored(token, lambda: self._in_one(run))
@@ -299,11 +296,9 @@ class Conversations:
                               person.language, person.needs, person.respondent_type,
                               person.contact_text)
             stored = person.response
-            status = "opted_out" if person.opted_out else (
-                stored.progress.get("status", "") if stored else "")
-            # As on a web link: a finished timepoint still opens the site's entries.
-            if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY:
-                return replace(visit, problem=str(status))
+            closed = _closed(person, event)
+            if closed:
+                return replace(visit, problem=closed)
             reply = self._turn(uow, person, row, event, None, interviewer, audio,
                                interviewer=interviewer)
             detail = {"participant": person.code, "wave": person.current_wave}
@@ -446,6 +441,16 @@ class Conversations:
         opened = self._person(uow, person.id, inbound, row)
         return self._turn(uow, opened, row, Event(EventKind.START), inbound, actor,
                           interviewer=interviewer)
+
+
+def _closed(person: Person, event: Event) -> str:
+    """Why ``event`` cannot run on the person's page (a web link, an interview): their
+    survey's finished status, or they opted out; "" when it can. A finished survey
+    still opens the entries the site offers."""
+    stored = person.response
+    status = "opted_out" if person.opted_out else (
+        str(stored.progress.get("status", "")) if stored else "")
+    return status if status in FINISHED_STATUSES and event.kind != EventKind.ENTRY else ""
 
 
 def _entry_offers(plan: Plan) -> tuple[EntryOffer, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -43,6 +44,15 @@ def _account(repo: Repository, email: str) -> StaffUser:
     if user is None:
         raise click.ClickException(f"there is no staff account {email!r}")
     return user
+
+
+def _change_access(email: str, change: Callable[[Repository, StaffUser], object],
+                   done: str, meaning: str) -> None:
+    """Disable or enable the account ``email`` (``change``), and say so."""
+    with services(make_app()).uow() as uow:
+        change(uow.repo, _account(uow.repo, email))
+        uow.commit()
+    click.echo(f"{done} {email}: {meaning}")
 
 
 def register(main: click.Group) -> None:
@@ -146,21 +156,14 @@ def register(main: click.Group) -> None:
     @click.argument("email")
     def staff_disable(email: str) -> None:
         """Stop a staff member signing in; every session they have ends now."""
-        app = make_app()
-        with services(app).uow() as uow:
-            disable_staff(uow.repo, _account(uow.repo, email))
-            uow.commit()
-        click.echo(f"disabled {email}: they are signed out and cannot sign in")
+        _change_access(email, disable_staff, "disabled", "they are signed out and cannot "
+                       "sign in")
 
     @staff.command("enable")
     @click.argument("email")
     def staff_enable(email: str) -> None:
         """Let a disabled staff member sign in again with their password."""
-        app = make_app()
-        with services(app).uow() as uow:
-            enable_staff(uow.repo, _account(uow.repo, email))
-            uow.commit()
-        click.echo(f"enabled {email}: they can sign in again")
+        _change_access(email, enable_staff, "enabled", "they can sign in again")
 
     @main.group()
     def participant() -> None:
