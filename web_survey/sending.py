@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from bot.service.outreach import Rule, due_reminders
 from bot.service.reach import choose_channel
+from content.plan import Plan
 from storage.invitations import Chooser, due_openings, due_pulses, invite_wave
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
@@ -45,19 +46,13 @@ class UnknownTimepoint(ValueError):
     """A timepoint the site's plan does not have (the message lists those it has)."""
 
 
-def timepoints(services: Services, uow: UnitOfWork, site: Site, wave: str) -> tuple[str, ...]:
-    """The site's timepoints in order; UnknownTimepoint when ``wave`` is not one."""
+def plan_with(services: Services, uow: UnitOfWork, site: Site, wave: str) -> Plan:
+    """The site's plan; UnknownTimepoint when ``wave`` is not one of its timepoints."""
     plan = services.conversations.catalogue.plan(uow.session, site.id)
     if wave not in plan.names:
         raise UnknownTimepoint(f"{site.code} has no timepoint {wave!r} in its plan "
                                f"(it has: {', '.join(plan.names)})")
-    return plan.names
-
-
-def recurring(services: Services, uow: UnitOfWork, site: Site, wave: str) -> bool:
-    """True when ``wave`` is a recurring timepoint (a pulse) of the site's plan."""
-    plan = services.conversations.catalogue.plan(uow.session, site.id)
-    return wave in plan.names and bool(plan.timepoint(wave).every_days)
+    return plan
 
 
 def make_due_invitations(services: Services, uow: UnitOfWork, site: Site,
@@ -123,11 +118,12 @@ def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
     ``channel`` None, each on their own channel (people who cannot be are skipped, with
     the reason).
 
-    Raises ChannelUnavailable before anything is made when a forced channel cannot send.
+    Raises ChannelUnavailable before anything is made when a forced channel cannot send,
+    and UnknownTimepoint when ``wave`` is not a timepoint of the site's plan.
     """
+    plan = plan_with(services, uow, site, wave)
     outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
-                          timepoints(services, uow, site, wave),
-                          recurring(services, uow, site, wave))
+                          plan.names, bool(plan.timepoint(wave).every_days))
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
                    count=len(outcome.invitations))
     uow.commit()

@@ -7,7 +7,7 @@ import click
 from bot.channel_table import ENROLLED
 from storage.invitations import invite_wave
 from web_survey.delivery import LINK_CHANNELS, NO_LINK, ChannelUnavailable, link_for
-from web_survey.sending import UnknownTimepoint, chooser, recurring, send_wave, timepoints
+from web_survey.sending import UnknownTimepoint, chooser, plan_with, send_wave
 
 from .common import ALL_PROVIDERS, make_app, name_the_bot, providers_for, services, site_or_fail
 
@@ -46,12 +46,12 @@ def register(main: click.Group) -> None:
                 raise click.ClickException(str(error)) from error
             site = site_or_fail(uow.repo, site_code)
             try:
-                order = timepoints(nsw, uow, site, wave)
+                plan = plan_with(nsw, uow, site, wave)
             except UnknownTimepoint as error:
                 raise click.ClickException(str(error)) from error
             if dry_run:
-                outcome = invite_wave(uow.repo, site, wave, choose, code or None, order,
-                                      recurring(nsw, uow, site, wave))
+                outcome = invite_wave(uow.repo, site, wave, choose, code or None, plan.names,
+                                      bool(plan.timepoint(wave).every_days))
                 skipped, notes, made = outcome.skipped, outcome.notes, outcome.invitations
             else:
                 report = send_wave(nsw, uow, site, wave, channel, "cli", code or None)
