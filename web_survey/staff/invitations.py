@@ -18,7 +18,8 @@ from ..delivery import LINK_CHANNELS, ChannelUnavailable, link_for
 from ..sending import send_reminders, send_wave
 from . import bp
 from .access import me, site_page
-from .forms import CHANNEL_NAMES, WAVE_NAMES, InviteForm, StaffForm, options
+from .dashboard import timepoint_names
+from .forms import CHANNEL_NAMES, InviteForm, StaffForm, options
 
 # Said in place of a Telegram invitation's link while the bot's name is not set.
 NO_BOT_NAME = ("(no link: the Telegram bot's name is not set; ask your administrator to "
@@ -77,7 +78,7 @@ def qr_svg(link: str, code: str) -> Markup:
 @site_page
 def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Send a wave on a channel; list each invitation with its status and link."""
-    wave_names = _timepoints(uow, site)
+    wave_names = timepoint_names(uow, site)
     form = InviteForm()
     form.wave.choices = options(wave_names)
     if form.validate_on_submit():
@@ -131,7 +132,7 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
 @site_page
 def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """A page to print: one card per person with a QR code and the link written out."""
-    wave_names = _timepoints(uow, site)
+    wave_names = timepoint_names(uow, site)
     wave = request.args.get("wave", "baseline")
     channel = request.args.get("channel", "web")
     # Only the web steps of the fallback order: link cards for a worker to take.
@@ -157,9 +158,3 @@ def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     missing_bot = channel == "telegram" and not current_app.config.get("TELEGRAM_BOT_USERNAME")
     return render_template("staff/invitations_print.html", site=site, cards=cards, wave=wave,
                            channel=channel, missing_bot=missing_bot, wave_names=wave_names)
-
-
-def _timepoints(uow: UnitOfWork, site: Site) -> dict[str, str]:
-    """The site's timepoints in its plan's order, each with its name for staff."""
-    plan = services().conversations.catalogue.plan(uow.session, site.id)
-    return {name: WAVE_NAMES.get(name, name.capitalize()) for name in plan.names}
