@@ -80,7 +80,11 @@ def _needs(raw: str | Iterable[str] | None) -> str:
     return ";".join(dict.fromkeys(needs))
 
 
-def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) -> str:
+def _phone(repo: Repository, site_id: int, raw: str | None,
+           owner: Participant | None = None) -> str:
+    """The number, normalised, unless another of this site's participants holds it.
+    Another site's participants are not looked at: a number may take part at two sites,
+    and refusing it would tell staff that another site holds it."""
     phone = (raw or "").strip()
     if not phone:
         return ""
@@ -88,11 +92,10 @@ def _phone(repo: Repository, raw: str | None, owner: Participant | None = None) 
         phone = normalise_phone(phone)
     except InvalidPhone as error:
         raise EnrolmentError(f"the phone number {phone!r} is not valid") from error
-    holder = repo.participant_by_contact("phone", phone)
+    holder = repo.participant_by_contact(site_id, "phone", phone)
     if holder is not None and holder is not owner:
-        # The same words whichever site holds the number: staff learn nothing of others.
-        raise EnrolmentError("this phone number cannot be used: if the person already "
-                             "takes part, ask your administrator")
+        raise EnrolmentError(f"this phone number is {holder.code}'s: one person answers "
+                             f"about several people with --about (the about column)")
     return phone
 
 
@@ -132,7 +135,7 @@ def _checked(repo: Repository, site: Site, row: dict[str, str], seen: set[str]) 
                              f"{', '.join(RESPONDENT_TYPES)}")
     language = _language(row.get("language"))
     channel = _channel(row.get("preferred_channel"))
-    phone = _phone(repo, row.get("phone"))
+    phone = _phone(repo, site.id, row.get("phone"))
     if phone and f"phone:{phone}" in seen:
         raise EnrolmentError("this phone number is on an earlier row too")
     _reachable(channel, bool(phone))
@@ -205,7 +208,7 @@ def update_participant(repo: Repository, participant: Participant, *, language: 
     ``phone`` replaces the stored number when given (blank keeps it). Consent is not
     here: it goes through ``Conversations.opt_out``, which audits it.
     """
-    new_phone = _phone(repo, phone, owner=participant)
+    new_phone = _phone(repo, participant.site_id, phone, owner=participant)
     has_phone = bool(new_phone) or any(c.kind == "phone" for c in participant.contacts)
     wanted = {"language": _language(language), "preferred_channel": _channel(channel),
               "needs": _needs(list(needs)), "cohort": cohort.strip()[:40]}

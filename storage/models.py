@@ -163,16 +163,27 @@ class ParticipantLink(Base):
 
 
 class Contact(Base):
-    """A phone number or Telegram chat id: encrypted, found by a keyed hash."""
+    """A phone number or Telegram chat id: encrypted, found by a keyed hash.
+
+    Unique within a site, not across sites: a site that enrols a number learns nothing
+    of whether another site holds it. A message from a number two sites hold goes to
+    the record last used to reach the person (``reached_at``; see storage.turns).
+    """
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("kind", "lookup"),)
+    __table_args__ = (UniqueConstraint("site_id", "kind", "lookup"),
+                      Index("ix_contacts_kind_lookup", "kind", "lookup"))
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    # The participant's site, kept here so the database holds a number once a site.
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     kind: Mapped[str] = mapped_column(String(16))
     lookup: Mapped[str] = mapped_column(String(64))
     secret: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When an invitation last went to this contact, or the person linked this chat by
+    # opening a site's link: None until the site first reaches the person through it.
+    reached_at: Mapped[datetime | None] = mapped_column(default=None)
     participant: Mapped[Participant] = relationship(back_populates="contacts")
 
 

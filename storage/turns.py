@@ -179,8 +179,13 @@ def _person_query(by_contact: bool) -> Any:
            == case((in_entry, literal(0)),
                    else_=func.coalesce(participants.c.current_about_id, 0)))))
     if by_contact:
-        return query.select_from(joined).where(contacts.c.kind == bindparam("kind"),
-                                               contacts.c.lookup == bindparam("lookup"))
+        # A number two sites hold: the message answers the site that reached the person
+        # last (an invitation sent, a chat linked); one never used to reach them waits.
+        return (query.select_from(joined)
+                .where(contacts.c.kind == bindparam("kind"),
+                       contacts.c.lookup == bindparam("lookup"))
+                .order_by(contacts.c.reached_at.desc().nulls_last(), contacts.c.id)
+                .limit(1))
     return query.select_from(joined).where(participants.c.id == bindparam("participant_id"))
 
 

@@ -89,7 +89,7 @@ class Repository:
             participant.contacts.remove(old)
         self.session.flush()
         contact = Contact(kind=kind, lookup=self.vault.lookup(kind, value),
-                          secret=self.vault.encrypt(value))
+                          site_id=participant.site_id, secret=self.vault.encrypt(value))
         participant.contacts.append(contact)
         return contact
 
@@ -98,13 +98,33 @@ class Repository:
         contact = next((c for c in participant.contacts if c.kind == kind), None)
         return self.vault.decrypt(contact.secret) if contact else None
 
-    def participant_by_contact(self, kind: str, value: str) -> Participant | None:
-        """Find a sender by phone number or chat id, through the keyed hash."""
+    def participant_by_contact(self, site_id: int, kind: str,
+                               value: str) -> Participant | None:
+        """The participant of site ``site_id`` holding a phone number or chat id, found
+        through the keyed hash. Only within one site: what another site holds is none
+        of this site's business."""
         lookup = self.vault.lookup(kind, value)
         return self.session.scalar(
             select(Participant).join(Participant.contacts)
-            .where(Contact.kind == kind, Contact.lookup == lookup)
+            .where(Contact.site_id == site_id, Contact.kind == kind, Contact.lookup == lookup)
             .options(joinedload(Participant.site)))
+
+    def holders(self, kind: str, value: str) -> list[Participant]:
+        """Every participant, at any site, holding this phone number or chat id: a
+        person may take part at two sites, and a provider's opt-out covers the number."""
+        lookup = self.vault.lookup(kind, value)
+        return list(self.session.scalars(
+            select(Participant).join(Participant.contacts)
+            .where(Contact.kind == kind, Contact.lookup == lookup)
+            .options(joinedload(Participant.site)).order_by(Participant.id)
+            .execution_options(populate_existing=True)))
+
+    def mark_reached(self, participant: Participant, kind: str, when: datetime) -> None:
+        """Record that ``participant``'s site reached them through their contact of
+        ``kind`` now: a message from a number two sites hold goes to the latest."""
+        for contact in participant.contacts:
+            if contact.kind == kind:
+                contact.reached_at = when
 
     # responses
     def response(self, participant: Participant, wave: str, occurrence: int = 0,

@@ -71,6 +71,7 @@ class Reply:
     duplicate: bool = False
     needs: tuple[str, ...] = ()
     language: str = ""
+    choice: bool | None = None  # the opt-out choice this message made, if it made one
 
     @property
     def question(self) -> Prompt | None:
@@ -166,9 +167,15 @@ class Conversations:
         by this channel).
         """
         row = channel_row(channel)
-        return _until_stored(who, lambda: self._in_one(
-            lambda uow: self._turn(uow, self._person(uow, who, inbound, row), row, event,
-                                   inbound, actor)))
+
+        def run(uow: UnitOfWork) -> Reply:
+            reply = self._turn(uow, self._person(uow, who, inbound, row), row, event,
+                               inbound, actor)
+            if reply.choice is not None:
+                self._whole_number(uow, who, reply.choice, actor)
+            return reply
+
+        return _until_stored(who, lambda: self._in_one(run))
 
     def record(self, who: Who, channel: str, audio: Audio, question: str,
                inbound: tuple[str, str] | None = None, actor: str = "") -> Reply:
@@ -187,13 +194,10 @@ class Conversations:
         """Record that a person asked us to stop contacting them (or to start again),
         for staff and providers (Twilio's 21610). The survey's own channel words it; the
         reply is not sent. Nothing changes when the choice was already recorded."""
-        event = Event(EventKind.OPT_OUT if opted_out else EventKind.OPT_IN)
-
         def run(uow: UnitOfWork) -> Reply:
-            person = self._person(uow, who, None, None)
-            stored = person.response.progress.get("channel") if person.response else ""
-            return self._turn(uow, person, channel_row(str(stored or person.preferred_channel)),
-                              event, None, actor)
+            reply = self._choose(uow, self._person(uow, who, None, None), opted_out, actor)
+            self._whole_number(uow, who, opted_out, actor)
+            return reply
 
         return _until_stored(who, lambda: self._in_one(run))
 
@@ -212,11 +216,13 @@ class Conversations:
                 uow.commit()
                 raise UnknownInvitation(token)
             person = invitation.participant
-            holder = uow.repo.participant_by_contact(chat.kind, chat.value)
+            holder = uow.repo.participant_by_contact(person.site_id, chat.kind, chat.value)
             if holder is not person:
                 if holder is not None:
                     holder.contacts = [c for c in holder.contacts if c.kind != chat.kind]
                 uow.repo.set_contact(person, chat.kind, chat.value)
+            # Opening a site's link makes this chat answer that site from now on.
+            uow.repo.mark_reached(person, chat.kind, utcnow())
             uow.session.flush()
             found = self._person(uow, person.id, inbound, row)
             return self._turn(uow, found, row, Event(EventKind.OPT_IN), inbound, "")
@@ -332,6 +338,23 @@ class Conversations:
 
     # ------------------------------------------------------------ the turn
 
+    def _choose(self, uow: UnitOfWork, person: Person, opted_out: bool, actor: str) -> Reply:
+        """Record the person's opt-out choice as a turn on the channel they last used."""
+        stored = person.response.progress.get("channel") if person.response else ""
+        return self._turn(uow, person, channel_row(str(stored or person.preferred_channel)),
+                          Event(EventKind.OPT_OUT if opted_out else EventKind.OPT_IN),
+                          None, actor)
+
+    def _whole_number(self, uow: UnitOfWork, who: Who, opted_out: bool, actor: str) -> None:
+        """A choice sent from a number (or chat) stops or starts it at the provider, so
+        every site's record of that number follows, not only the one the message was
+        routed to. A choice staff record for one participant (``who`` an id) stays theirs."""
+        if not isinstance(who, Sender):
+            return
+        for holder in uow.repo.holders(who.kind, who.value):
+            if holder.opted_out != opted_out:
+                self._choose(uow, self._person(uow, holder.id, None, None), opted_out, actor)
+
     def _in_one(self, work: Callable[[UnitOfWork], T]) -> T:
         """``work`` in one unit of work, committed when it returns."""
         with self.uow_factory() as uow:
@@ -417,7 +440,8 @@ class Conversations:
         if person.entry_wave and step.progress.finished:
             write = replace(write, close_entry=True)
         uow.repo.save_turn(person, survey.id, write, now)
-        reply = Reply(step.prompts, write.status, needs=person.needs, language=person.language)
+        reply = Reply(step.prompts, write.status, needs=person.needs, language=person.language,
+                      choice=step.opted_out)
         if person.about_id and step.progress.status in (Status.COMPLETED, Status.DECLINED):
             return self._next_about(uow, person, row, reply, actor, interviewer)
         return reply

@@ -268,6 +268,8 @@ class Contacts(Protocol):
 
     def contact_value(self, participant: Participant, kind: str) -> str | None: ...
 
+    def mark_reached(self, participant: Participant, kind: str, when: datetime) -> None: ...
+
 
 class _Invitations(Protocol):
     def invitation_by_provider_id(self, provider_id: str) -> Invitation | None: ...
@@ -406,6 +408,7 @@ class Outreach:
             attempt = self._send(route, invitation, person, contact)
             if attempt.status is InvitationStatus.QUEUED:
                 invitation.sent_at = now
+                repo.mark_reached(person, route.contact, now)
         _record(invitation, attempt.status, now)
         if attempt.status in NOT_SENT:
             # Tried, so the reminder rule tries again after the usual wait.

@@ -9,7 +9,8 @@ from sqlalchemy import inspect, select
 
 from bot.engine import Event
 from storage.migrate import alembic_config, upgrade
-from storage.models import Answer, Base, Response
+from bot.service.conversations import Sender
+from storage.models import Answer, Base, Contact, Response
 
 
 def test_migrations_match_the_models(nsw):
@@ -37,3 +38,26 @@ def test_responses_stored_before_the_version_column_carry_on_after_it(nsw, make_
         assert version == 2  # 1 for the rows the migration found, then this turn's
         assert connection.execute(select(Answer.question_id, Answer.value_code)).all() == [
             ("who", 2)]
+
+
+def test_contacts_stored_before_they_belonged_to_a_site_take_their_participants(
+        nsw, make_participant):
+    make_participant("CAL-0001", site="CAL", phone="+447700900001")
+    make_participant("CAM-0001", site="CAM", phone="+447700900002")
+    config = alembic_config(nsw.engine.url.render_as_string(hide_password=False))
+    nsw.engine.dispose()
+    command.downgrade(config, "0013")
+    with nsw.engine.connect() as connection:
+        assert "site_id" not in {c["name"] for c in inspect(connection).get_columns("contacts")}
+    upgrade(nsw.engine)
+    nsw.engine.dispose()
+    with nsw.uow() as uow:
+        found = {(c.participant.code, c.participant.site_id == c.site_id, c.reached_at)
+                 for c in uow.session.scalars(select(Contact))}
+    assert found == {("CAL-0001", True, None), ("CAM-0001", True, None)}
+    reply = nsw.conversations.handle(Sender("phone", "+447700900002"), "sms",
+                                     Event("text", "Hello"))
+    assert reply.prompts
+    with nsw.uow() as uow:
+        assert [r.participant.code for r in uow.session.scalars(select(Response))] == [
+            "CAM-0001"]

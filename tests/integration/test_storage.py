@@ -143,10 +143,10 @@ def test_contacts_are_encrypted_and_found_by_keyed_hash(nsw, make_participant):
         assert kind == "phone"
         assert PHONE not in lookup and PHONE.encode() not in bytes(secret)
         assert b"7700900001" not in bytes(secret)
-        found = uow.repo.participant_by_contact("phone", PHONE)
+        found = uow.repo.participant_by_contact(uow.repo.site("CAL").id, "phone", PHONE)
         assert found is not None and found.id == pid
         assert uow.repo.contact_value(found, "phone") == PHONE
-        assert uow.repo.participant_by_contact("phone", "+447700900002") is None
+        assert uow.repo.holders("phone", "+447700900002") == []
 
 
 def test_another_data_key_cannot_read_or_find_contacts(nsw, make_participant):
@@ -156,7 +156,7 @@ def test_another_data_key_cannot_read_or_find_contacts(nsw, make_participant):
     make_participant(phone=PHONE)
     other = UnitOfWork(nsw.session_factory, Vault("another-key"))
     with other as uow:
-        assert uow.repo.participant_by_contact("phone", PHONE) is None
+        assert uow.repo.holders("phone", PHONE) == []
         contact = uow.session.scalar(select(Contact))
         with pytest.raises(ValueError, match="another DATA_KEY"):
             uow.repo.vault.decrypt(contact.secret)

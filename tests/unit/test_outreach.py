@@ -68,9 +68,13 @@ class Repo:
 
     phones: dict[int, str] = field(default_factory=dict)
     invitations: dict[str, Invitation] = field(default_factory=dict)
+    reached: list[tuple[int, str]] = field(default_factory=list)
 
     def contact_value(self, person: Participant, kind: str) -> str | None:
         return self.phones.get(person.id) if kind == "phone" else None
+
+    def mark_reached(self, person: Participant, kind: str, when: datetime) -> None:
+        self.reached.append((person.id, kind))
 
     def invitation_by_provider_id(self, provider_id: str) -> Invitation | None:
         return self.invitations.get(provider_id)
@@ -126,6 +130,7 @@ def test_a_text_opens_the_conversation_and_sends_each_message(world):
                             (PHONE, "Is it OK to ask you some questions?")]
     assert (sent.status, sent.provider_id) == ("queued", f"SM{2:032d}")
     assert sent.sent_at == sent.status_at == NOON
+    assert repo.reached == [(7, "phone")]  # the person's replies answer this site now
 
 
 def test_a_call_rings_without_opening_the_conversation(world):

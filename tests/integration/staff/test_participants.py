@@ -189,7 +189,7 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
     listing = as_cal.get("/staff/sites/CAL/participants").get_data(as_text=True)
     assert "could not be deleted" in listing and "twilio:RE0123" in listing
     with nsw.uow() as uow:
-        assert uow.repo.participant_by_contact("phone", "+447700900001") is None
+        assert uow.repo.holders("phone", "+447700900001") == []
         assert uow.session.scalar(select(func.count()).select_from(SafeguardingFlag)) == 0
         entry = uow.session.scalar(select(AuditEntry).where(AuditEntry.action == "erase"))
         assert entry is not None
@@ -200,46 +200,52 @@ def test_erase_asks_first_then_removes_everything_but_an_anonymous_audit_line(
 def test_the_forms_say_nothing_about_another_sites_participants(
         nsw: Services, as_cal: Staff, make_participant: Callable[..., int]) -> None:
     """A site adds only codes that begin with its own code, so whether another site's
-    code is taken or free gets word for word the same answer; a phone number held at
-    Camden gets what one held at Calderdale gets. Nothing says where, who, or that
-    another person has it."""
+    code is taken or free gets word for word the same answer. A phone number Camden
+    holds is added at Calderdale just as a number nobody holds is: numbers are unique
+    within a site, so nothing says that another site has it."""
     make_participant("CAL-0900", site="CAL", phone="+447700900900")
     make_participant("CAM-0900", site="CAM", phone="+447700900901")
+    make_participant("CAM-0901", site="CAM", phone="+447700900902")
     page = "/staff/sites/CAL/participants/new"
 
-    def problem(code: str, phone: str) -> str:
+    def add(code: str, phone: str, status: int = 400) -> str:
         response = as_cal.post(page, data={
             "code": code, "respondent_type": "individual", "language": "en",
-            "preferred_channel": "sms", "phone": phone}, form_page=page)
-        assert response.status_code == 400
-        found = re.findall(r"Check the details: [^<]*", response.get_data(as_text=True))
-        assert found
-        return " ".join(found).replace(code, "CODE")
+            "preferred_channel": "sms", "phone": phone}, form_page=page,
+            follow_redirects=True)
+        assert response.status_code == status
+        said = re.findall(r"Check the details: [^<]*|[A-Z]+-\d+ is added\.",
+                          response.get_data(as_text=True))
+        assert said
+        return " ".join(said).replace(code, "CODE")
 
-    taken_there, free_there = problem("CAM-0900", "07700 900555"), problem("CAM-0999",
-                                                                           "07700 900555")
+    taken_there, free_there = add("CAM-0900", "07700 900555"), add("CAM-0999", "07700 900555")
     assert taken_there == free_there
     assert "is not one of this site's: codes here begin with CAL-" in html.unescape(
         taken_there)
-    assert "is taken" in problem("CAL-0900", "07700 900555")  # only ever one's own
-    own_phone, other_phone = problem("CAL-0901", "07700 900900"), problem("CAL-0902",
-                                                                          "07700 900901")
-    assert other_phone == own_phone
-    for text in (taken_there, other_phone):
-        for clue in ("Camden", "another participant", "already used", "taken"):
+    assert "is taken" in add("CAL-0900", "07700 900555")  # only ever one's own
+    assert "this phone number is CAL-0900&#39;s" in add("CAL-0901", "07700 900900")
+    held_there = add("CAL-0902", "07700 900901", status=200)
+    held_nowhere = add("CAL-0903", "07700 900777", status=200)
+    assert held_there == held_nowhere
+    for text in (taken_there, held_there):
+        for clue in ("Camden", "CAM-", "another participant", "already used", "taken"):
             assert clue not in text
     body = (b"code,respondent_type,phone,preferred_channel\n"
             b"CAM-0900,individual,,web\nCAM-0999,individual,,web\n"
-            b"CAL-0950,individual,07700 900901,sms\n")
+            b"CAL-0950,individual,07700 900902,sms\n")
     imported = html.unescape(_upload(as_cal, body).get_data(as_text=True))
     for row, code in ((2, "CAM-0900"), (3, "CAM-0999")):
         assert (f"row {row}: the code {code} is not one of this site's: codes here begin "
                 "with CAL-") in imported
-    assert "row 4: this phone number cannot be used: if the person already takes part, " \
-        "ask your administrator" in imported
+    assert "row 4" not in imported
     for clue in ("Camden", "another participant", "already used", "taken"):
         assert clue not in imported
-    assert _codes(nsw) == ["CAL-0900", "CAM-0900"]
+    again = _upload(as_cal, b"code,respondent_type,phone,preferred_channel\n"
+                    b"CAL-0950,individual,07700 900902,sms\n")
+    assert again.status_code == 302
+    assert _codes(nsw) == ["CAL-0900", "CAL-0902", "CAL-0903", "CAL-0950", "CAM-0900",
+                          "CAM-0901"]
 
 
 def test_a_site_whose_code_begins_another_sites_cannot_take_its_codes(
