@@ -8,8 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from bot.engine import Event
-from storage.migrate import alembic_config, upgrade
 from bot.service.conversations import Sender
+from storage.migrate import alembic_config, upgrade
 from storage.models import Answer, Base, Contact, Response
 
 
