@@ -373,6 +373,19 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
+class DigestSend(Base):
+    """One site's weekly digest for one week: claimed by the run that sends it, so two
+    runs at once (two workers, a retry) email nobody twice."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("site_id", "week"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    week: Mapped[date] = mapped_column(Date)  # the week's first day
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class KeptMessage(Base):
     """A message a person sent when no question was waiting (after finishing, or after
     opting out), kept for their site's staff. Encrypted like a contact: it is outside

@@ -28,7 +28,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 
-from storage.models import AuditEntry, Site, StaffUser
+from storage import digests
+from storage.models import Site, StaffUser
 from storage.reports import EVENTS, Figures, figures
 from storage.uow import UnitOfWork
 
@@ -177,14 +178,6 @@ def send(nsw: Services, uow: UnitOfWork, site: Site, digest: Digest, sender: Mai
     return readers
 
 
-def _already_sent(uow: UnitOfWork, site: Site, digest: Digest) -> bool:
-    """True when this week's digest for ``site`` was sent (a second worker, or a retry)."""
-    return any((detail or {}).get("week") == digest.first.isoformat()
-               for detail in uow.session.scalars(
-                   select(AuditEntry.detail).where(AuditEntry.site_code == site.code,
-                                                   AuditEntry.action == "digest_sent")))
-
-
 def send_all(nsw: Services, now: datetime) -> dict[str, int]:
     """Send each site's digest for the week before ``now`` (once a week per site: a site
     whose digest for that week went out already is left alone; one the mail server
@@ -204,13 +197,17 @@ def send_all(nsw: Services, now: datetime) -> dict[str, int]:
             site = uow.repo.site(code)
             assert site is not None, "sites are never deleted"
             digest = build(nsw, uow, site, last)
-            if _already_sent(uow, site, digest):
-                continue
+            connection = uow.session.connection()
+            if not digests.claim(connection, site.id, digest.first, now):
+                continue  # sent already, or another run is sending it now
+            uow.commit()
             try:
                 sent[code] = len(send(nsw, uow, site, digest, sender, "worker"))
             except (smtplib.SMTPException, OSError) as error:
-                # Not audited as sent, so the next run tries this site again.
                 log.error("the digest for %s was not sent: %s", code, error)
+                digests.give_up(uow.session.connection(), site.id, digest.first)
+                uow.commit()
                 continue
+            digests.mark_sent(uow.session.connection(), site.id, digest.first, now)
             uow.commit()
     return sent

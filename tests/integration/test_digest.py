@@ -24,6 +24,7 @@ from storage.models import (
     RECORDING_PREFIX,
     Answer,
     AuditEntry,
+    DigestSend,
     Invitation,
     Recording,
     Response,
@@ -34,8 +35,9 @@ from storage.staff import add_staff
 from tests.integration.staff.conftest import PASSWORD, Staff, table_rows
 from tests.servers import free_port
 from web_survey.bootstrap import Services
-from web_survey.digest import MAIL_OFF
+from web_survey.digest import MAIL_OFF, Mailer, send_all
 from web_survey.jobs import enqueue, send_digests
+from web_survey.periods import last_week, site_zone
 
 PHONES = {"CAL-0001": "+447700900101", "CAL-0002": "+447700900102",
           "CAL-0003": "+447700900103", "CAL-F0004": "+447700900104",
@@ -222,6 +224,45 @@ def test_a_second_run_for_the_same_week_sends_nothing(
     assert len(inbox.received) == 3
     assert enqueue(nsw, send_digests, tomorrow + timedelta(days=7)).result == {
         "CAL": 2, "CAM": 1}
+
+
+def test_two_runs_at_once_email_each_reader_once(
+        nsw: Services, week: None, smtp: tuple[Inbox, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second run starting while the first is emailing Calderdale's staff (two workers'
+    schedules, a retried job) finds the week claimed and sends nothing."""
+    inbox, _ = smtp
+    tomorrow = utcnow() + timedelta(days=1)
+    during: list[dict[str, int]] = []
+    real_send = Mailer.send
+
+    def send_while_another_runs(mailer: Mailer, messages: Any) -> None:
+        if not during:
+            during.append({})  # only the first send starts another run
+            during[0] = send_all(nsw, tomorrow)
+        real_send(mailer, messages)
+
+    monkeypatch.setattr(Mailer, "send", send_while_another_runs)
+    # The run inside found Calderdale claimed and sent Camden's; the outer one then
+    # found Camden's sent. Each reader has one mail.
+    assert send_all(nsw, tomorrow) == {"CAL": 2}
+    assert during == [{"CAM": 1}]
+    assert sorted(to for rcpt, _ in inbox.received for to in rcpt) == [
+        "analyst@cal.example", "lead@cal.example", "lead@cam.example"]
+
+
+def test_a_claim_left_by_a_run_that_died_is_taken_over_later(
+        nsw: Services, week: None, smtp: tuple[Inbox, str]) -> None:
+    tomorrow = utcnow() + timedelta(days=1)
+    first, _ = last_week(tomorrow, site_zone(nsw.config))
+    with nsw.uow() as uow:
+        for code in ("CAL", "CAM"):  # claimed, then the worker was killed
+            uow.session.add(DigestSend(site_id=uow.repo.site(code).id, week=first,
+                                       claimed_at=tomorrow - timedelta(minutes=5)))
+        uow.commit()
+    assert send_all(nsw, tomorrow) == {}  # it may still be sending: leave it
+    assert send_all(nsw, tomorrow + timedelta(hours=1)) == {"CAL": 2, "CAM": 1}
+    assert len(smtp[0].received) == 3
 
 
 def test_a_mail_server_that_is_down_sends_nothing_and_the_next_run_sends_it(
