@@ -52,8 +52,10 @@ class Channel:
 
 
 CHANNELS: dict[str, Channel] = {row.name: row for row in (
+    # A text costs by the segment: a question fits 2 (Urdu and Polish are Unicode).
     Channel(ChannelName.SMS, "Text message",
-            Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8),
+            Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8,
+                         max_segments=2),
             Reach.MESSAGE, contact="phone", provider="twilio"),
     Channel(ChannelName.VOICE, "Phone call", Capabilities(AnswerMode.KEYS), Reach.CALL,
             contact="phone", provider="twilio"),
@@ -62,13 +64,15 @@ CHANNELS: dict[str, Channel] = {row.name: row for row in (
     Channel(ChannelName.WEB, "Web page",
             Capabilities(AnswerMode.PAGES, review=True, typed_commands=False), Reach.LINK),
     # Twilio's WhatsApp: texts as SMS are, the network's keywords included; an invitation
-    # must be an approved template (a business may not open a chat with free text).
+    # must be an approved template (a business may not open a chat with free text). A
+    # WhatsApp message is not split into segments, so every answer is listed.
     Channel(ChannelName.WHATSAPP, "WhatsApp",
             Capabilities(AnswerMode.TEXT, carrier_keywords=True, resume_after_hours=8),
             Reach.MESSAGE, contact="phone", provider="twilio", audio_media=(".mp3", ".ogg")),
-    # The terminal answers as a texter does, STOP and START included.
+    # The terminal answers, and is texted, as a texter is, STOP and START included.
     Channel(ChannelName.CHAT, "Terminal chat",
-            Capabilities(AnswerMode.TEXT, carrier_keywords=True), Reach.NONE, enrol=False),
+            Capabilities(AnswerMode.TEXT, carrier_keywords=True, max_segments=2), Reach.NONE,
+            enrol=False),
     # A worker sits with the person and the web's pages are shown on a tablet: the same
     # buttons, pictures and Listen, started from the staff area (never invited to).
     Channel(ChannelName.INTERVIEW, "Interview",

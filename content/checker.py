@@ -13,7 +13,6 @@ long by the answers listed in it is caught too.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 import yaml
 from wordfreq import zipf_frequency
 
+from bot.channel_table import CHANNELS, ChannelName
 from bot.engine import (
     CONSENT,
     WAVES,
@@ -32,6 +32,7 @@ from bot.engine import (
     Survey,
     every_prompt,
     prompt_text,
+    sms_segments,
 )
 from bot.engine.parsing import COMMANDS
 
@@ -54,6 +55,11 @@ RULES = ("invalid", "words-per-sentence", "acronym", "number-word", "passive-voi
 EASY_READ = "easy_read"
 # The scales people with learning disabilities answer; agree5 is for professionals.
 EASY_SCALES = ("yes_no", "scale3")
+# What a texter is sent is composed for the SMS row's capabilities (its segments).
+TEXTED = CHANNELS[ChannelName.SMS].capabilities
+# Every way a channel composes a prompt: each way of answering, and each row's own.
+WAYS = tuple(dict.fromkeys((*(Capabilities(mode) for mode in AnswerMode),
+                            *(row.capabilities for row in CHANNELS.values()))))
 
 # ---------------------------------------------------------------- settings
 
@@ -69,9 +75,6 @@ class Profile:
     passive_voice: bool
     jargon: bool
     common_words: bool = False
-    # Text-message segments one prompt may take, by language, where this profile's
-    # wording needs other numbers than ``sms``'s.
-    sms_max_segments: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,7 @@ class Settings:
                 name: Profile(tuple(p["respondent_types"]), int(p["max_words_per_sentence"]),
                               bool(p["acronyms"]), bool(p["number_words"]),
                               bool(p["passive_voice"]), bool(p["jargon"]),
-                              bool(p.get("common_words", False)),
-                              {str(k): int(v) for k, v in
-                               (p.get("sms_max_segments") or {}).items()})
+                              bool(p.get("common_words", False)))
                 for name, p in data["profiles"].items()
             }
             passive = {
@@ -192,10 +193,6 @@ class Wording:
 _SENTENCE_END = re.compile(r"(?<=[.!?۔؟])\s+|\n+")
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _EDGES = re.compile(r"^\W+|\W+$")
-# GSM 03.38: the basic set costs 1 of 160 characters, the extension set 2.
-GSM7_BASIC = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-                 "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
 
 def sentences(text: str) -> list[str]:
@@ -215,21 +212,6 @@ def _tokens(text: str) -> list[str]:
 def _has(tokens: list[str], phrase: str) -> bool:
     """Does the word sequence ``phrase`` occur in ``tokens`` (case folded)?"""
     return f" {phrase.casefold()} " in f" {' '.join(t.casefold() for t in tokens)} "
-
-
-def sms_segments(message: str) -> tuple[int, str, int]:
-    """(segments, encoding, length) of ``message`` sent as one text message.
-
-    Long messages are split with a 7-byte header in each part: 153 GSM-7 characters or
-    67 UCS-2 units a part, against 160 or 70 for a message that fits in one.
-    """
-    if all(c in GSM7_BASIC or c in GSM7_EXTENDED for c in message):
-        length = sum(2 if c in GSM7_EXTENDED else 1 for c in message)
-        single, part, encoding = 160, 153, "GSM-7"
-    else:
-        length = len(message.encode("utf-16-le")) // 2
-        single, part, encoding = 70, 67, "UCS-2"
-    return (1 if length <= single else math.ceil(length / part)), encoding, length
 
 
 def _command_words() -> frozenset[str]:
@@ -377,12 +359,9 @@ class Checker:
                          f"{note}\"{said}\" reads as passive: say who does it (\"We will "
                          "keep your answers safe\")")
 
-    def sms(self, file: str, where: str, language: str, message: str,
-            profile: str = EASY_READ) -> None:
+    def sms(self, file: str, where: str, language: str, message: str) -> None:
         """A prompt as its text message: within the segments allowed for its language?"""
-        limit = self.settings.profiles[profile].sms_max_segments.get(
-            language, self.settings.sms_max_by_language.get(language,
-                                                            self.settings.sms_max_segments))
+        limit = self.settings.sms_max_by_language.get(language, self.settings.sms_max_segments)
         segments, encoding, length = sms_segments(message)
         if segments > limit:
             self.add(file, where, "sms-segments",
@@ -517,15 +496,14 @@ def check_content(content: Content, settings: Settings,
     for survey in content.surveys:
         profile = settings.profile_for(survey.respondent_type)
         for language in survey.languages:
-            for mode in AnswerMode:
-                for prompt in every_prompt(survey, language, Capabilities(mode)):
+            for way in WAYS:
+                for prompt in every_prompt(survey, language, way):
                     where = prompt.question_id or prompt.phrase
-                    checker.composed(content.file_of(survey, where), where, prompt, mode,
-                                     profile if prompt.question_id else EASY_READ)
-            for prompt in every_prompt(survey, language, Capabilities(AnswerMode.TEXT)):
+                    checker.composed(content.file_of(survey, where), where, prompt,
+                                     way.answers_by, profile if prompt.question_id else EASY_READ)
+            for prompt in every_prompt(survey, language, TEXTED):
                 where = prompt.question_id or prompt.phrase
-                checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt),
-                            profile if prompt.question_id else EASY_READ)
+                checker.sms(content.file_of(survey, where), where, language, prompt_text(prompt))
         costs.append(f"{survey.id}: " + ", ".join(
             f"{language} {sms_cost(survey, language)}" for language in survey.languages))
     content.translations(checker)
@@ -547,7 +525,7 @@ def sms_cost(survey: Survey, language: str, wave: str = WAVES[0]) -> int:
     asked = {CONSENT, *(q.id for q in survey.for_wave(wave))}
     said: dict[str, Prompt] = {}
     total = 0
-    for prompt in every_prompt(survey, language, Capabilities(AnswerMode.TEXT)):
+    for prompt in every_prompt(survey, language, TEXTED):
         if prompt.kind == "ask" and prompt.question_id in asked:
             total += sms_segments(prompt_text(prompt))[0]
         elif prompt.phrase in ("greeting", "consent_thanks", "closing"):

@@ -1,6 +1,6 @@
 """The pure survey engine. Standard library only: no framework may be imported here."""
 
-from .compose import messages, prompt_text
+from .compose import messages, prompt_text, sms_segments
 from .flow import (
     CONSENT,
     RESTART,
@@ -51,5 +51,5 @@ __all__ = [
     "Need", "Option",
     "Progress", "Prompt", "Question", "Recorded", "ResponseStatus", "Safeguarding", "ShowIf",
     "Standing", "Status", "Step", "Survey", "advance", "begin", "every_prompt", "localise",
-    "messages", "prompt_text", "response_status",
+    "messages", "prompt_text", "response_status", "sms_segments",
 ]

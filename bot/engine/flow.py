@@ -8,12 +8,23 @@ behave the same on a phone call, in a text, in Telegram and on the web.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from itertools import product
 from typing import Any
 
-from .model import DEFAULT_LANGUAGE, NOT_SURE_CODE, WAVES, Option, Question, Survey, localise
+from .compose import asked_text, sms_segments
+from .model import (
+    ANCHORED_POINTS,
+    DEFAULT_LANGUAGE,
+    NOT_SURE_CODE,
+    ORDERED_SCALES,
+    WAVES,
+    Option,
+    Question,
+    Survey,
+    localise,
+)
 from .parsing import carrier_keyword, command_in, printable, read_reply
 from .safeguarding import Safeguarding
 from .vocabulary import (
@@ -311,9 +322,30 @@ def _instruction(survey: Survey, question: Question, progress: Progress) -> str:
         if question.id not in (CONSENT, RESTART):
             parts.append(survey.phrase("skip_keys", lang))
         return " ".join(parts)
-    # One answer a line: a list reads more easily than one long sentence.
-    listed = "".join(f"\n{o.key} {localise(o.label, lang)}" for o in question.options)
-    return survey.phrase("choices_text", lang, choices=listed)
+    return _typed_choices(survey, question, progress)
+
+
+def _listed(options: Iterable[Option], language: str) -> str:
+    """One answer a line: a list reads more easily than one long sentence."""
+    return "".join(f"\n{o.key} {localise(o.label, language)}" for o in options)
+
+
+def _typed_choices(survey: Survey, question: Question, progress: Progress) -> str:
+    """How to answer by typing: every answer listed, or, for a long ordered scale whose
+    whole list would make the text longer than the channel's segments, the scale's two
+    ends and "Not sure" ("Reply 1 to 5:"). Any number in between is still understood:
+    replies are read against every answer, not against what was listed."""
+    lang, limit = progress.language, progress.capabilities.max_segments
+    whole = survey.phrase("choices_text", lang, choices=_listed(question.options, lang))
+    points = [o for o in question.options if not o.not_sure]
+    if (not limit or question.type not in ORDERED_SCALES or len(points) < ANCHORED_POINTS
+            or [o.key for o in points] != [str(n) for n in range(1, len(points) + 1)]):
+        return whole
+    if sms_segments(asked_text(localise(question.text, lang), whole))[0] <= limit:
+        return whole
+    ends = (points[0], points[-1], *(o for o in question.options if o.not_sure))
+    return survey.phrase("scale_ends_text", lang, low=points[0].key, high=points[-1].key,
+                         choices=_listed(ends, lang))
 
 
 def _variant(progress: Progress, phrase_id: str) -> str:

@@ -37,6 +37,9 @@ REQUIRED_PHRASES = (
     "silence", "moving_on", "practice_done", "practice_over", "closing", "review", "not_answered",
     "shown_skipped", "shown_no_answer", "recorded", "first_question", "number_range",
     "choices_text", "open_text", "number_text", "option_keys", "not_sure_keys",
+    # A long scale texted by its two ends ("Reply 1 to 5:"), where listed whole it would
+    # not fit the channel's segments.
+    "scale_ends_text",
     "again_keys", "skip_keys", "open_keys", "number_keys", "open_buttons", "number_buttons",
     "old_question", "nothing_given",
     "safeguarding", "restart_confirm", "message_kept",
@@ -61,6 +64,11 @@ SCORE_RULES = ("sum", "mean")
 NOT_SURE_RULES = ("missing", "midpoint")
 SKIPPED_RULES = ("missing",)
 SCORED_TYPES = ("scale3", "agree5", "number")
+# Scales whose answers are points in order (not sure aside), keyed 1, 2, 3...: one of at
+# least ANCHORED_POINTS points can be texted by its two ends when its whole list is too
+# long (a shorter one is always listed whole: its middle would be lost).
+ORDERED_SCALES = ("scale3", "agree5")
+ANCHORED_POINTS = 5
 
 Text = Mapping[str, str]
 

@@ -84,6 +84,10 @@ class Capabilities:
     text that is only such a word opts out, opts in or asks for help.
     ``resume_after_hours``: a channel with no sessions; a reply this long after the last
     one starts the conversation again, telling the person where they are.
+    ``max_segments``: a text message is sent, and paid for, in segments (160 plain
+    characters, or 70 once one character is not: an Urdu or Polish letter, an emoji). A
+    long scale question whose answers, listed in full, would make it longer than this is
+    texted with the scale's two ends only (0: no limit).
     """
 
     answers_by: AnswerMode = AnswerMode.TEXT
@@ -91,6 +95,7 @@ class Capabilities:
     typed_commands: bool = True
     carrier_keywords: bool = False
     resume_after_hours: float = 0.0
+    max_segments: int = 0
 
     @property
     def phrase_group(self) -> str:

@@ -6,11 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
-from bot.engine import AnswerMode, Prompt
+from bot.engine import AnswerMode, Prompt, every_prompt, prompt_text
 from content.checker import (
     EASY_READ,
+    TEXTED,
     Checker,
     Settings,
     Wording,
@@ -21,7 +23,13 @@ from content.checker import (
     word_frequency,
     words,
 )
-from content.loader import PACKAGE_CONTENT, load_library
+from content.loader import (
+    PACKAGE_CONTENT,
+    load_library,
+    load_phrases,
+    load_scales,
+    load_survey,
+)
 from web_survey.cli import main
 
 BAD_SURVEY = """\
@@ -172,6 +180,50 @@ def test_sms_cost_per_survey_counts_unicode_segments() -> None:
     assert ("SMS segments to text one whole survey (baseline, every question once): "
             "family: en ") in summary
     assert f"individual: en {english}, ur {urdu}, pl " in summary
+
+
+EXAMPLES = sorted((PACKAGE_CONTENT.parent / "examples").glob("*.yaml"))
+
+
+def test_no_profile_has_segments_of_its_own() -> None:
+    """Issue 16: every prompt in Urdu and Polish within 2 segments, for everyone."""
+    data = yaml.safe_load((PACKAGE_CONTENT / "checker.yaml").read_text(encoding="utf-8"))
+    assert [name for name, profile in data["profiles"].items()
+            if "sms_max_segments" in profile] == []
+    assert SHIPPED.sms_max_by_language == {"ur": 2, "pl": 2}
+
+
+def _texted(surveys) -> list[tuple[str, str, str, str]]:
+    """(survey, language, where, message) for every prompt the SMS channel sends."""
+    return [(survey.id, language, prompt.question_id or prompt.phrase, prompt_text(prompt))
+            for survey in surveys for language in survey.languages
+            for prompt in every_prompt(survey, language, TEXTED)]
+
+
+def test_every_shipped_and_example_prompt_texts_within_its_languages_segments() -> None:
+    scales = load_scales(PACKAGE_CONTENT / "scales.yaml")
+    phrases = load_phrases(PACKAGE_CONTENT / "phrases.yaml")
+    surveys = [*load_library(), *(load_survey(path, scales, phrases) for path in EXAMPLES)]
+    over = [(survey_id, language, where, sms_segments(message)[0])
+            for survey_id, language, where, message in _texted(surveys)
+            if sms_segments(message)[0] > SHIPPED.sms_max_by_language.get(
+                language, SHIPPED.sms_max_segments)]
+    assert over == []
+    assert {s.respondent_type for s in surveys} >= {"individual", "family", "professional"}
+
+
+def test_the_checker_counts_the_agreement_scale_as_texted_by_its_ends() -> None:
+    """The engine composes the text; the checker and the cost read that same text."""
+    professional = load_library().get("professional")
+    texted = {(language, where): message
+              for _, language, where, message in _texted([professional])}
+    polish = texted[("pl", "voice_reviews")]
+    assert polish.endswith("\nOdpisz 1–5:\n1 Zdecydowanie tak\n5 Zdecydowanie nie\n0 Nie wiem")
+    assert sms_segments(polish)[0] == 2
+    assert "\n3 غیر جانبدار" not in texted[("ur", "voice_reviews")]
+    assert "\n3 Neither" in texted[("en", "voice_reviews")]  # it fits listed whole
+    # Listed whole, each of the 3 agreement questions would cost a third segment.
+    assert sms_cost(professional, "pl") == 21 and sms_cost(professional, "ur") == 18
 
 
 def test_every_rule_is_caught_on_bad_wording(bad_folder: Path) -> None:

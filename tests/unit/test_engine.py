@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 from bot.channel_table import CHANNELS
 from bot.engine import (
     NOT_SURE_CODE,
+    AnswerMode,
+    Capabilities,
     Event,
     EventKind,
     Progress,
@@ -23,7 +26,11 @@ from bot.engine import (
     Step,
     advance,
     begin,
+    every_prompt,
+    prompt_text,
+    sms_segments,
 )
+from bot.engine.flow import ask
 from content.loader import load_library
 from tests.inbound import INBOUND
 
@@ -391,6 +398,72 @@ def test_professional_agree_scale(library):
     assert talk.recorded["voice_reviews"].code == 5
     talk.say("disagree")
     assert talk.recorded["voice_planning"].code == 2
+
+
+def test_a_long_scale_is_texted_by_its_ends_and_every_number_still_counts(library):
+    # Listed whole, the 5-point scale makes this Polish text 3 segments (179 characters):
+    # the SMS row allows 2, so the scale's two ends and "Not sure" are sent instead.
+    talk = consented(library.get("professional"), language="pl")
+    talk.say("1")
+    step = talk.say("tak")
+    asked = step.prompts[-1]
+    assert asked.question_id == "voice_reviews"
+    assert asked.instruction == "Odpisz 1–5:\n1 Zdecydowanie tak\n5 Zdecydowanie nie\n0 Nie wiem"
+    assert sms_segments(prompt_text(asked))[0] == 2
+    assert len(asked.choices) == 6, "every answer is still offered, only not listed"
+    talk.say("4")  # a point between the ends that were listed
+    assert (talk.recorded["voice_reviews"].code, talk.recorded["voice_reviews"].label) == (
+        2, "Disagree")
+    talk.say("raczej tak")  # and an answer's words
+    assert talk.recorded["voice_planning"].code == 4
+    talk.say("0")
+    assert talk.recorded["joint_working"].code == NOT_SURE_CODE
+
+
+@pytest.mark.parametrize(("channel", "language"), [
+    ("sms", "en"),  # fits 1 segment listed whole
+    ("whatsapp", "pl"),  # a WhatsApp message is not split into segments
+    ("telegram", "pl"),  # buttons
+])
+def test_a_scale_that_fits_or_is_not_paid_by_the_segment_is_listed_whole(
+        library, channel, language):
+    survey = library.get("professional")
+    progress = begin(survey, "baseline", language, channel, capabilities(channel))
+    asked = ask(survey, progress, "voice_reviews")
+    assert "1–5" not in asked.instruction and " to 5" not in asked.instruction
+    if channel != "telegram":
+        assert asked.instruction.count("\n") == 6  # every answer, a line each
+
+
+def test_only_a_long_ordered_scale_of_5_points_is_texted_by_its_ends(library):
+    survey = library.get("professional")
+    long = "Health and social care work well together for this person. " * 3
+    tight = Capabilities(AnswerMode.TEXT, max_segments=1)
+    progress = begin(survey, "baseline", "en", "sms", tight)
+    agree = replace(survey.question("joint_working"), text={"en": long})
+    role = replace(survey.question("role"), text={"en": long})
+    texted = replace(survey, questions=(agree, role))
+    assert ask(texted, progress, "joint_working").instruction == (
+        "Reply 1 to 5:\n1 Strongly agree\n5 Strongly disagree\n0 Not sure")
+    # A list of roles has no ends: every one is listed, whatever it costs.
+    assert ask(texted, progress, "role").instruction.startswith("Send a number:\n1 Nurse\n2 ")
+    # Nor does a 3-point scale lose its middle.
+    individual = library.get("individual")
+    scale3 = next(q for q in individual.questions if q.type == "scale3")
+    made_long = replace(individual, questions=(replace(scale3, text={"en": long}),))
+    assert ask(made_long, begin(made_long, "baseline", "en", "sms", tight),
+               scale3.id).instruction.startswith("Send a number:\n1 Happy\n2 OK\n3 ")
+
+
+def test_easy_read_texts_list_every_answer(library):
+    for survey_id in ("individual", "family"):
+        survey = library.get(survey_id)
+        for language in survey.languages:
+            for prompt in every_prompt(survey, language, capabilities("sms")):
+                if prompt.kind == "ask" and prompt.choices:
+                    listed = prompt.instruction.count("\n")
+                    assert listed == len(prompt.choices), (survey_id, language,
+                                                           prompt.question_id)
 
 
 def test_old_question_never_changes_a_later_answer(library):

@@ -1,10 +1,11 @@
 """Every prompt a texter can receive fits one SMS segment (docs/content-rules.md, per channel).
 
 A segment holds 160 GSM-7 characters, or 70 UCS-2 ones once a single character outside
-GSM-7 (an emoji, an Urdu letter) appears. The shipped English phrases and easy-read
-surveys must fit. Anything else that cannot fit is listed in the test output instead of
-failing it: other languages, and the professionals' survey (answered on the web from a
-link, whose five-point agreement scale alone takes 91 characters to list).
+GSM-7 (an emoji, an Urdu letter) appears (the engine's ``sms_segments``). The shipped
+English phrases and easy-read surveys must fit. Anything else that cannot fit is listed
+in the test output instead of failing it: other languages (held to 2 segments by the
+content checker, ``test_checker.py``), and the professionals' survey (answered on the
+web from a link, whose five-point agreement scale alone takes 91 characters to list).
 """
 
 from __future__ import annotations
@@ -14,20 +15,16 @@ from functools import cache
 
 import pytest
 
-from bot.engine import CONSENT, begin, prompt_text
+from bot.channel_table import CHANNELS
+from bot.engine import CONSENT, begin, prompt_text, sms_segments
 from bot.engine.flow import ask
 from content.loader import load_library
-
-GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡"
-           "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
-GSM7_EXTENDED = set("^{}\\[~]|€\f")  # each takes two of the 160
 
 
 def segment(text: str) -> tuple[int, int]:
     """(length as sent, the one-segment limit) for ``text``."""
-    if all(c in GSM7 or c in GSM7_EXTENDED for c in text):
-        return sum(2 if c in GSM7_EXTENDED else 1 for c in text), 160
-    return len(text.encode("utf-16-le")) // 2, 70
+    _, encoding, length = sms_segments(text)
+    return length, 160 if encoding == "GSM-7" else 70
 
 
 class _Any(dict):
@@ -44,7 +41,7 @@ def sms_texts() -> list[tuple[str, str, str]]:
     found = {}
     for survey in library:
         for language in survey.languages:
-            progress = begin(survey, "baseline", language, "sms")
+            progress = begin(survey, "baseline", language, "sms", CHANNELS["sms"].capabilities)
             for question_id in (CONSENT, *(q.id for q in survey.questions)):
                 prompt = ask(survey, progress, question_id)
                 where = f"{survey.respondent_type}:{survey.id}:{question_id}"
@@ -52,7 +49,8 @@ def sms_texts() -> list[tuple[str, str, str]]:
                 if prompt.help:
                     found[(language, f"{where} help")] = prompt.help
     for phrase_id, wording in library.phrases.items():
-        if phrase_id.endswith(("_voice", "_buttons")) or phrase_id == "choices_text":
+        if phrase_id.endswith(("_voice", "_buttons")) or phrase_id in ("choices_text",
+                                                                       "scale_ends_text"):
             continue  # never texted, or only as part of a question above
         for language, text in wording.items():
             found[(language, f"phrase {phrase_id}")] = string.Formatter().vformat(

@@ -2,8 +2,9 @@
 
 Nothing here words a prompt: the engine composes each question for each channel's
 capabilities (the channel table's rows) exactly as in a conversation, the text is what
-the content checker counts (``prompt_text``, ``sms_segments``), and Telegram's buttons
-come from the Telegram adapter's own keyboard. A change to any of them shows here.
+the content checker counts (the engine's ``prompt_text`` and ``sms_segments``), and
+Telegram's buttons come from the Telegram adapter's own keyboard. A change to any of
+them shows here.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from dataclasses import dataclass
 
 from bot.channel_table import CHANNELS, ChannelName
 from bot.channels.telegram import keyboard
-from bot.engine import CONSENT, Prompt, Survey, every_prompt, prompt_text
-from content.checker import sms_segments
+from bot.engine import CONSENT, Prompt, Survey, every_prompt, prompt_text, sms_segments
 
 
 @dataclass(frozen=True)
