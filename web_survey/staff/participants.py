@@ -90,7 +90,7 @@ def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
                                   Participant.is_tryout.is_(False))
         .order_by(Participant.code)))
     plan = services().conversations.catalogue.plan(uow.session, site.id)
-    columns = plan_columns(plan, timepoint_names(uow, site))
+    columns = plan_columns(plan, timepoint_names(uow, site, plan))
     found = site_progress(uow.session, site.id)
     cells = {person.id: [progress(column, person, found.get((person.id, column.name),
                                                             Counter()))
