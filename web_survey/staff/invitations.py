@@ -87,7 +87,8 @@ def qr_svg(link: str, code: str) -> Markup:
 @site_page
 def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Send a wave on a channel; list each invitation with its status and link."""
-    wave_names = timepoint_names(uow, site)
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    wave_names = timepoint_names(uow, site, plan)
     form = InviteForm()
     form.wave.choices = options(wave_names)
     if form.validate_on_submit():
@@ -113,7 +114,6 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
     wave = request.args.get("wave", "")
     wave = wave if wave in wave_names else next(iter(wave_names))
-    plan = services().conversations.catalogue.plan(uow.session, site.id)
     # Timepoints the plan keeps for some respondent types: the page says whom.
     only = {wave_names[t.name]: [TYPE_NAMES[kind] for kind in planned_types(t)]
             for t in plan.timepoints if planned_types(t)}
