@@ -109,10 +109,6 @@ class Audience:
     types: tuple[str, ...] = ()
     chosen: bool = False
 
-    def admits(self, respondent_type: str) -> bool:
-        """True when people of ``respondent_type`` are invited."""
-        return not self.types or respondent_type in self.types
-
     @property
     def reason(self) -> str:
         """Why someone of another type is left out, for staff."""
