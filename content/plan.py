@@ -14,12 +14,19 @@ shipped survey for the person's respondent type. The format, with every field::
       - name: weekly
         every_days: 7                  # a recurring pulse, e.g. every 7 days
         surveys: {professional: pulse}
+        for: [professional]            # who it is for (default: everyone; see below)
       - name: exit
     entries:                           # open-ended: added at any time, as often as liked
       - name: journal
         survey: journal                # a survey with the entry's question(s)
         keywords: {en: [DIARY, JOURNAL]}  # sent alone, they start one (/journal too)
         label: {en: diary entry}       # "To add a diary entry, send DIARY"
+
+``for`` names the respondent types a timepoint is for: inviting to it (the staff page,
+``invite``, the round) invites only them, and lists everyone else as left out and why.
+Without it a timepoint is for everyone, except one the round opens by itself
+(``every_days``, ``opens_after_days``) with ``surveys`` named: that one is for the types
+its surveys name. The rule is ``bot.service.reach.audience``.
 
 Loading validates everything and fails with a ``ContentError`` naming the file, the line
 and what is wrong, like the survey loader.
@@ -39,7 +46,7 @@ from bot.engine.parsing import CARRIER_KEYWORDS, COMMANDS, normalise
 from .loader import _LINE, ContentError, _check_keys, _Context, _mapping, read_yaml
 
 PLAN_KEYS = {"timepoints", "entries"}
-TIMEPOINT_KEYS = {"name", "surveys", "opens_after_days", "window_days", "every_days"}
+TIMEPOINT_KEYS = {"name", "surveys", "opens_after_days", "window_days", "every_days", "for"}
 ENTRY_KEYS = {"name", "survey", "keywords", "label"}
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 YES_NO_WORDS = {"yes", "no", "y", "n", "ok", "tak", "nie", "ہاں", "نہیں"}
@@ -54,6 +61,8 @@ class Timepoint:
     opens_after_days: int | None = None
     window_days: int | None = None
     every_days: int | None = None
+    # The respondent types it is for (``for:`` in the file); empty: not said.
+    for_types: tuple[str, ...] = ()
 
     def survey_for(self, respondent_type: str) -> str:
         """The survey id this timepoint asks of ``respondent_type``; "" for the default."""
@@ -115,6 +124,24 @@ def _name(value: Any, what: str, ctx: _Context) -> str:
     return value
 
 
+def _for_types(value: Any, name: str, ctx: _Context) -> tuple[str, ...]:
+    """A timepoint's ``for``: respondent types, as a list (or one, written alone)."""
+    if value is None:
+        return ()
+    listed = [value] if isinstance(value, str) else value
+    if not isinstance(listed, list) or not listed:
+        raise ctx.fail(f"timepoint {name}: for must list respondent types, like "
+                       "[professional]")
+    for kind in listed:
+        if kind not in RESPONDENT_TYPES:
+            raise ctx.fail(f"timepoint {name}: for has {kind!r}, which is not a respondent "
+                           f"type ({', '.join(RESPONDENT_TYPES)})")
+    twice = sorted({kind for kind in listed if listed.count(kind) > 1})
+    if twice:
+        raise ctx.fail(f"timepoint {name}: for names {twice[0]} twice")
+    return tuple(kind for kind in RESPONDENT_TYPES if kind in listed)
+
+
 def _timepoint(raw: Any, ctx: _Context) -> Timepoint:
     data = _mapping(raw, "each timepoint", ctx)
     _check_keys(data, TIMEPOINT_KEYS, "timepoint", ctx)
@@ -130,8 +157,15 @@ def _timepoint(raw: Any, ctx: _Context) -> Timepoint:
         if not isinstance(survey_id, str) or not survey_id:
             raise ctx.fail(f"timepoint {name}: the survey for {respondent_type} must be an id")
         chosen[respondent_type] = survey_id
+    for_types = _for_types(data.get("for"), name, ctx)
+    outside = [kind for kind in chosen if for_types and kind not in for_types]
+    if outside:
+        raise ctx.fail(f"timepoint {name}: its surveys name {outside[0]}, but it is for "
+                       f"{', '.join(for_types)} only; add {outside[0]} to for, or remove "
+                       "its survey")
     timepoint = Timepoint(name, chosen, _days(data, "opens_after_days", ctx),
-                          _days(data, "window_days", ctx), _days(data, "every_days", ctx))
+                          _days(data, "window_days", ctx), _days(data, "every_days", ctx),
+                          for_types)
     if timepoint.every_days and timepoint.opens_after_days:
         raise ctx.fail(f"timepoint {name}: a recurring timepoint (every_days) opens every "
                        "time it falls due; remove opens_after_days")
@@ -207,7 +241,8 @@ def plan_data(plan: Plan) -> dict[str, Any]:
         "timepoints": [{key: value for key, value in (
             ("name", t.name), ("surveys", dict(t.surveys)),
             ("opens_after_days", t.opens_after_days), ("window_days", t.window_days),
-            ("every_days", t.every_days)) if value} for t in plan.timepoints],
+            ("every_days", t.every_days), ("for", list(t.for_types))) if value}
+            for t in plan.timepoints],
         "entries": [{"name": e.name, "survey": e.survey,
                      "keywords": {k: list(v) for k, v in e.keywords.items()},
                      "label": dict(e.labels)}
@@ -219,7 +254,7 @@ def plan_from_data(data: Mapping[str, Any]) -> Plan:
     """The plan ``plan_data`` wrote (already checked when it was published)."""
     return Plan(
         tuple(Timepoint(t["name"], dict(t.get("surveys", {})), t.get("opens_after_days"),
-                        t.get("window_days"), t.get("every_days"))
+                        t.get("window_days"), t.get("every_days"), tuple(t.get("for", ())))
               for t in data.get("timepoints", ())),
         tuple(EntryType(e["name"], e["survey"],
                         {k: tuple(v) for k, v in e.get("keywords", {}).items()},

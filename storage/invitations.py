@@ -28,12 +28,14 @@ LINK_CHANNELS = tuple(name for name, row in CHANNELS.items() if row.reach == Rea
 
 @dataclass
 class InviteOutcome:
-    """The invitations made, the people skipped with the reason, and notes for staff on
-    people invited (code, note)."""
+    """The invitations made, the people skipped with the reason, notes for staff on
+    people invited (code, note), and the codes of people left out because the timepoint
+    is not for their respondent type."""
 
     invitations: list[Invitation] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
 
 # Which channel a person is invited on, or None with the reason not (with a channel, the
@@ -43,13 +45,16 @@ Chooser = Callable[[Participant], tuple[str | None, str]]
 
 def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
                 code: str | None = None, timepoints: Sequence[str] = WAVES,
-                recurring: bool = False) -> InviteOutcome:
+                recurring: bool = False,
+                respondent_types: Collection[str] = ()) -> InviteOutcome:
     """Invite ``site``'s participants (or one) to timepoint ``wave`` on ``channel`` (one
     for everyone, or a ``Chooser`` that picks each person's).
 
     ``timepoints`` are the site's, in order: inviting to one later than the person's
     current timepoint opens it for them (as inviting to the exit opens the exit). A
-    ``recurring`` timepoint (a weekly pulse) opens its next pulse each time. People who
+    ``recurring`` timepoint (a weekly pulse) opens its next pulse each time. Only people
+    of ``respondent_types`` are invited (every type when empty): the others are
+    ``left_out`` (who a timepoint is for is ``bot.service.reach.audience``). People who
     opted out are skipped, and so is anyone whose response to it is already finished.
     A family member or professional gets one invitation for each person they speak
     about, and answers about the first of them not yet answered for.
@@ -63,6 +68,9 @@ def invite_wave(repo: Repository, site: Site, wave: str, channel: str | Chooser,
     if code and not people:
         outcome.skipped.append((code.upper(), f"not a participant of {site.code}"))
     for person in people:
+        if respondent_types and person.respondent_type not in respondent_types:
+            outcome.left_out.append(person.code)
+            continue
         if person.opted_out:
             outcome.skipped.append((person.code, "opted out"))
             continue

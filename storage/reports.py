@@ -150,35 +150,59 @@ class QuestionCounts:
         return sum(self.counts[wave].values()) + self.written[wave]
 
 
-def question_counts(session: Session, site: Site, surveys: Sequence[Survey],
-                    waves: Sequence[str], filters: Filters) -> dict[str, list[QuestionCounts]]:
-    """Each survey's data questions at ``site``, answers counted at each of ``waves``;
-    keyed by survey id. One grouped query covers every survey, so a site's answers are
-    read once however many surveys it asks."""
-    query = (select(Response.survey_id, Response.wave, Answer.question_id, Answer.value_code,
-                    func.count())
+@dataclass
+class Answered:
+    """A site's answers at some timepoints, counted: by (survey id, question id), per
+    timepoint and answer code (``chosen``) or open (``written``); and the versions of
+    each survey the answers were given to (``versions``; None: the deployment's own file
+    from before versions were kept)."""
+
+    waves: Sequence[str]
+    chosen: dict[tuple[str, str], dict[str, Counter[int]]]
+    written: dict[tuple[str, str], Counter[str]]
+    versions: dict[str, set[int | None]]
+
+
+def answer_counts(session: Session, site: Site, waves: Sequence[str],
+                  filters: Filters) -> Answered:
+    """Every answer given at ``site`` at each of ``waves`` (to any survey, by people of
+    the filters' respondent type), counted. One grouped query, so a site's answers are
+    read once however many surveys and versions it asks."""
+    query = (select(Response.survey_id, Response.survey_version_id, Response.wave,
+                    Answer.question_id, Answer.value_code, func.count())
              .join(Response, Answer.response_id == Response.id)
              .join(Participant, Response.participant_id == Participant.id)
              .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
-                    Response.survey_id.in_([survey.id for survey in surveys]),
                     Response.wave.in_(waves), Answer.status == "answered")
-             .group_by(Response.survey_id, Response.wave, Answer.question_id,
-                       Answer.value_code))
+             .group_by(Response.survey_id, Response.survey_version_id, Response.wave,
+                       Answer.question_id, Answer.value_code))
+    if filters.respondent_type:
+        query = query.where(Participant.respondent_type == filters.respondent_type)
     if filters.channel:
         query = query.where(Answer.channel == filters.channel)
     if filters.who_answered:
         query = query.where(Answer.who_answered == filters.who_answered)
     if filters.period:
         query = query.where(filters.period.holds(Answer.answered_at))
-    found: dict[tuple[str, str], dict[str, Counter[int]]] = defaultdict(
-        lambda: {w: Counter() for w in waves})
-    written: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for survey_id, wave, question_id, code, count in session.execute(query):
+    answered = Answered(waves, defaultdict(lambda: {w: Counter() for w in waves}),
+                        defaultdict(Counter), defaultdict(set))
+    for survey_id, version_id, wave, question_id, code, count in session.execute(query):
+        answered.versions[survey_id].add(version_id)
         if code is None:  # an open answer, written or recorded
-            written[survey_id, question_id][wave] += count
+            answered.written[survey_id, question_id][wave] += count
         else:
-            found[survey_id, question_id][wave][code] += count
-    return {survey.id: [QuestionCounts(q, found[survey.id, q.id], written[survey.id, q.id])
+            answered.chosen[survey_id, question_id][wave][code] += count
+    return answered
+
+
+def question_counts(answered: Answered, surveys: Sequence[Survey]
+                    ) -> dict[str, list[QuestionCounts]]:
+    """Each survey's data questions with their answers counted at each timepoint, keyed
+    by survey id (``surveys``: as the site asks them; ``answered``: ``answer_counts``)."""
+    waves = answered.waves
+    return {survey.id: [QuestionCounts(
+                q, answered.chosen.get((survey.id, q.id)) or {w: Counter() for w in waves},
+                answered.written.get((survey.id, q.id)) or Counter())
                         for q in survey.questions if q.is_data]
             for survey in surveys}
 

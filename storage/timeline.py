@@ -8,6 +8,7 @@ its latest invitation (if any) says whether it was sent.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,6 +60,20 @@ class Timeline:
     spoken_about_by: list[tuple[str, str]] = field(default_factory=list)
     # What those linked respondents answered about this person.
     about_them: list[Slot] = field(default_factory=list)
+
+
+def site_progress(session: Session, site_id: int) -> dict[tuple[int, str], Counter[str]]:
+    """How far each of the site's people got at each timepoint or entry type: their
+    responses there counted by status, keyed by (participant id, timepoint). One
+    grouped query for the whole site, however many people and timepoints it has."""
+    found: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
+    for pid, wave, status, count in session.execute(
+            select(Response.participant_id, Response.wave, Response.status, func.count())
+            .join(Participant, Response.participant_id == Participant.id)
+            .where(Participant.site_id == site_id, Participant.is_tryout.is_(False))
+            .group_by(Response.participant_id, Response.wave, Response.status)):
+        found[pid, wave][status] += count
+    return found
 
 
 def participant_timeline(session: Session, participant_id: int, plan: PlanLike) -> Timeline:

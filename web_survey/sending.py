@@ -7,13 +7,14 @@ sent invitation marked sent and the rest waiting, never a message with an unknow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.service.outreach import Rule, due_reminders
-from bot.service.reach import choose_channel
+from bot.service.reach import Audience, audience, choose_channel, planned_types
 from content.plan import Plan
-from storage.invitations import Chooser, due_openings, due_pulses, invite_wave
+from storage.invitations import Chooser, InviteOutcome, due_openings, due_pulses, invite_wave
 from storage.models import Invitation, Participant, Site, utcnow
 from storage.uow import UnitOfWork
 
@@ -24,12 +25,14 @@ from .jobs import deliver_invitation, enqueue
 
 @dataclass
 class SendReport:
-    """What a send did: invitations sent (or made, for web links), people skipped, and
-    notes on people invited (a Telegram link for someone not linked yet)."""
+    """What a send did: invitations sent (or made, for web links), people skipped, notes
+    on people invited (a Telegram link for someone not linked yet), and people left out
+    because the timepoint is not for them; each (code, reason or note)."""
 
     sent: list[Invitation] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _send(services: Services, uow: UnitOfWork, invitation: Invitation) -> None:
@@ -67,7 +70,7 @@ def make_due_invitations(services: Services, uow: UnitOfWork, site: Site,
     choose = chooser(services, uow, None)
     made: list[Invitation] = []
     for timepoint in plan.timepoints:
-        types = tuple(timepoint.surveys)
+        types = planned_types(timepoint)
         if timepoint.every_days:
             due = due_pulses(uow.repo, site, timepoint.name, timepoint.every_days, types,
                              now)
@@ -78,7 +81,7 @@ def make_due_invitations(services: Services, uow: UnitOfWork, site: Site,
             continue
         for person in due:
             made.extend(invite_wave(uow.repo, site, timepoint.name, choose, person.code,
-                                    plan.names, recurring=bool(timepoint.every_days)
+                                    plan.names, bool(timepoint.every_days), types
                                     ).invitations)
     for invitation in made:
         invitation.created_at = now  # the round's clock: the next pulse counts from it
@@ -112,22 +115,44 @@ def chooser(services: Services, uow: UnitOfWork, channel: str | None) -> str | C
     return choose
 
 
-def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
-              channel: str | None, actor: str, code: str | None = None) -> SendReport:
-    """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each; with
-    ``channel`` None, each on their own channel (people who cannot be are skipped, with
-    the reason).
+def make_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
+              channel: str | None, code: str | None = None, types: Iterable[str] = ()
+              ) -> tuple[InviteOutcome, Audience]:
+    """Make (not send, not commit) the invitations to ``wave`` of ``site``'s people (or
+    one) on ``channel`` (None: each person's own), for the people the timepoint is for
+    (``bot.service.reach.audience``: its plan's ``for``, narrowed to the ``types`` staff
+    chose); and who that is.
 
-    Raises ChannelUnavailable before anything is made when a forced channel cannot send,
-    and UnknownTimepoint when ``wave`` is not a timepoint of the site's plan.
+    Raises UnknownTimepoint when ``wave`` is not a timepoint of the site's plan,
+    NotForThem when ``types`` names a type it is not for, and ChannelUnavailable when a
+    forced channel cannot send; each before anything is made.
     """
     plan = plan_with(services, uow, site, wave)
+    timepoint = plan.timepoint(wave)
+    who = audience(timepoint, types)
     outcome = invite_wave(uow.repo, site, wave, chooser(services, uow, channel), code,
-                          plan.names, bool(plan.timepoint(wave).every_days))
+                          plan.names, bool(timepoint.every_days), who.types)
+    return outcome, who
+
+
+def send_wave(services: Services, uow: UnitOfWork, site: Site, wave: str,
+              channel: str | None, actor: str, code: str | None = None,
+              types: Iterable[str] = ()) -> SendReport:
+    """Invite ``site``'s people (or one) to ``wave`` on ``channel`` and send each; with
+    ``channel`` None, each on their own channel (people who cannot be are skipped, with
+    the reason). Only the people the timepoint is for (of ``types``, when staff chose
+    some) are invited; the rest are listed as left out, with the reason.
+
+    Raises ChannelUnavailable, UnknownTimepoint or NotForThem before anything is made
+    (``make_wave``).
+    """
+    outcome, who = make_wave(services, uow, site, wave, channel, code, types)
     uow.repo.audit(actor, "invite", site.code, wave=wave, channel=channel or "own",
-                   count=len(outcome.invitations))
+                   count=len(outcome.invitations),
+                   **({"types": list(who.types)} if who.types else {}))
     uow.commit()
-    report = SendReport(skipped=outcome.skipped, notes=outcome.notes)
+    report = SendReport(skipped=outcome.skipped, notes=outcome.notes,
+                        left_out=[(person, who.reason) for person in outcome.left_out])
     for invitation in outcome.invitations:
         _send(services, uow, invitation)
         report.sent.append(invitation)

@@ -90,10 +90,15 @@ def test_each_plan_serves_its_sites_method() -> None:
     assert [t.survey_for("professional") for t in calderdale.timepoints] == [
         "outcomes_worker"] * 3
     assert any(t.every_days for t in calderdale.timepoints)  # through the pilot
+    # People and families are checked in with too, not only the worker.
+    assert calderdale.timepoint("check-in").for_types == ("individual", "family",
+                                                          "professional")
     camden = _plan("camden")
     assert {"baseline", "exit"} <= set(camden.names)
     assert camden.timepoint("baseline").survey_for("family") == "family"
     assert "health_lifestyle" in camden.survey_ids()
+    assert [t.for_types for t in camden.timepoints if t.name.startswith("health")] == [
+        ("individual",)] * 2  # people with a learning disability answer the health check
     journal = _plan("hertfordshire").entries[0]
     assert (journal.survey, {"DIARY", "JOURNAL"} <= set(journal.keywords["en"])) == (
         "journal", True)

@@ -10,12 +10,15 @@ from flask.typing import ResponseReturnValue
 
 from bot.engine import RESPONDENT_TYPES, WHO_ANSWERED
 from bot.engine.safeguarding import word_list
+from bot.service.charted import charted_surveys
 from bot.service.reach import fallback_order
+from content.plan import Plan
 from storage.models import Site, utcnow
 from storage.reports import (
     EVENTS,
     FUNNEL,
     Filters,
+    answer_counts,
     figures,
     funnel,
     handled_flags,
@@ -43,9 +46,11 @@ def _choice(name: str, allowed: tuple[str, ...] | list[str], default: str = "") 
     return value if value in allowed else default
 
 
-def timepoint_names(uow: UnitOfWork, site: Site) -> dict[str, str]:
-    """The site's timepoints in its plan's order, each with its name for staff."""
-    plan = services().conversations.catalogue.plan(uow.session, site.id)
+def timepoint_names(uow: UnitOfWork, site: Site, plan: Plan | None = None
+                    ) -> dict[str, str]:
+    """The site's timepoints in its plan's order (``plan``: the site's, when the caller
+    has read it), each with its name for staff."""
+    plan = plan or services().conversations.catalogue.plan(uow.session, site.id)
     return {name: WAVE_NAMES.get(name, name.capitalize()) for name in plan.names}
 
 
@@ -60,7 +65,9 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     cover the digest's week, the last seven whole days.
     """
     zone = site_zone(current_app.config)
-    waves = timepoint_names(uow, site)
+    catalogue = services().conversations.catalogue
+    plan = catalogue.plan(uow.session, site.id)
+    waves = timepoint_names(uow, site, plan)
     dates = DateRangeForm(formdata=request.args)
     ranged = bool(dates.start.data or dates.end.data) and dates.validate()
     first, last = last_week(utcnow(), zone)
@@ -75,10 +82,12 @@ def dashboard(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
         who_answered=_choice("who", WHO_ANSWERED),
         period=period if ranged else None,
     )
-    library = services().surveys
-    surveys = [library.for_respondent(kind) for kind in RESPONDENT_TYPES
-               if not filters.respondent_type or kind == filters.respondent_type]
-    counted = question_counts(uow.session, site, surveys, list(waves), filters)
+    answered = answer_counts(uow.session, site, list(waves), filters)
+    # The site's own surveys, as its people answered them (bot.service.charted).
+    surveys = charted_surveys(catalogue, uow.session, site.id, plan,
+                              [filters.respondent_type] if filters.respondent_type
+                              else RESPONDENT_TYPES, answered.versions)
+    counted = question_counts(answered, surveys)
     charts = [(survey, [(summary, rows(summary, list(waves)),
                          bar_chart(summary, f"chart-{survey.id}-{summary.question.id}", waves))
                         for summary in counted[survey.id]])

@@ -161,6 +161,8 @@ class PlanUploadForm(StaffForm):
 
 class InviteForm(StaffForm):
     wave = RadioField("Wave", choices=options(WAVE_NAMES), default="baseline")
+    # None ticked: everyone the timepoint is for (bot.service.reach.audience).
+    types = MultiCheckboxField("Who to invite (optional)", choices=options(TYPE_NAMES))
     channel = RadioField("Send by", choices=[*options({OWN_CHANNEL: "Each person's own channel"}),
                                              *CHANNEL_CHOICES], default=OWN_CHANNEL)
 

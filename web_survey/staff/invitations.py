@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.engine import Need
 from bot.service.outreach import DEAD_END, InvitationStatus
+from bot.service.reach import NotForThem, planned_types
 from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
 
@@ -19,7 +20,7 @@ from ..sending import send_reminders, send_wave
 from . import bp
 from .access import me, site_page
 from .dashboard import timepoint_names
-from .forms import CHANNEL_NAMES, InviteForm, StaffForm, options
+from .forms import CHANNEL_NAMES, TYPE_NAMES, InviteForm, StaffForm, options
 
 # Said in place of a Telegram invitation's link while the bot's name is not set.
 NO_BOT_NAME = ("(no link: the Telegram bot's name is not set; ask your administrator to "
@@ -60,6 +61,14 @@ def tried_because(invitation: Invitation) -> str:
     return f"{CHANNEL_NAMES.get(previous.channel, previous.channel)}: {why.lower()}"
 
 
+def _by_reason(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """People's codes grouped by the reason beside them, in order."""
+    grouped: dict[str, list[str]] = {}
+    for code, reason in pairs:
+        grouped.setdefault(reason, []).append(code)
+    return grouped
+
+
 def link_of(invitation: Invitation) -> str | None:
     """The link to hand on for a web or Telegram invitation; None for a Telegram one
     while the bot's name is not set (the page says so instead)."""
@@ -78,15 +87,19 @@ def qr_svg(link: str, code: str) -> Markup:
 @site_page
 def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Send a wave on a channel; list each invitation with its status and link."""
-    wave_names = timepoint_names(uow, site)
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    wave_names = timepoint_names(uow, site, plan)
     form = InviteForm()
     form.wave.choices = options(wave_names)
     if form.validate_on_submit():
         wave, channel = form.wave.data, form.channel.data or None
         try:
-            report = send_wave(services(), uow, site, wave, channel, me().email)
+            report = send_wave(services(), uow, site, wave, channel, me().email,
+                               types=form.types.data or ())
         except ChannelUnavailable as error:
             flash(_unavailable(channel or "", error), "error")
+        except NotForThem as error:
+            flash(f"Nothing was sent: {error}. Untick them, or change the plan.", "error")
         else:
             verb = "made" if channel == "web" else "sent"
             how = CHANNEL_NAMES[channel] if channel else "each person's own channel"
@@ -96,16 +109,21 @@ def invitations(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
                 flash(f"{code} was not invited: {reason}.", "info")
             for code, note in report.notes:
                 flash(f"{code}: {note}.", "info")
+            for reason, codes in _by_reason(report.left_out).items():
+                flash(f"Not invited, because {reason}: {', '.join(codes)}.", "info")
         return redirect(url_for("staff.invitations", site_code=site.code, wave=wave))
     wave = request.args.get("wave", "")
     wave = wave if wave in wave_names else next(iter(wave_names))
+    # Timepoints the plan keeps for some respondent types: the page says whom.
+    only = {wave_names[t.name]: [TYPE_NAMES[kind] for kind in planned_types(t)]
+            for t in plan.timepoints if planned_types(t)}
     shown = _invitations(uow, site, wave)
     cards = sum(1 for i in shown if i.previous_id is not None and i.channel == "web")
     return render_template(
         "staff/invitations.html", site=site, form=form, wave=wave, remind_form=StaffForm(),
         invitations=shown, link_of=link_of, wave_names=wave_names,
         channel_names=CHANNEL_NAMES, status_names=STATUS_NAMES, step_cards=cards,
-        tried_because=tried_because,
+        tried_because=tried_because, only=only,
         order=[CHANNEL_NAMES.get(name, name) for name in site.fallback_channels])
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass
+
 from flask import current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from bot.service.reach import planned_types
+from content.plan import Plan
 from storage.enrolment import (
     EnrolmentError,
     add_participant,
@@ -14,8 +19,8 @@ from storage.enrolment import (
     import_csv,
     update_participant,
 )
-from storage.models import KeptMessage, Participant, Response, Site
-from storage.timeline import participant_timeline
+from storage.models import KeptMessage, Participant, Site
+from storage.timeline import participant_timeline, site_progress
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -23,6 +28,7 @@ from . import bp
 from .access import me, participant_of, site_page
 from .case_packs import PREFIX as PACK_PREFIX
 from .case_packs import CasePackForm
+from .dashboard import timepoint_names
 from .forms import (
     CHANNEL_NAMES,
     TYPE_NAMES,
@@ -33,19 +39,64 @@ from .forms import (
 )
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column of the participants list: a timepoint of the site's plan (each person's
+    status at it) or a recurring pulse or entry type (how many they answered)."""
+
+    name: str
+    label: str
+    counted: str = ""  # what a count is of ("answered", "entries"); "" for a status
+    types: tuple[str, ...] = ()  # the respondent types it is for; empty: everyone
+
+
+def plan_columns(plan: Plan, names: dict[str, str]) -> list[Column]:
+    """One column per timepoint of ``plan`` (``names``: each one's name for staff), in
+    its order, then one per entry type."""
+    return ([Column(t.name, names[t.name], "answered" if t.every_days else "",
+                    planned_types(t)) for t in plan.timepoints]
+            + [Column(e.name, e.name.replace("-", " ").capitalize(), "entries")
+               for e in plan.entries])
+
+
+def progress(column: Column, person: Participant, found: Counter[str]) -> str:
+    """What a person's cell in ``column`` says: their status at a one-off timepoint
+    (one for each person a family member or professional answers about), or how many
+    pulses or entries they answered."""
+    if column.types and person.respondent_type not in column.types:
+        return "Not for them"
+    if column.counted == "entries":
+        done = found["completed"]
+        return f"{done} {'entry' if done == 1 else 'entries'}"
+    if column.counted:
+        return f"{found['completed']} answered"
+    if person.opted_out:
+        return "Asked us to stop"
+    if not found:
+        return "Not started"
+    if sum(found.values()) == 1:
+        return next(iter(found)).replace("_", " ").capitalize()
+    return ", ".join(f"{count} {status.replace('_', ' ')}"
+                     for status, count in sorted(found.items())).capitalize()
+
+
 @bp.get("/sites/<site_code>/participants")
 @site_page
 def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
-    """Everyone at the site, with where each stands in each wave."""
+    """Everyone at the site, with where each stands at each timepoint of the site's
+    plan, and how many pulses and entries each answered."""
     people = list(uow.session.scalars(
         select(Participant).where(Participant.site_id == site.id,
                                   Participant.is_tryout.is_(False))
         .order_by(Participant.code)))
-    statuses = {(pid, wave): status for pid, wave, status in uow.session.execute(
-        select(Response.participant_id, Response.wave, Response.status)
-        .where(Response.participant_id.in_([p.id for p in people])))}
+    plan = services().conversations.catalogue.plan(uow.session, site.id)
+    columns = plan_columns(plan, timepoint_names(uow, site, plan))
+    found = site_progress(uow.session, site.id)
+    cells = {person.id: [progress(column, person, found.get((person.id, column.name),
+                                                            Counter()))
+                         for column in columns] for person in people}
     return render_template("staff/participants.html", site=site, people=people,
-                           statuses=statuses, type_names=TYPE_NAMES,
+                           columns=columns, cells=cells, type_names=TYPE_NAMES,
                            channel_names=CHANNEL_NAMES)
 
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bot.service.publishing import Published, PublishRefused
+from bot.service.reach import planned_types
 from storage.models import Site, SurveyVersion
 from storage.uow import UnitOfWork
 
@@ -33,9 +34,12 @@ def surveys(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Every survey version the site uses, and its plan."""
     publishing = services().publishing
     plan, plan_version = publishing.plan(site.code)
+    # Whom each timepoint is for (bot.service.reach: its for, or everyone).
+    whom = {t.name: ", ".join(TYPE_NAMES[kind] for kind in planned_types(t)) or "Everyone"
+            for t in plan.timepoints}
     return render_template("staff/surveys.html", site=site,
                            versions=publishing.versions(site.code), plan=plan,
-                           plan_version=plan_version, type_names=TYPE_NAMES)
+                           plan_version=plan_version, type_names=TYPE_NAMES, whom=whom)
 
 
 def _uploaded(form: SurveyUploadForm | PlanUploadForm) -> tuple[str, bytes]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from sqlalchemy import select, update
 
 from bot.engine import Event, messages
@@ -267,3 +268,71 @@ def test_the_timepoints_are_the_sites_own_plan(nsw: Services, as_cal: Staff,
     assert "Baseline: no answers yet. 3-month: no answers yet. Exit: no answers yet." in chart
     camden = as_cal.get("/staff/sites/CAM/")
     assert camden.status_code == 404
+
+
+GARDEN = """\
+id: {id}
+title: {{en: "Your home"}}
+respondent_type: individual
+answered_by: self
+consent: {{en: "We want to ask about your home. Is that OK?"}}
+questions:
+  - id: garden
+    type: yes_no
+    label: Has a garden to sit in
+    text: {{en: "Do you have a garden to sit in?"}}
+"""
+
+
+def _charts(page: str) -> list[str]:
+    """The ids of the answer tables on a dashboard page, in order."""
+    return re.findall(r'<table class="table table-small" id="answers-([^"]+)"', page)
+
+
+def test_a_site_that_publishes_its_own_survey_sees_its_own_questions(
+        nsw: Services, app: Flask, as_cal: Staff, survey_data: dict[str, list[str]],
+        make_staff: Callable[..., str], make_participant: Callable[..., int],
+        tmp_path: Path) -> None:
+    own = tmp_path / "individual.yaml"
+    own.write_text(GARDEN.format(id="individual"), encoding="utf-8")
+    nsw.publishing.publish_survey("CAL", own, "test", reason="test wording")
+    pid = make_participant("CAL-0009", phone="+447700900199")
+    _answer(nsw, pid, ["yes", "yes"])  # consent, then the garden: the site's version
+
+    page = html.unescape(as_cal.get("/staff/sites/CAL/?type=individual").get_data(
+        as_text=True))
+    assert "<h4>Has a garden to sit in</h4>" in page
+    assert table_rows(page, "answers-individual-garden")[1] == ["Yes", "1 (100%)", "0 (0%)"]
+    charts = _charts(page)
+    # The site's own question first; the shipped version's, which CAL-0001 answered
+    # before, keep their answers after it.
+    assert charts[0] == "individual-garden" and "individual-know_sw" in charts
+    assert table_rows(page, "answers-individual-know_sw")[-1] == ["Answers", "1", "1"]
+    # Camden asks the shipped survey: no garden there.
+    as_cam = Staff(app.test_client())
+    as_cam.sign_in(make_staff("lead@camden.example", "CAM"))
+    camden = as_cam.get("/staff/sites/CAM/?type=individual").get_data(as_text=True)
+    assert "individual-know_sw" in _charts(camden)
+    assert "individual-garden" not in _charts(camden)
+
+
+def test_a_survey_the_sites_plan_names_is_charted_under_its_own_name(
+        nsw: Services, as_cal: Staff, sites: dict[str, int],
+        make_participant: Callable[..., int], tmp_path: Path) -> None:
+    own = tmp_path / "cal_home.yaml"
+    own.write_text(GARDEN.format(id="cal_home"), encoding="utf-8")
+    nsw.publishing.publish_survey("CAL", own, "test", reason="test wording")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("timepoints:\n  - name: baseline\n    surveys: {individual: cal_home}\n"
+                    "  - name: exit\n", encoding="utf-8")
+    nsw.publishing.publish_plan("CAL", plan, "test")
+    _answer(nsw, make_participant("CAL-0001"), ["yes", "no"])
+
+    page = html.unescape(as_cal.get("/staff/sites/CAL/?type=individual").get_data(
+        as_text=True))
+    assert "<h3>Your home (Person with a learning disability)</h3>" in page
+    assert table_rows(page, "answers-cal_home-garden")[1:3] == [
+        ["Yes", "0 (0%)", "0 (0%)"], ["No", "1 (100%)", "0 (0%)"]]
+    # The exit still asks the shipped survey, so it is charted too.
+    assert _charts(page)[0] == "cal_home-garden"
+    assert "individual-know_sw" in _charts(page)

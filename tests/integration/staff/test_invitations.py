@@ -6,6 +6,7 @@ import html
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -331,3 +332,56 @@ def test_each_persons_own_channel_is_the_default_and_says_who_was_not_invited(
             "server.") in page
     assert sent == ["CAL-0001"]
     assert _invitations(nsw) == [("CAL-0001", "sms", "queued")]
+
+
+@pytest.fixture
+def team_check(nsw: Services, make_participant: Callable[..., int], sites: dict[str, int],
+               tmp_path: Path) -> None:
+    """CAL's plan with a timepoint for professionals only; two people, a family member
+    and a professional, each reached by web link."""
+    for code, kind in (("CAL-0001", "individual"), ("CAL-0002", "individual"),
+                       ("CAL-F01", "family"), ("CAL-P01", "professional")):
+        make_participant(code, respondent_type=kind, phone=None, preferred_channel="web")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("timepoints:\n  - name: baseline\n  - name: team-check\n"
+                    "    for: [professional]\n  - name: exit\n", encoding="utf-8")
+    nsw.publishing.publish_plan("CAL", plan, "test")
+
+
+def test_a_professional_only_timepoint_invites_no_individual(
+        nsw: Services, as_cal: Staff, team_check: None) -> None:
+    form = html.unescape(as_cal.get(PAGE).get_data(as_text=True))
+    assert "Team-check: Health professional" in form
+    response = as_cal.post(PAGE, data={"wave": "team-check", "channel": ""}, form_page=PAGE,
+                           follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert _invitations(nsw) == [("CAL-P01", "web", "created")]
+    assert "1 team-check invitations sent (each person's own channel)." in page
+    assert ("Not invited, because team-check is for professionals only (the site's plan): "
+            "CAL-0001, CAL-0002, CAL-F01.") in page
+
+
+def test_staff_choose_whom_to_invite_with_checkboxes(
+        nsw: Services, as_cal: Staff, team_check: None) -> None:
+    form = as_cal.get(PAGE).get_data(as_text=True)
+    assert len(re.findall(r'<input[^>]*name="types"[^>]*type="checkbox"|'
+                          r'<input[^>]*type="checkbox"[^>]*name="types"', form)) == 3
+    assert "<legend class=\"legend\">Who to invite (optional)</legend>" in form
+    response = as_cal.post(PAGE, data={"wave": "baseline", "channel": "web",
+                                       "types": ["family", "professional"]},
+                           form_page=PAGE, follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert _invitations(nsw) == [("CAL-F01", "web", "created"), ("CAL-P01", "web", "created")]
+    assert ("Not invited, because only family members and carers and professionals were "
+            "chosen: CAL-0001, CAL-0002.") in page
+
+
+def test_choosing_a_type_the_timepoint_is_not_for_sends_nothing(
+        nsw: Services, as_cal: Staff, team_check: None) -> None:
+    response = as_cal.post(PAGE, data={"wave": "team-check", "channel": "web",
+                                       "types": ["individual"]},
+                           form_page=PAGE, follow_redirects=True)
+    page = html.unescape(response.get_data(as_text=True))
+    assert ("Nothing was sent: team-check is for professionals only (the site's plan), so "
+            "people with a learning disability cannot be invited to it.") in page
+    assert _invitations(nsw) == []

@@ -68,3 +68,22 @@ def test_exports_page_offers_the_plans_timepoints_and_pairs_any_two(
     assert details == [{"format": "paired", "wave": "all", "survey": "individual",
                         "drop_free_text": False, "shift_dates": False, "rows": 2,
                         "from": "baseline", "to": "3-month"}]
+
+
+def test_the_participants_list_has_a_column_for_each_timepoint_of_the_sites_plan(
+        as_cal: Staff, site: Writer) -> None:
+    page = as_cal.get("/staff/sites/CAL/participants").get_data(as_text=True)
+    rows = table_rows(page, "people")
+    assert rows[0] == ["Code", "Respondent", "Cohort", "Contact by", "Language", "Needs",
+                       "Baseline", "3-month", "Exit", "Pulse", "Journal", "Actions"]
+    assert {row[0]: row[6:11] for row in rows[1:]} == {
+        "CAL-0001": ["Completed", "Completed", "Completed", "Not for them", "2 entries"],
+        "CAL-0002": ["Completed", "Not started", "Completed", "Not for them", "0 entries"],
+        "CAL-0003": ["Completed", "Not started", "Completed", "Not for them", "0 entries"],
+        # A professional answers about two people: each answer counts.
+        "CAL-0005": ["2 completed", "2 completed", "Not started", "2 answered",
+                     "0 entries"],
+    }
+    for name in ("Baseline", "3-month", "Exit", "Pulse", "Journal"):
+        assert f'<th scope="col">{name}</th>' in page
+    assert '<th scope="row">CAL-0005</th>' in page

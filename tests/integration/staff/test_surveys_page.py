@@ -126,6 +126,17 @@ def test_a_plan_is_published_and_shown(nsw: Services, as_cal: Staff) -> None:
         assert plan is not None and plan.published_by == LEAD
 
 
+def test_the_plan_says_whom_each_timepoint_is_for(nsw: Services, as_cal: Staff) -> None:
+    upload(as_cal, PUBLISH, "health_lifestyle.yaml", example("health_lifestyle.yaml"))
+    response = upload(as_cal, PLAN, "camden.yaml", example("plans/camden.yaml"))
+    assert response.status_code == 302
+    rows = table_rows(as_cal.get(LIST).get_data(as_text=True), "timepoints")
+    assert rows[0][2] == "For"
+    assert [(row[0], row[2]) for row in rows[1:]] == [
+        ("baseline", "Everyone"), ("health-start", "Person with a learning disability"),
+        ("health-end", "Person with a learning disability"), ("exit", "Everyone")]
+
+
 def _preview_url(staff: Staff, survey_id: str) -> str:
     page = staff.get(LIST).get_data(as_text=True)
     marker = "/staff/sites/CAL/surveys/"
