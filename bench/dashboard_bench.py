@@ -58,7 +58,7 @@ from storage.models import (
     StaffUser,
 )
 
-from .sms_bench import DEFAULT_PG, postgres_database, sqlite_database
+from .rounds import DEFAULT_PG, postgres_database, sqlite_database
 
 SITE = "BENCH"
 TIMEPOINTS = ("baseline", "3-month", "6-month", "exit")
