@@ -9,6 +9,7 @@ import argparse
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -127,7 +128,7 @@ def met(ok: bool) -> str:
 
 def arguments(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """A benchmark's command line, described by its module's ``doc``, with the options
-    every webhook benchmark has: ``--db`` and ``--pg-url``."""
+    every webhook benchmark has: the databases, the servers, the rounds and the log."""
     doc = doc or ""
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -136,4 +137,17 @@ def arguments(prog: str, doc: str | None) -> argparse.ArgumentParser:
                         help="database to run on (repeatable; default: both)")
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
                         help="PostgreSQL server; the benchmark works in a schema of its own")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="gunicorn workers for each, as WEB_CONCURRENCY in the Procfile")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads in each worker, as WEB_THREADS in the Procfile")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each, turn about; the report shows their medians")
+    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     return parser
+
+
+def setting(options: argparse.Namespace) -> str:
+    """The start of a benchmark's first line: the machine, and how the servers run."""
+    return (f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
+            f"{options.workers} workers x {options.threads} threads")

@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,7 +48,7 @@ from tests.servers import ROOT
 
 from .floor import metadata as floor_metadata
 from .respondents import SMS_PATH, Respondent, deliver, enrol, respondents, signed_text
-from .rounds import arguments, floor_and_product, met, on_each_database, ratios, turn_about
+from .rounds import arguments, floor_and_product, met, on_each_database, ratios, setting, turn_about
 
 PUBLIC_BASE_URL = "https://bench.example"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
@@ -251,22 +249,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=5000,
                         help="people enrolled, each part-way through a survey")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn workers for each, as WEB_CONCURRENCY in the Procfile")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads in each worker, as WEB_THREADS in the Procfile")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each run")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs of each, turn about; the table shows their medians")
-    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     people = respondents(load_library(), options.participants)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
-          f"{options.workers} workers x {options.threads} threads, {options.connections} "
-          f"connections, {options.participants} "
+    print(f"{setting(options)}, {options.connections} connections, {options.participants} "
           f"participants, {options.rounds} rounds of {options.duration} s", flush=True)
     results = on_each_database(
         options, lambda name, url: bench_database(name, url, people, options))

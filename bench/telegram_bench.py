@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import sys
 import tempfile
 import threading
 import time
@@ -53,7 +51,7 @@ from web_survey.telegram_routes import SECRET_HEADER
 
 from .floor import metadata as floor_metadata
 from .respondents import Respondent, respondents
-from .rounds import arguments, floor_and_product, met, on_each_database, ratios, turn_about
+from .rounds import arguments, floor_and_product, met, on_each_database, ratios, setting, turn_about
 from .sms_bench import DATA_KEY, stored_texts
 
 PATH = "/telegram/webhook"
@@ -228,18 +226,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--participants", type=int, default=300)
     parser.add_argument("--connections", type=int, default=16,
                         help="clients posting at once (each its own people)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--api-delay-ms", type=float, default=0.0,
                         help="the Bot API stand-in's delay before each answer")
-    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     options = parser.parse_args(argv)
     people = respondents(load_library(), options.participants)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
-          f"{options.workers} workers x {options.threads} threads, {options.connections} "
-          f"clients, {options.participants} participants, {options.rounds} rounds, Bot API "
-          f"delay {options.api_delay_ms:.0f} ms", flush=True)
+    print(f"{setting(options)}, {options.connections} clients, {options.participants} "
+          f"participants, {options.rounds} rounds, Bot API delay {options.api_delay_ms:.0f} ms",
+          flush=True)
     found = on_each_database(
         options, lambda name, url: summary(name, *bench_database(name, url, people, options)))
     print()
