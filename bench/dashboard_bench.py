@@ -58,7 +58,7 @@ from storage.models import (
     StaffUser,
 )
 
-from .sms_bench import DEFAULT_PG, postgres_database, sqlite_database
+from .rounds import DEFAULT_PG, on_each_database
 
 SITE = "BENCH"
 TIMEPOINTS = ("baseline", "3-month", "6-month", "exit")
@@ -288,12 +288,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--answers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each side")
     options = parser.parse_args(argv)
-    results = []
-    for name in options.db or ("sqlite", "postgres"):
-        database = (sqlite_database() if name == "sqlite"
-                    else postgres_database(options.pg_url))
-        with database as url:
-            results.append(bench(name, url, options.answers, options.repeat))
+    results = on_each_database(
+        options, lambda name, url: bench(name, url, options.answers, options.repeat))
     print("\n| database | page (median) | GROUP BY queries (median) | ratio | target |")
     print("| --- | ---: | ---: | ---: | --- |")
     for result in results:

@@ -26,36 +26,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from content.loader import load_library
 from storage.crypto import Vault
-from storage.db import make_engine, make_session_factory, normalise_url
+from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import InboundMessage
 from storage.uow import UnitOfWork
-from tests.servers import ROOT, gunicorn
+from tests.servers import ROOT
 
 from .floor import metadata as floor_metadata
 from .respondents import SMS_PATH, Respondent, deliver, enrol, respondents, signed_text
+from .rounds import arguments, floor_and_product, met, on_each_database, ratios, setting, turn_about
 
-DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
-PRODUCT_APP = "web_survey:create_app()"
-FLOOR_APP = "bench.floor:create_app()"
 PUBLIC_BASE_URL = "https://bench.example"
 AUTH_TOKEN = "bench-auth-token-0123456789abcdef"
 DATA_KEY = "bench-data-key"
@@ -95,36 +89,10 @@ class Result:
     @property
     def ratios(self) -> list[float]:
         """Product/floor requests per second, each round on its own."""
-        return [p.rate / f.rate for f, p in zip(self.floors, self.products, strict=True)]
+        return ratios(self.floors, self.products)
 
 
 # ---------------------------------------------------------------- databases
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    """A SQLite file in a temporary folder, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="sms-bench-"))
-    try:
-        yield f"sqlite:///{folder / 'bench.db'}"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[str]:
-    """A private schema on the PostgreSQL server at ``url``, dropped afterwards."""
-    schema = f"sms_bench_{secrets.token_hex(4)}"
-    admin = create_engine(normalise_url(url))
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    joiner = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def prepare(url: str, people: Sequence[Respondent]) -> None:
@@ -201,11 +169,7 @@ def product_env(url: str, folder: Path) -> dict[str, str]:
 
 def bench_database(name: str, url: str, people: Sequence[Respondent],
                    options: argparse.Namespace) -> Result:
-    """The floor and the product, turn about, on one freshly prepared database.
-
-    Both servers stay up and take turns, so a passing change in the machine's load
-    touches both runs of a round alike; each round's ratio compares neighbours.
-    """
+    """The floor and the product, turn about, on one freshly prepared database."""
     prepare(url, people)
     longest = max(len(person.texts) for person in people)
     lines = request_lines(people, range(1, longest))
@@ -220,21 +184,21 @@ def bench_database(name: str, url: str, people: Sequence[Respondent],
             product_lines[-1].write_text(
                 "\n".join(lines[number * share:(number + 1) * share]) + "\n")
         log = options.log or folder / "gunicorn.log"
-        floors, products = [], []
-        workers = options.workers, options.threads
-        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, *workers, log) as floor,
-              gunicorn(PRODUCT_APP, product_env(url, folder), *workers, log) as product):
+
+        def enough(run: Run) -> None:
+            if run.ran_out:
+                raise SystemExit(f"{name}: the product sent all {share} replies of a "
+                                 "round before the time was up; raise --participants "
+                                 "or lower --duration")
+
+        with floor_and_product(url, product_env(url, folder), options, log) as (floor,
+                                                                                product):
             warm_up(floor.url, people, options.connections)
             warm_up(product.url, people, options.connections)
-            for number, replies in enumerate(product_lines, 1):
-                floors.append(_load(floor.url, floor_lines, options))
-                print(f"{name:<9} {number} floor   {_row(floors[-1])}", flush=True)
-                products.append(_load(product.url, replies, options))
-                print(f"{name:<9} {number} product {_row(products[-1])}", flush=True)
-                if products[-1].ran_out:
-                    raise SystemExit(f"{name}: the product sent all {share} replies of a "
-                                     "round before the time was up; raise --participants "
-                                     "or lower --duration")
+            floors, products = turn_about(
+                name, options.rounds, lambda _: _load(floor.url, floor_lines, options),
+                lambda number: _load(product.url, product_lines[number], options), _row,
+                enough)
     return Result(name, floors, products, stored_texts(url))
 
 
@@ -272,48 +236,29 @@ def summary(results: Sequence[Result], connections: int) -> str:
         errors = sum(r.errors for r in result.products)
         lines.append(
             f"{result.database}: ratio {ratio:.2f} (target >= {TARGET_RATIO}: "
-            f"{'met' if ratio >= TARGET_RATIO else 'MISSED'}); product p99 {p99:.1f} ms at "
+            f"{met(ratio >= TARGET_RATIO)}); product p99 {p99:.1f} ms at "
             f"{connections} connections (target < {TARGET_P99_MS:.0f} ms: "
-            f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}); product errors {errors}; "
+            f"{met(p99 < TARGET_P99_MS)}); product errors {errors}; "
             f"texts stored {result.stored}")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print its table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.sms_bench",
-                                     description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--db", choices=("sqlite", "postgres"), action="append",
-                        help="database to run on (repeatable; default: both)")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG),
-                        help="PostgreSQL server; the benchmark works in a schema of its own")
+    parser = arguments("python -m bench.sms_bench", __doc__)
     parser.add_argument("--participants", type=int, default=5000,
                         help="people enrolled, each part-way through a survey")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="gunicorn workers for each, as WEB_CONCURRENCY in the Procfile")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads in each worker, as WEB_THREADS in the Procfile")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each run")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs of each, turn about; the table shows their medians")
-    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     people = respondents(load_library(), options.participants)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
-          f"{options.workers} workers x {options.threads} threads, {options.connections} "
-          f"connections, {options.participants} "
+    print(f"{setting(options)}, {options.connections} connections, {options.participants} "
           f"participants, {options.rounds} rounds of {options.duration} s", flush=True)
-    results = []
-    for name in options.db or ("sqlite", "postgres"):
-        database = sqlite_database() if name == "sqlite" else postgres_database(options.pg_url)
-        with database as url:
-            results.append(bench_database(name, url, people, options))
+    results = on_each_database(
+        options, lambda name, url: bench_database(name, url, people, options))
     print()
     print(summary(results, options.connections))
 

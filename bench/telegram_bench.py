@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import sys
 import tempfile
 import threading
 import time
@@ -49,20 +47,12 @@ from storage.migrate import upgrade
 from storage.models import Participant, Site
 from storage.uow import UnitOfWork
 from tests.integration.telegram_standin import SECRET, TOKEN, BotApiStandIn
-from tests.servers import gunicorn
 from web_survey.telegram_routes import SECRET_HEADER
 
 from .floor import metadata as floor_metadata
 from .respondents import Respondent, respondents
-from .sms_bench import (
-    DATA_KEY,
-    DEFAULT_PG,
-    FLOOR_APP,
-    PRODUCT_APP,
-    postgres_database,
-    sqlite_database,
-    stored_texts,
-)
+from .rounds import arguments, floor_and_product, met, on_each_database, ratios, setting, turn_about
+from .sms_bench import DATA_KEY, stored_texts
 
 PATH = "/telegram/webhook"
 FIRST_CHAT = 700_000_000
@@ -177,9 +167,6 @@ def bench_database(name: str, url: str, people: Sequence[Respondent],
     enrol_chats(url, people)
     longest = max(len(person.texts) for person in people)
     per_round = max(1, (longest - 1) // options.rounds)
-    floors: list[Run] = []
-    products: list[Run] = []
-    sent = 0
     with (tempfile.TemporaryDirectory(prefix="telegram-bench-") as temporary,
           SlowBotApi(options.api_delay_ms / 1000) as api):
         folder = Path(temporary)
@@ -189,25 +176,25 @@ def bench_database(name: str, url: str, people: Sequence[Respondent],
                "TELEGRAM_BOT_USERNAME": "bench_bot", "TWILIO_ACCOUNT_SID": "",
                "REDIS_URL": "", "AUDIO_DIR": str(folder / "audio"),
                "RECORDINGS_DIR": str(folder / "recordings")}
-        workers = options.workers, options.threads
         log = options.log or folder / "gunicorn.log"
-        with (gunicorn(FLOOR_APP, {"DATABASE_URL": url}, *workers, log) as floor,
-              gunicorn(PRODUCT_APP, env, *workers, log) as product):
+
+        def bodies(number: int) -> list[list[bytes]]:
+            first = 1 + number * per_round
+            return shares(people, range(first, first + per_round), options.connections)
+
+        with floor_and_product(url, env, options, log) as (floor, product):
             hello = shares(people, range(1), options.connections)
+            sent = 0
             for server in (floor, product):
                 warm = post_all(server.url, hello)
                 sent += len(warm.latencies_ms) if server is product else 0
                 if warm.errors:
                     raise SystemExit(f"{name}: {warm.errors} warm-up updates were refused "
                                      f"(see {log})")
-            for number in range(options.rounds):
-                first = 1 + number * per_round
-                bodies = shares(people, range(first, first + per_round), options.connections)
-                floors.append(post_all(floor.url, bodies))
-                print(f"{name:<9} {number + 1} floor   {_row(floors[-1])}", flush=True)
-                products.append(post_all(product.url, bodies))
-                sent += len(products[-1].latencies_ms)
-                print(f"{name:<9} {number + 1} product {_row(products[-1])}", flush=True)
+            floors, products = turn_about(
+                name, options.rounds, lambda number: post_all(floor.url, bodies(number)),
+                lambda number: post_all(product.url, bodies(number)), _row)
+    sent += sum(len(run.latencies_ms) for run in products)
     return floors, products, sent, stored_texts(url)
 
 
@@ -220,49 +207,34 @@ def _row(run: Run) -> str:
 def summary(name: str, floors: Sequence[Run], products: Sequence[Run], sent: int,
             stored: int) -> str:
     """Medians over the rounds, and the aims met or missed."""
-    ratios = [p.rate / f.rate for f, p in zip(floors, products, strict=True)]
-    ratio, p99 = median(ratios), median(r.percentile(99) for r in products)
+    rounds = ratios(floors, products)
+    ratio, p99 = median(rounds), median(r.percentile(99) for r in products)
     slowest = max(max(r.latencies_ms) for r in products)
     errors = sum(r.errors for r in products)
-    return (f"{name}: ratio {ratio:.2f} ({', '.join(f'{r:.2f}' for r in ratios)}; aim >= "
-            f"{TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'MISSED'}); product "
+    return (f"{name}: ratio {ratio:.2f} ({', '.join(f'{r:.2f}' for r in rounds)}; aim >= "
+            f"{TARGET_RATIO}: {met(ratio >= TARGET_RATIO)}); product "
             f"acknowledgement p50 {median(r.percentile(50) for r in products):.1f} ms, p99 "
             f"{p99:.1f} ms (aim < {TARGET_P99_MS:.0f} ms: "
-            f"{'met' if p99 < TARGET_P99_MS else 'MISSED'}), slowest {slowest:.1f} ms; "
+            f"{met(p99 < TARGET_P99_MS)}), slowest {slowest:.1f} ms; "
             f"floor p99 {median(r.percentile(99) for r in floors):.1f} ms; "
             f"product errors {errors}; updates stored {stored} of {sent}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the benchmark and print what it found."""
-    doc = __doc__ or ""
-    parser = argparse.ArgumentParser(prog="python -m bench.telegram_bench",
-                                     description=doc.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="\n\n".join(doc.split("\n\n")[1:]))
-    parser.add_argument("--db", choices=("sqlite", "postgres"), action="append",
-                        help="database to run on (repeatable; default: both)")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
+    parser = arguments("python -m bench.telegram_bench", __doc__)
     parser.add_argument("--participants", type=int, default=300)
     parser.add_argument("--connections", type=int, default=16,
                         help="clients posting at once (each its own people)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--api-delay-ms", type=float, default=0.0,
                         help="the Bot API stand-in's delay before each answer")
-    parser.add_argument("--log", type=Path, help="append gunicorn's and the app's log here")
     options = parser.parse_args(argv)
     people = respondents(load_library(), options.participants)
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, gunicorn "
-          f"{options.workers} workers x {options.threads} threads, {options.connections} "
-          f"clients, {options.participants} participants, {options.rounds} rounds, Bot API "
-          f"delay {options.api_delay_ms:.0f} ms", flush=True)
-    found = []
-    for name in options.db or ("sqlite", "postgres"):
-        database = sqlite_database() if name == "sqlite" else postgres_database(options.pg_url)
-        with database as url:
-            found.append(summary(name, *bench_database(name, url, people, options)))
+    print(f"{setting(options)}, {options.connections} clients, {options.participants} "
+          f"participants, {options.rounds} rounds, Bot API delay {options.api_delay_ms:.0f} ms",
+          flush=True)
+    found = on_each_database(
+        options, lambda name, url: summary(name, *bench_database(name, url, people, options)))
     print()
     print("\n".join(found))
 

@@ -96,11 +96,21 @@ class SurveyCatalogue:
         survey_id = named or self.library.for_respondent(respondent_type).id
         return self.latest(session, site_id, survey_id)
 
+    def published(self, session: Session, site_id: int,
+                  survey_id: str | None = None) -> dict[str, int]:
+        """The id of the site's latest published version of each survey it published
+        (or of ``survey_id`` alone), by survey id; the deployment's own are not here."""
+        latest = (select(SurveyVersion.survey_id, func.max(SurveyVersion.id))
+                  .where(SurveyVersion.site_id == site_id))
+        if survey_id is not None:
+            latest = latest.where(SurveyVersion.survey_id == survey_id)
+        return {survey: version_id for survey, version_id in
+                session.execute(latest.group_by(SurveyVersion.survey_id))}
+
     def latest(self, session: Session, site_id: int, survey_id: str) -> Chosen:
         """The site's latest version of ``survey_id``, else the deployment's own (kept
         as a version the first time, and whenever its file changes)."""
-        own = session.scalar(select(func.max(SurveyVersion.id)).where(
-            SurveyVersion.site_id == site_id, SurveyVersion.survey_id == survey_id))
+        own = self.published(session, site_id, survey_id).get(survey_id)
         if own is not None:
             return Chosen(own, self._survey(session, own, survey_id))
         return self._shipped(session, survey_id)

@@ -11,33 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.engine import Survey
-from storage.models import SurveyVersion
 
 from .catalogue import SurveyCatalogue
 
 
 class SiteSurveys:
     """A site's surveys, read as ``storage.exports.SurveyLibrary``: the site's latest
-    published version of each survey it published, else the deployment's own file."""
+    published version of each survey it published, else the deployment's own file.
+
+    What ``SurveyCatalogue.latest`` chooses, for every survey at once, read only: the
+    deployment's file is not kept as a version here (an export writes nothing)."""
 
     def __init__(self, catalogue: SurveyCatalogue, session: Session, site_id: int) -> None:
         self.catalogue = catalogue
         self.session = session
-        self.published: dict[str, int] = {survey_id: latest for survey_id, latest in (
-            session.execute(select(SurveyVersion.survey_id, func.max(SurveyVersion.id))
-                            .where(SurveyVersion.site_id == site_id)
-                            .group_by(SurveyVersion.survey_id)))}
+        self.published = catalogue.published(session, site_id)
 
     def get(self, survey_id: str) -> Survey:
         """The survey ``survey_id`` as the site asks it now; KeyError names what exists."""
-        if survey_id in self.published:
-            return self.catalogue.version(self.session, self.published[survey_id], survey_id)
         try:
-            return self.catalogue.library.get(survey_id)
+            return self.catalogue.version(self.session, self.published.get(survey_id),
+                                          survey_id)
         except KeyError:
             known = ", ".join(survey.id for survey in self)
             raise KeyError(f"no survey {survey_id!r} (there are: {known})") from None

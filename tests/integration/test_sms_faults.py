@@ -32,7 +32,7 @@ from bench.respondents import (
     respondents,
     signed_text,
 )
-from bench.sms_bench import PRODUCT_APP
+from bench.rounds import PRODUCT_APP
 from storage.models import InboundMessage, Response
 from tests.conftest import PUBLIC_BASE_URL
 from tests.helpers import stored_answers

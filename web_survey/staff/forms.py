@@ -238,28 +238,29 @@ ROLE_NAMES = {StaffRole.LEAD.value: "Lead", StaffRole.INTERVIEWER.value: "Interv
               StaffRole.ADMIN.value: "Administrator"}
 
 
+def password_fields(what: str = "password") -> tuple[PasswordField, PasswordField]:
+    """A password to set and the same again (fields ``password`` and ``confirm``), their
+    labels and messages naming it ``what`` ("password", "new password")."""
+    password = PasswordField(what.capitalize(), validators=[
+        DataRequired(f"Enter a {what}"),
+        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
+    confirm = PasswordField(f"{what.capitalize()} again", validators=[
+        DataRequired(f"Enter the {what} again"),
+        EqualTo("password", f"The two {what}s are not the same")])
+    return password, confirm
+
+
 class NewStaffForm(StaffForm):
     email = StringField("Email address", validators=[DataRequired("Enter an email address")])
     site = SelectField("Site", choices=[], validate_choice=True)
     role = RadioField("Role", choices=ROLE_CHOICES, default=StaffRole.LEAD.value)
-    password = PasswordField("Password", validators=[
-        DataRequired("Enter a password"),
-        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
-    confirm = PasswordField("Password again", validators=[
-        DataRequired("Enter the password again"),
-        EqualTo("password", "The two passwords are not the same")])
-
+    password, confirm = password_fields()
 
 
 class ChangePasswordForm(StaffForm):
     current = PasswordField("Your current password",
                             validators=[DataRequired("Enter your current password")])
-    password = PasswordField("New password", validators=[
-        DataRequired("Enter a new password"),
-        Length(min=MIN_PASSWORD, message=f"The password needs {MIN_PASSWORD} characters or more")])
-    confirm = PasswordField("New password again", validators=[
-        DataRequired("Enter the new password again"),
-        EqualTo("password", "The two new passwords are not the same")])
+    password, confirm = password_fields("new password")
 
 
 class AccountAccessForm(StaffForm):
