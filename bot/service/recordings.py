@@ -278,10 +278,13 @@ class Listening:
                 flag.handled_at, flag.handled_by = now, actor
                 flag.handled_note = "Listened to and written down."
             concerns = rule.concerns(text)
-            wave = recording.response.wave if recording.response else ""
+            response = recording.response
+            wave = response.wave if response else ""
             if set(concerns) - before:
                 uow.session.add(SafeguardingFlag(
                     site_id=site.id, participant_id=recording.participant_id,
+                    # Said about someone (a family member's answer): their flag too.
+                    about_id=response.about_id if response else None,
                     wave=wave or recording.participant.current_wave,
                     question_id=recording.question_id, text=text,
                     matched=", ".join(concerns)[:200], flagged_at=now))
