@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # types below (WAV, the biggest, is 10 minutes at 16 kHz mono). The request limit for
 # pages that take recordings is this plus room for the form's other fields.
 MAX_RECORDING_BYTES = 10 * 1024 * 1024
+# The same, as people are told it ("The most is 10 MB"): the {most} of the phrases.
+MAX_RECORDING_MB = MAX_RECORDING_BYTES // (1024 * 1024)
 # The types a browser's recorder, a phone or a voice memo app makes, as the file's own
 # first bytes say (the type a browser sends is taken from the file's name, which can be
 # wrong).

@@ -193,7 +193,8 @@ def test_a_recording_too_big_is_refused_kindly_before_or_after_it_is_read(nsw,
     assert far.status_code == 413
     for answer in (refused, far):
         said = answer.get_data(as_text=True)
-        assert "The voice message is too big." in said and OPEN_QUESTION in said
+        assert "The voice message is too big. The most is 10 MB." in said
+        assert OPEN_QUESTION in said
     assert recordings(nsw) == []
 
 
