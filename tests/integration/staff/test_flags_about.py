@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.engine import Event
 from bot.service import Sender
 from bot.service.recordings import Audio
-from storage.models import Participant, Recording, SafeguardingFlag
+from storage.models import AuditEntry, Participant, Recording, SafeguardingFlag
 from web_survey.bootstrap import Services
 
 from .conftest import Staff, table_rows
@@ -53,7 +53,7 @@ def test_a_flag_on_an_answer_about_someone_names_them(
 
 
 def test_the_review_queue_and_the_persons_page_say_whom_it_is_about(
-        as_cal: Staff, flagged: dict[str, int]) -> None:
+        nsw: Services, as_cal: Staff, flagged: dict[str, int]) -> None:
     queue = html.unescape(as_cal.get("/staff/sites/CAL/").get_data(as_text=True))
     assert "CAL-F01, baseline wave, question “safe”" in queue
     assert ">CAL-0001</a>." in queue and "About <a href=" in queue
@@ -65,6 +65,21 @@ def test_the_review_queue_and_the_persons_page_say_whom_it_is_about(
     # The family member's own page lists it too, as theirs.
     theirs = as_cal.get("/staff/sites/CAL/participants/CAL-F01").get_data(as_text=True)
     assert table_rows(theirs, "flags")[1][1:3] == ["CAL-F01", "About CAL-0001"]
+
+    with nsw.uow() as uow:
+        flag_id = uow.session.scalar(select(SafeguardingFlag.id))
+    handled = as_cal.post(f"/staff/sites/CAL/flags/{flag_id}/handled",
+                          data={"note": "Rang the family."}, form_page="/staff/sites/CAL/",
+                          follow_redirects=True).get_data(as_text=True)
+    assert "The flag for CAL-F01 about CAL-0001 is marked as handled." in handled
+    assert "CAL-F01 (about CAL-0001): handled by lead@calderdale.example" in handled
+    page = as_cal.get("/staff/sites/CAL/participants/CAL-0001").get_data(as_text=True)
+    assert table_rows(page, "flags")[1][-1].startswith(
+        "Handled by lead@calderdale.example on ")
+    with nsw.uow() as uow:
+        detail = uow.session.scalar(select(AuditEntry.detail).where(
+            AuditEntry.action == "flag_handled"))
+    assert detail == {"flag": flag_id, "participant": "CAL-F01", "about": "CAL-0001"}
 
 
 def test_a_voice_message_about_someone_and_what_it_says_are_their_flags_too(
