@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
-from flask import Flask, Request, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
@@ -98,17 +98,18 @@ def too_big(error: RequestEntityTooLarge) -> ResponseReturnValue:
     """The one 413 page. On a page that takes recordings (the person's own link,
     interview mode): its question again, saying in easy words that the voice message
     is too big and how big it may be; still 413, and nothing of it was read or stored.
-    Anywhere else the plain 413."""
+    Anywhere else, and to anyone who may not see the page (signed out, another site's
+    staff), the plain 413, which says nothing about the page."""
     ask_again = _asks_again()
     if ask_again is None:
         return error
     try:
-        return ask_again(**(request.view_args or {}),
-                         phrase=RecordingRefused(Refusal.TOO_BIG).phrase, status=413)
-    except HTTPException as refused:
-        # An error handler's own errors are not handled: a person who may not see the
-        # page gets its 403 or 404 here, as the view would give them.
-        return refused
+        page = make_response(ask_again(**(request.view_args or {}),
+                                       phrase=RecordingRefused(Refusal.TOO_BIG).phrase,
+                                       status=413))
+    except HTTPException:  # its 403 or 404 (an error handler's own are not handled)
+        return error
+    return page if page.status_code == 413 else error  # not a sign-in redirect either
 
 
 class InMemoryRequest(Request):
