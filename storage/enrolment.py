@@ -281,8 +281,10 @@ def erase(repo: Repository, participant: Participant, actor: str) -> list[str]:
     repo.session.execute(delete(ParticipantLink).where(
         (ParticipantLink.participant_id == participant.id)
         | (ParticipantLink.about_id == participant.id)))
+    # Their own flags, and those on what others said about them.
     repo.session.execute(delete(SafeguardingFlag).where(
-        SafeguardingFlag.participant_id == participant.id))
+        (SafeguardingFlag.participant_id == participant.id)
+        | (SafeguardingFlag.about_id == participant.id)))
     repo.session.execute(delete(OutsideMeasure).where(
         OutsideMeasure.participant_id == participant.id))
     repo.session.execute(delete(KeptMessage).where(

@@ -406,7 +406,9 @@ class SafeguardingFlag(Base):
     """A free-text answer holding a worrying word, waiting for the site's named reviewer.
 
     The words are copied here so the flag still shows what was said if the person later
-    changes their answer; erasing the participant deletes their flags.
+    changes their answer. A family member's or professional's answer about a person
+    names that person too (``about``). Erasing either the person who answered or the
+    person spoken about deletes the flag.
     """
 
     __tablename__ = "safeguarding_flags"
@@ -414,6 +416,9 @@ class SafeguardingFlag(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    # The person the flagged answer is about (None: the person answering themselves).
+    about_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True, default=None)
     wave: Mapped[str] = mapped_column(String(16))
     question_id: Mapped[str] = mapped_column(String(40))
     text: Mapped[str] = mapped_column(Text)
@@ -422,7 +427,8 @@ class SafeguardingFlag(Base):
     handled_at: Mapped[datetime | None] = mapped_column(default=None)
     handled_by: Mapped[str] = mapped_column(String(254), default="")
     handled_note: Mapped[str] = mapped_column(Text, default="")
-    participant: Mapped[Participant] = relationship()
+    participant: Mapped[Participant] = relationship(foreign_keys=[participant_id])
+    about: Mapped[Participant | None] = relationship(foreign_keys=[about_id])
 
 
 class SignInAttempt(Base):

@@ -339,17 +339,27 @@ def recordings_waiting(session: Session, site: Site) -> int:
         select(func.count()).select_from(awaiting_transcript(site).subquery())) or 0)
 
 
-# Each flag is shown with its person's code: read them in the same query, not one
-# query per flag (a busy site has hundreds waiting).
-_WITH_PERSON = joinedload(SafeguardingFlag.participant)
+# Each flag is shown with its person's code, and the code of the person it is about:
+# read them in the same query, not one query per flag (a busy site has hundreds waiting).
+_WITH_PERSON = (joinedload(SafeguardingFlag.participant), joinedload(SafeguardingFlag.about))
 
 
 def open_flags(session: Session, site: Site) -> list[SafeguardingFlag]:
     """Flags waiting for review at ``site``, oldest first."""
     return list(session.scalars(
-        select(SafeguardingFlag).options(_WITH_PERSON)
+        select(SafeguardingFlag).options(*_WITH_PERSON)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_(None))
         .order_by(SafeguardingFlag.flagged_at, SafeguardingFlag.id)))
+
+
+def flags_of(session: Session, participant_id: int) -> list[SafeguardingFlag]:
+    """Every flag on a person's page, newest first: on their own answers, and on what a
+    family member or professional said about them."""
+    return list(session.scalars(
+        select(SafeguardingFlag).options(*_WITH_PERSON)
+        .where((SafeguardingFlag.participant_id == participant_id)
+               | (SafeguardingFlag.about_id == participant_id))
+        .order_by(SafeguardingFlag.flagged_at.desc(), SafeguardingFlag.id.desc())))
 
 
 def untranscribed(session: Session, site: Site) -> dict[str, tuple[int, str]]:
@@ -365,6 +375,6 @@ def untranscribed(session: Session, site: Site) -> dict[str, tuple[int, str]]:
 def handled_flags(session: Session, site: Site, limit: int = 20) -> list[SafeguardingFlag]:
     """The most recently handled flags at ``site``."""
     return list(session.scalars(
-        select(SafeguardingFlag).options(_WITH_PERSON)
+        select(SafeguardingFlag).options(*_WITH_PERSON)
         .where(SafeguardingFlag.site_id == site.id, SafeguardingFlag.handled_at.is_not(None))
         .order_by(SafeguardingFlag.handled_at.desc()).limit(limit)))

@@ -126,7 +126,7 @@ class TurnWrite:
     completed: bool
     answers: Sequence[dict[str, Any]]  # each: question_id and the ANSWER_FIELDS
     withdrawn: Sequence[str]
-    flags: Sequence[dict[str, Any]]  # each: question_id, text, matched
+    flags: Sequence[dict[str, Any]]  # each: question_id, text, matched, about_id
     reply: list[dict[str, Any]]
     inbound: tuple[str, str] | None
     # False when nothing was asked yet (a first message that opts out): no response row.

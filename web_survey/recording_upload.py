@@ -3,8 +3,9 @@
 The person's own link (``survey_views``) and interview mode read a recording the same
 way: the form's ``recording`` file (chosen, or put there by the browser's recorder),
 checked by the service (``check_upload``: size, type, sound, no typed words beside it).
-Mark such views ``security.takes_recordings`` so their requests may carry one, and
-include ``survey/recording.html`` in their form (``enctype="multipart/form-data"``).
+Mark such views ``security.takes_recordings(ask_again)`` so their requests may carry
+one (and a body too big to read gets ``ask_again``'s page, status 413), and include
+``survey/recording.html`` in their form (``enctype="multipart/form-data"``).
 """
 
 from __future__ import annotations

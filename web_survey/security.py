@@ -7,8 +7,9 @@ CSRF token and exempt themselves with ``csrf.exempt(blueprint)``.
 
 Also here: forwarded headers trusted only from ``TRUSTED_PROXIES`` proxies, a body
 limit checked before a byte is read (larger for views that take recordings, whose
-uploads stay in memory), ``no-store`` on survey pages, a quick 503 while
-the database cannot be reached, and no invitation or bot token in any log line.
+uploads stay in memory, and whose 413 is their own page: ``too_big``), ``no-store`` on
+survey pages, a quick 503 while the database cannot be reached, and no invitation or bot
+token in any log line.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ import secrets
 from collections.abc import Callable
 from typing import IO, Any, TypeVar
 
-from flask import Flask, Request, Response, abort, current_app, g, request
+from flask import Flask, Request, Response, abort, current_app, g, make_response, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.service.recordings import MAX_RECORDING_BYTES
+from bot.service.recordings import MAX_RECORDING_BYTES, RecordingRefused, Refusal
 
 csrf = CSRFProtect()
 log = logging.getLogger(__name__)
@@ -62,17 +65,51 @@ def csp_nonce() -> str:
     return str(g.csp_nonce)
 
 
-def takes_recordings(view: View) -> View:
-    """Mark ``view`` as taking a recorded answer: its requests may be as big as
-    ``RECORDING_BODY``, and its pages may use the microphone (for the browser's
-    recorder). The person's own survey link and interview mode are such views."""
-    view.takes_recordings = True  # type: ignore[attr-defined]
-    return view
+# How a page that takes recordings shows its question again, saying in easy words why a
+# recording was not taken: called with the view's own arguments, ``phrase`` (the shared
+# phrase that says why) and ``status``. It checks who may see the page, as the view does.
+AskAgain = Callable[..., ResponseReturnValue]
+
+
+def takes_recordings(ask_again: AskAgain) -> Callable[[View], View]:
+    """Mark a view as taking a recorded answer: its requests may be as big as
+    ``RECORDING_BODY``, its pages may use the microphone (for the browser's recorder),
+    and a body bigger still gets ``ask_again``'s page (``too_big``). The person's own
+    survey link and interview mode are such views."""
+
+    def mark(view: View) -> View:
+        view.ask_again = ask_again  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _asks_again() -> AskAgain | None:
+    """How this request's page shows its question again, if it takes recordings."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "ask_again", None)
 
 
 def _records_here() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "takes_recordings", False))
+    return _asks_again() is not None
+
+
+def too_big(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """The one 413 page. On a page that takes recordings (the person's own link,
+    interview mode): its question again, saying in easy words that the voice message
+    is too big and how big it may be; still 413, and nothing of it was read or stored.
+    Anywhere else, and to anyone who may not see the page (signed out, another site's
+    staff), the plain 413, which says nothing about the page."""
+    ask_again = _asks_again()
+    if ask_again is None:
+        return error
+    try:
+        page = make_response(ask_again(**(request.view_args or {}),
+                                       phrase=RecordingRefused(Refusal.TOO_BIG).phrase,
+                                       status=413))
+    except HTTPException:  # its 403 or 404 (an error handler's own are not handled)
+        return error
+    return page if page.status_code == 413 else error  # not a sign-in redirect either
 
 
 class InMemoryRequest(Request):
@@ -203,6 +240,7 @@ def init_security(app: Flask) -> None:
     app.after_request(_headers)
     app.after_request(_survey_no_store)
     app.before_request(_database_reachable)
+    app.register_error_handler(RequestEntityTooLarge, too_big)
     app.register_error_handler(OperationalError, _database_away)
     app.register_error_handler(PoolTimeout, _database_away)
     keep_tokens_out_of_logs()

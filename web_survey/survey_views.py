@@ -45,6 +45,7 @@ from bot.service import (
     UnknownParticipant,
     recording_event,
 )
+from bot.service.recordings import MAX_RECORDING_MB
 from content.audio import find_audio
 
 from .bootstrap import services
@@ -187,8 +188,22 @@ def form_event(form: MultiDict[str, str]) -> Event:
     return Event(EventKind.BUTTON, form.get("choice", ""), question=question)
 
 
+def _ask_again(token: str, phrase: str, status: int = 400) -> ResponseReturnValue:
+    """The current question again, saying in easy words (``phrase``) why its recording
+    was not taken; ``status`` 413 when the request was too big to read at all."""
+    try:
+        visit, reply = _open(token, Event(EventKind.AGAIN))
+    except LinkProblem as problem:
+        if status != 413:
+            raise
+        # From the 413 page, whose own errors are not handled: still 413, since what
+        # was refused is the size, whatever the link.
+        return _message(problem.language, problem.heading, problem.lines, problem.survey), 413
+    return render_reply(visit, reply, refused=phrase, status=status)
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
-@takes_recordings
+@takes_recordings(_ask_again)
 def survey(token: str) -> ResponseReturnValue:
     """Show the current question (GET), or take one step and show the next (POST)."""
     if request.method == "GET":
@@ -199,7 +214,7 @@ def survey(token: str) -> ResponseReturnValue:
         try:
             audio = sent_recording(request.form.get("text", ""))
         except RecordingRefused as refused:
-            return _refused(token, refused.phrase)
+            return _ask_again(token, refused.phrase)
         if audio is not None:
             return render_reply(*_open(
                 token, recording_event(request.form.get("question", "")), audio))
@@ -212,23 +227,6 @@ def entry(token: str) -> ResponseReturnValue:
     question at the link's own address."""
     _open(token, Event(EventKind.ENTRY, request.form.get("entry", "")))
     return redirect(url_for(".survey", token=token), code=303)
-
-
-def _refused(token: str, phrase: str, status: int = 400) -> ResponseReturnValue:
-    """The current question again, saying in easy words why its recording was not taken."""
-    visit, reply = _open(token, Event(EventKind.AGAIN))
-    return render_reply(visit, reply, recording_error=visit.phrase(phrase), status=status)
-
-
-@bp.errorhandler(413)
-def _too_big(_error: Exception) -> ResponseReturnValue:
-    """A recording so big the request was refused before it was read."""
-    try:
-        return _refused((request.view_args or {}).get("token", ""), "web_recording_too_big",
-                        413)
-    except LinkProblem as problem:  # an error handler's own errors are not handled
-        # Still 413: what was refused is the size, whatever the link.
-        return _message(problem.language, problem.heading, problem.lines, problem.survey), 413
 
 
 @bp.errorhandler(LinkProblem)
@@ -309,10 +307,11 @@ def _picture_url(name: str) -> str:
 
 
 def render_reply(visit: Visit, reply: Reply, note: str = "", status: int = 200,
-                 recording_error: str = "", **context: object) -> ResponseReturnValue:
+                 refused: str = "", **context: object) -> ResponseReturnValue:
     """One page for the engine's reply: a question, the check-your-answers list, or the
-    end. ``recording_error`` says why a recording sent for the question was not taken;
-    ``context`` reaches the templates (``interview``: the staff area's interview)."""
+    end. ``refused`` is the phrase saying why a recording sent for the question was not
+    taken; ``context`` reaches the templates (``interview``: the staff area's interview)."""
+    recording_error = visit.phrase(refused, most=MAX_RECORDING_MB) if refused else ""
     current = next((p for p in reversed(reply.prompts) if p.kind in ("ask", "review")), None)
     said = [p for p in reply.prompts if p.kind == "say"]
     if current is None:

@@ -435,7 +435,8 @@ class Conversations:
                  if audio is not None and key_of(event.value) and r.recording == event.value]
         write = replace(_write(step, row.name, inbound, now,
                                actor or f"participant by {row.name}", stored is not None,
-                               chosen.version_id or None, kept, interviewer),
+                               chosen.version_id or None, kept, interviewer,
+                               about_id=person.about_id),
                     recordings=taken)
         if person.entry_wave and step.progress.finished:
             write = replace(write, close_entry=True)
@@ -491,9 +492,11 @@ def _entry_elsewhere(invited_on: str, opened_on: Channel) -> bool:
 
 def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datetime,
            actor: str, stored: bool, version_id: int | None,
-           kept: tuple[bytes, str] | None, interviewer: str = "") -> TurnWrite:
+           kept: tuple[bytes, str] | None, interviewer: str = "",
+           about_id: int | None = None) -> TurnWrite:
     """What ``step`` stores: the answers as the person gave them (on their own, or with
-    ``interviewer``, the worker), and the progress."""
+    ``interviewer``, the worker), and the progress. A flag on an answer about someone
+    (``about_id``) names them, so their page shows it and erasing them removes it."""
     mode = Conducted.INTERVIEW if interviewer else Conducted.SELF
     progress = step.progress
     who = progress.who_answered
@@ -508,11 +511,12 @@ def _write(step: Step, channel: str, inbound: tuple[str, str] | None, now: datet
                   "interviewer": interviewer} for r in step.recorded],
         withdrawn=step.withdrawn,
         flags=[*({"question_id": r.question_id, "text": r.text or r.recording or r.label,
-                  "matched": ", ".join(r.concerns)[:200]}
+                  "matched": ", ".join(r.concerns)[:200], "about_id": about_id}
                  for r in step.recorded if r.concerns),
-               # A worrying message outside the survey reaches the review queue too.
+               # A worrying message outside the survey reaches the review queue too; it
+               # answers no question about anyone.
                *([{"question_id": KEPT_MESSAGE, "text": step.kept,
-                   "matched": ", ".join(step.kept_concerns)[:200]}]
+                   "matched": ", ".join(step.kept_concerns)[:200], "about_id": None}]
                  if step.kept_concerns else [])],
         reply=[p.to_dict() for p in step.prompts], inbound=inbound,
         # A response is stored once something was asked: a first message that only

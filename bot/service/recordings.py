@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # types below (WAV, the biggest, is 10 minutes at 16 kHz mono). The request limit for
 # pages that take recordings is this plus room for the form's other fields.
 MAX_RECORDING_BYTES = 10 * 1024 * 1024
+# The same, as people are told it ("The most is 10 MB"): the {most} of the phrases.
+MAX_RECORDING_MB = MAX_RECORDING_BYTES // (1024 * 1024)
 # The types a browser's recorder, a phone or a voice memo app makes, as the file's own
 # first bytes say (the type a browser sends is taken from the file's name, which can be
 # wrong).
@@ -278,10 +280,13 @@ class Listening:
                 flag.handled_at, flag.handled_by = now, actor
                 flag.handled_note = "Listened to and written down."
             concerns = rule.concerns(text)
-            wave = recording.response.wave if recording.response else ""
+            response = recording.response
+            wave = response.wave if response else ""
             if set(concerns) - before:
                 uow.session.add(SafeguardingFlag(
                     site_id=site.id, participant_id=recording.participant_id,
+                    # Said about someone (a family member's answer): their flag too.
+                    about_id=response.about_id if response else None,
                     wave=wave or recording.participant.current_wave,
                     question_id=recording.question_id, text=text,
                     matched=", ".join(concerns)[:200], flagged_at=now))

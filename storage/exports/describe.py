@@ -90,7 +90,7 @@ def _field_type(variable: Variable) -> tuple[str, str]:
         return "text", "integer"
     if variable.kind == "score":
         return "text", "number"
-    if variable.is_free_text and variable.part == "answer":
+    if variable.is_free_text and variable.part in ("answer", "transcript"):
         return "notes", ""
     return "text", ""
 

@@ -206,6 +206,29 @@ def _batches(session: Session, query: AnySelect, batch: int
         cursor.close()
 
 
+def _transcript(scope: Scope) -> ColumnElement[Any]:
+    """The encrypted transcript of the recording an answer is ("" for none), when the
+    scope reads transcripts (``_with_transcripts`` joins it); else always ""."""
+    if scope.decrypt and not scope.drop_free_text:
+        return func.coalesce(Recording.transcript, "")
+    return literal("", String)
+
+
+def _with_transcripts(query: AnySelect, scope: Scope) -> AnySelect:
+    """``query`` (with answers) joined to the recording each answer refers to, when it
+    is one in the recordings table and the scope reads transcripts."""
+    if not scope.decrypt or scope.drop_free_text:
+        return query
+    return query.outerjoin(Recording, and_(
+        Recording.response_id == Answer.response_id,
+        Answer.recording == literal(RECORDING_PREFIX, String) + Recording.key))
+
+
+def transcript_text(decrypt: Callable[[bytes], str], token: object) -> str:
+    """An encrypted transcript's words, redacted of personal details as free text is."""
+    return redact(decrypt(str(token).encode()))
+
+
 def long_batches(session: Session, scope: Scope,
                  batch: int = BATCH) -> Generator[list[Sequence[object]], None, None]:
     """The long export's rows (columns ``long_columns``), ``batch`` at a time, as text.
@@ -218,9 +241,7 @@ def long_batches(session: Session, scope: Scope,
     a str, so ``csv_chunks`` can join a batch without looking at each cell; pass it
     ``numeric=(VALUE_CODE_AT,)``, as a code such as "-1" is a number, not a formula.
     """
-    transcript = (func.coalesce(Recording.transcript, "") if scope.decrypt
-                  else literal("", String))
-    free = () if scope.drop_free_text else (Answer.text, Answer.recording, transcript)
+    free = () if scope.drop_free_text else (Answer.text, Answer.recording, _transcript(scope))
     answered = Answer.answered_at if scope.shift else utc_text(Answer.answered_at)
     query = _with_slot(
         select(Site.code, Participant.code, ABOUT_CODE, Participant.respondent_type,
@@ -233,12 +254,8 @@ def long_batches(session: Session, scope: Scope,
                func.coalesce(cast(Answer.value_code, String), ""), Answer.value_label,
                *free, answered)
         .select_from(Answer).join(Response, Answer.response_id == Response.id))
-    if not scope.drop_free_text and scope.decrypt:
-        # The answer's recording, when it is one in the recordings table: its transcript.
-        query = query.outerjoin(Recording, and_(
-            Recording.response_id == Answer.response_id,
-            Answer.recording == literal(RECORDING_PREFIX, String) + Recording.key))
-    query = _scoped(query, scope).order_by(*_slot_order(scope), Answer.id)
+    query = _scoped(_with_transcripts(query, scope), scope).order_by(*_slot_order(scope),
+                                                                     Answer.id)
     with closing(_batches(session, query, batch)) as batches:
         for rows in batches:
             if not scope.drop_free_text:
@@ -259,7 +276,7 @@ def _redact_free_text(rows: list[Sequence[object]],
     for at, token in enumerate(map(itemgetter(_TRANSCRIPT_AT), rows)):
         if token:
             row = rows[at]
-            rows[at] = (*row[:_TRANSCRIPT_AT], redact(decrypt(str(token).encode())),
+            rows[at] = (*row[:_TRANSCRIPT_AT], transcript_text(decrypt, token),
                         *row[_TRANSCRIPT_AT + 1:])
 
 
@@ -291,14 +308,17 @@ _ANSWER_COLUMNS = (Answer.question_id, Answer.status, Answer.value_code, Answer.
                    Answer.recording)
 
 
-def _answer_value(variable: Variable, answer: tuple[Any, ...] | None) -> object:
+def _answer_value(variable: Variable, answer: tuple[Any, ...] | None,
+                  decrypt: Callable[[bytes], str] | None) -> object:
     if answer is None:
         return None
-    status, code, text, recording = answer
+    status, code, text, recording, transcript = answer
     if status != "answered":
         return None
     if variable.part == "recording":
         return recording or None
+    if variable.part == "transcript":
+        return transcript_text(decrypt, transcript) if decrypt and transcript else None
     if variable.is_free_text:
         return redact(text) or None
     return code
@@ -314,7 +334,7 @@ def rounded(score: float | None) -> float | int | None:
 def _domain_value(variable: Variable, answers: dict[Any, tuple[Any, ...]]) -> float | int | None:
     """The domain's score from one response's answers (a code only when answered)."""
     assert variable.domain is not None
-    codes = {question_id: code for question_id, (status, code, _, _) in answers.items()
+    codes = {question_id: code for question_id, (status, code, *_) in answers.items()
              if status == "answered"}
     return rounded(score_items(variable.domain,
                                ((item, codes.get(item.id)) for item in variable.items)))
@@ -326,13 +346,14 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
 
     A question not asked, skipped or left unanswered is None (the long export says
     which). A domain's score is made from the response's own answers
-    (``bot.engine.scoring``). Free text is redacted of personal details; dates are
-    naive UTC, shifted when the scope says so. ``about`` is the linked person's code
-    ("" when about themselves) and ``person`` whom the answers are about.
+    (``bot.engine.scoring``). Free text, and the transcript of a spoken answer, are
+    redacted of personal details; dates are naive UTC, shifted when the scope says so.
+    ``about`` is the linked person's code ("" when about themselves) and ``person``
+    whom the answers are about.
     """
-    query = _scoped(_with_slot(
-        select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS).select_from(Response)
-        .outerjoin(Answer, Answer.response_id == Response.id)), scope,
+    query = _scoped(_with_slot(_with_transcripts(
+        select(*_RESPONSE_COLUMNS, *_ANSWER_COLUMNS, _transcript(scope)).select_from(Response)
+        .outerjoin(Answer, Answer.response_id == Response.id), scope)), scope,
     ).order_by(*_slot_order(scope), Answer.id)
     questions = [v for v in variables if v.question is not None]
     domains = [v for v in variables if v.domain is not None]
@@ -355,8 +376,8 @@ def wide_records(session: Session, variables: list[Variable], scope: Scope,
         }
         for variable in questions:
             assert variable.question is not None
-            record[variable.name] = _answer_value(variable,
-                                                  answers.get(variable.question.id))
+            record[variable.name] = _answer_value(variable, answers.get(variable.question.id),
+                                                  scope.decrypt)
         for variable in domains:
             record[variable.name] = _domain_value(variable, answers)
         yield record

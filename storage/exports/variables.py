@@ -59,8 +59,9 @@ class Variable:
     "datetime", "code" (a question's answer code), "number", "free_text" or "score"
     (a domain's score, ``domain``, made from its ``items``; it may have decimals).
     ``part`` says which part of an answer a question column holds: the "answer"
-    (code, number or text), the open question's "recording" or, in the paired
-    layout, the "change". A paired or trajectory column copies the wide column
+    (code, number or text), the open question's "recording" (its reference) and
+    "transcript" (what staff wrote down from it) or, in the paired layout, the
+    "change". A paired or trajectory column copies the wide column
     ``source`` in timepoint ``wave``: at pulse or entry ``occurrence`` (trajectory), or
     (paired, None) at the timepoint's first pulse as the pair's start and its latest as
     the pair's end.
@@ -88,7 +89,8 @@ class Variable:
             return "change" if self.part == "change" else f"domain score ({self.domain.score})"
         if self.question is None:
             return {"datetime": "date and time (UTC)"}.get(self.kind, self.kind)
-        return {"recording": "recording", "change": "change"}.get(self.part, self.question.type)
+        return {"recording": "recording", "transcript": "transcript",
+                "change": "change"}.get(self.part, self.question.type)
 
     @property
     def is_free_text(self) -> bool:
@@ -155,12 +157,20 @@ def _question_variables(question: Question, drop_free_text: bool) -> list[Variab
     if question.type == "open":
         if drop_free_text:
             return []
-        found = [Variable(question.id, label, "free_text", question=question)]
-        if question.record:
-            found.append(Variable(f"{question.id}_recording", f"{label} (recording)",
-                                  "free_text", question=question, part="recording",
-                                  note="The file name of a spoken answer."))
-        return found
+        # Every open question takes a voice message (on the web, Telegram, in an
+        # interview; ``record`` asks for one on a phone call too), so each has the
+        # columns of a spoken answer.
+        return [
+            Variable(question.id, label, "free_text", question=question),
+            Variable(f"{question.id}_recording", f"{label} (recording)", "free_text",
+                     question=question, part="recording",
+                     note="Which recording a spoken answer is (never its sound)."),
+            Variable(f"{question.id}_transcript", f"{label} (transcript)", "free_text",
+                     question=question, part="transcript",
+                     note="What staff wrote down from the spoken answer, with personal "
+                          "details removed as from typed answers. Blank until someone "
+                          "does (the recording column still names it)."),
+        ]
     if question.type == "number":
         return [Variable(question.id, label, "number", measure="scale", question=question)]
     values = tuple((o.code, localise(o.label, "en")) for o in question.options)

@@ -39,7 +39,7 @@ def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> st
         add_staff(uow.repo, "admin@example.org", PASSWORD, None, admin=True)
         uow.commit()
     first = make_participant("CAL-0001", site="CAL")
-    make_participant("CAL-F0002", "family", "+447700900002", site="CAL")
+    family = make_participant("CAL-F0002", "family", "+447700900002", site="CAL")
     nsw.conversations.handle(first, "sms", Event("start"))
     for reply in ("yes", "1", "yes", "yes", "1", "yes", "no", "1", "yes", "2"):
         nsw.conversations.handle(first, "sms", Event("text", reply))
@@ -52,9 +52,11 @@ def live(server: str, nsw: Services, make_participant: Callable[..., int]) -> st
     nsw.conversations.record(caller, "voice", from_provider(WAV, "audio/wav", None),
                              "life_better")
     with nsw.uow() as uow:
-        uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id, participant_id=first,
+        # What a family member said about CAL-0001: on the queue and on both their pages.
+        uow.session.add(SafeguardingFlag(site_id=uow.repo.site("CAL").id,
+                                         participant_id=family, about_id=first,
                                          wave="baseline", question_id="life_better",
-                                         text="I feel scared at night", matched="scared"))
+                                         text="She is scared at night", matched="scared"))
         uow.commit()
     return server
 
@@ -82,7 +84,7 @@ def test_staff_pages_meet_wcag_22_aa(live: str, browser: Browser, axe: Any) -> N
     page.get_by_label("Web link").check()
     page.get_by_role("button", name="Send invitations").click()
     paths = ["/", "/participants", "/participants/new", "/participants/import",
-             "/participants/CAL-0001", "/participants/CAL-0004",
+             "/participants/CAL-0001", "/participants/CAL-0004", "/participants/CAL-F0002",
              "/participants/CAL-0001/erase", "/invitations",
              "/invitations/print?channel=web", "/exports", "/settings", "/staff"]
     for path in paths:
@@ -113,7 +115,8 @@ def test_a_site_lead_does_everything_without_javascript(live: str, browser: Brow
                                           "compared")
     assert chart.is_visible()
     page.get_by_role("button", name="Mark as handled").click()
-    assert page.get_by_text("The flag for CAL-0001 is marked as handled.").is_visible()
+    assert page.get_by_text("The flag for CAL-F0002 about CAL-0001 is marked as "
+                            "handled.").is_visible()
 
     csv_file = tmp_path / "people.csv"
     csv_file.write_text("code,respondent_type,phone,preferred_channel\n"

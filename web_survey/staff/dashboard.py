@@ -118,10 +118,13 @@ def flag_handled(uow: UnitOfWork, site: Site, flag_id: int) -> ResponseReturnVal
         flag.handled_at = utcnow()
         flag.handled_by = me().email
         flag.handled_note = (form.note.data or "").strip()
+        # An answer about someone names them too, as the queue did.
+        about = {"about": flag.about.code} if flag.about else {}
         uow.repo.audit(me().email, "flag_handled", site.code, flag=flag.id,
-                       participant=flag.participant.code)
+                       participant=flag.participant.code, **about)
         uow.commit()
-        flash(f"The flag for {flag.participant.code} is marked as handled.", "success")
+        whose = " about ".join((flag.participant.code, *about.values()))
+        flash(f"The flag for {whose} is marked as handled.", "success")
     return redirect(url_for("staff.dashboard", site_code=site.code) + "#flags")
 
 

@@ -64,8 +64,20 @@ def interviews(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
                            statuses=statuses, type_names=TYPE_NAMES)
 
 
+@interview_page
+def _ask_again(uow: UnitOfWork, site: Site, code: str, phrase: str,
+               status: int) -> ResponseReturnValue:
+    """The interview's question again, saying in easy words (``phrase``) why a voice
+    message was not taken: the 413 page, for a request too big to reach the view."""
+    person = participant_of(uow, site, code)
+    person_id, person_code = person.id, person.code
+    uow.rollback()
+    return _step(uow, site, person_id, person_code, Event(EventKind.AGAIN), None, phrase,
+                 status)
+
+
 @bp.route("/sites/<site_code>/participants/<code>/interview", methods=["GET", "POST"])
-@takes_recordings
+@takes_recordings(_ask_again)
 @interview_page
 def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
     """GET: the page to start (or carry on) the interview. POST: one step of it (an
@@ -107,9 +119,7 @@ def _step(uow: UnitOfWork, site: Site, person_id: int, person_code: str, event: 
     bar = InterviewBar(person_code, me().email,
                        url_for("staff.interview", site_code=site.code, code=person_code))
     visit = visit_of(_key(person_id), opened)
-    return render_reply(visit, opened.reply, status=status,
-                        recording_error=visit.phrase(refused) if refused else "",
-                        interview=bar)
+    return render_reply(visit, opened.reply, status=status, refused=refused, interview=bar)
 
 
 def _start_page(uow: UnitOfWork, site: Site, person: Participant, problem: str = "") -> str:

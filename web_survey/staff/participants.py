@@ -19,7 +19,8 @@ from storage.enrolment import (
     import_csv,
     update_participant,
 )
-from storage.models import KeptMessage, Participant, Site
+from storage.models import RECORDING_PREFIX, KeptMessage, Participant, Site
+from storage.reports import flags_of
 from storage.timeline import participant_timeline, site_progress
 from storage.uow import UnitOfWork
 
@@ -195,6 +196,7 @@ def participant_edit(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnVa
         uow.session, person.id, services().conversations.catalogue.plan(uow.session, site.id))
     return _form_page("staff/participant_edit.html", site, form, problems, person=person,
                       has_phone=has_phone, type_names=TYPE_NAMES, kept=kept, timeline=timeline,
+                      flags=flags_of(uow.session, person.id), recording_prefix=RECORDING_PREFIX,
                       pack_form=CasePackForm(prefix=PACK_PREFIX),
                       recordings=services().listening.of_participant(person.id),
                       channel_names=CHANNEL_NAMES,

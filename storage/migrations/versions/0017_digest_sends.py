@@ -1,7 +1,7 @@
 """digest sends: each site's weekly digest claimed once
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 04:20:00
 
 The weekly digest used to look for an audit line to learn whether a week's digest had
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -21,12 +21,14 @@ from sqlalchemy import select
 from storage.models import Answer, AuditEntry, Participant, Response, StaffRole, StaffUser
 from tests.helpers import Browser
 from web_survey.bootstrap import Services
+from web_survey.security import RECORDING_BODY
 
 from .conftest import PASSWORD, Staff
 from .test_recordings import (
     OPEN_QUESTION,
     TO_THE_OPEN_QUESTION,
     make_wav,
+    multipart,
     needs_ffmpeg,
     recordings,
 )
@@ -283,3 +285,40 @@ def test_a_voice_message_sent_in_an_interview_is_stored_as_the_interviews(
             select(Answer.recording, Answer.channel, Answer.mode, Answer.interviewer)
             .where(Answer.question_id == "comments")).one()
     assert tuple(answer) == (f"rec:{stored.key}", "interview", "interview", worker)
+
+
+def test_a_voice_message_too_big_to_read_gets_the_question_again_in_easy_words(
+        nsw: Services, staff: Staff, make_staff: Callable[..., str],
+        make_participant: Callable[..., int], sites: dict[str, int]) -> None:
+    make_participant("CAL-0003", "professional", phone=None, site="CAL")
+    make_staff("lead@camden.example", "CAM")
+    worker = make_staff("sam@calderdale.example", "CAL", role=StaffRole.INTERVIEWER)
+    staff.sign_in(worker)
+    url = "/staff/sites/CAL/participants/CAL-0003/interview"
+    page = interview_browser(staff.client, url)
+    page.page = staff.get(url).get_data(as_text=True)
+    page.post(action="start")
+    for label in TO_THE_OPEN_QUESTION:
+        page.choose(label)
+    # Refused from its declared length, before a byte is read: the same question
+    # again, saying why and how big it may be, with the interview's own bar; still 413.
+    refused = multipart(page, bytes(RECORDING_BODY + 1))
+    assert refused.status_code == 413
+    page._keep(refused)
+    assert page.h1() == OPEN_QUESTION
+    assert "The voice message is too big. The most is 10 MB." in page.words()
+    assert f"Interview with CAL-0003 by {worker}" in page.page
+    assert 'href="#recording"' in page.page  # the error summary leads to the file input
+    assert recordings(nsw) == []
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(Answer.id).where(
+            Answer.question_id == "comments")) is None
+    # Signed out, or another site's staff: the plain 413, which says nothing of the page.
+    staff.client.post("/staff/sign-out", data={"csrf_token": page.field("csrf_token")})
+    for who in ("", "lead@camden.example"):
+        if who:
+            staff.sign_in(who)
+        plain = multipart(page, bytes(RECORDING_BODY + 1))
+        assert plain.status_code == 413, who
+        assert "CAL-0003" not in plain.get_data(as_text=True)
+        assert OPEN_QUESTION not in plain.get_data(as_text=True)

@@ -19,11 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+import pyreadstat
 import pytest
 from sqlalchemy import select
 
 from bot.engine import UNHEARD
 from bot.service.recordings import MAX_RECORDING_BYTES
+from storage.exports import write_export
 from storage.models import AuditEntry, Participant, Recording, SafeguardingFlag
 from tests.helpers import Browser, stored_answers
 from web_survey.bootstrap import Services
@@ -193,7 +196,8 @@ def test_a_recording_too_big_is_refused_kindly_before_or_after_it_is_read(nsw,
     assert far.status_code == 413
     for answer in (refused, far):
         said = answer.get_data(as_text=True)
-        assert "The voice message is too big." in said and OPEN_QUESTION in said
+        assert "The voice message is too big. The most is 10 MB." in said
+        assert OPEN_QUESTION in said
     assert recordings(nsw) == []
 
 
@@ -398,6 +402,58 @@ def test_the_long_export_has_the_transcript_and_never_the_sound(nsw, staff: Staf
     assert all(row["transcript"] == "" for row in rows if row is not comments)
     dropped = cli("export", "--site", "CAL", "--format", "long", "--drop-free-text").stdout
     assert "transcript" not in dropped and "rec:" not in dropped
+
+
+def test_wide_paired_xlsx_and_sav_have_the_transcript_beside_the_recording(
+        nsw, recorded, tmp_path):
+    reference = f"rec:{recorded.key}"
+
+    def export(fmt: str, **options: Any) -> bytes:
+        out = io.BytesIO()
+        with nsw.uow() as uow:
+            write_export(uow.session, nsw.surveys, fmt, out, "CAL", vault=nsw.vault,
+                         survey_id="professional", **options)
+        return out.getvalue()
+
+    def table(fmt: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(export(fmt).decode("utf-8-sig"))))
+
+    # Nobody has written it down yet: the reference, and no words.
+    row, = table("wide")
+    assert (row["comments_recording"], row["comments_transcript"]) == (reference, "")
+    said = "Email me at sam@example.org, joint visits helped."
+    nsw.listening.transcribe("CAL", recorded.id, said, "lead@calderdale.example")
+    written = "Email me at [email removed], joint visits helped."
+
+    row, = table("wide")
+    assert (row["comments_recording"], row["comments_transcript"]) == (reference, written)
+    paired, = table("paired")
+    assert (paired["comments_recording_baseline"],
+            paired["comments_transcript_baseline"]) == (reference, written)
+    assert paired["comments_transcript_exit"] == ""
+    trajectory, = table("trajectory")
+    assert trajectory["comments_transcript_baseline"] == written
+
+    (tmp_path / "cal.xlsx").write_bytes(export("xlsx"))
+    book = openpyxl.load_workbook(tmp_path / "cal.xlsx", read_only=True)
+    for sheet, column in (("professional", "comments_transcript"),
+                          ("professional paired", "comments_transcript_baseline")):
+        header, values = book[sheet].iter_rows(values_only=True)
+        assert dict(zip(header, values, strict=False))[column] == written, sheet
+    codebook = [r for r in book["Codebook"].iter_rows(values_only=True)
+                if r[0] == "professional" and r[1] == "comments_transcript"]
+    assert codebook and "transcript" in codebook[0]
+
+    (tmp_path / "cal.sav").write_bytes(export("sav"))
+    frame, meta = pyreadstat.read_sav(str(tmp_path / "cal.sav"))
+    assert list(frame["comments_transcript"]) == [written]
+    assert list(frame["comments_recording"]) == [reference]
+    assert meta.column_names_to_labels["comments_transcript"] == "Other comments (transcript)"
+
+    for fmt in ("wide", "paired", "trajectory", "xlsx", "sav"):
+        assert b"sam@example.org" not in export(fmt), fmt
+        dropped = export(fmt, drop_free_text=True)
+        assert b"joint visits" not in dropped and reference.encode() not in dropped, fmt
 
 
 def test_erasing_the_person_erases_their_recordings(nsw, staff: Staff, make_staff, recorded):
