@@ -64,16 +64,20 @@ def interviews(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
                            statuses=statuses, type_names=TYPE_NAMES)
 
 
-@interview_page
-def _ask_again(uow: UnitOfWork, site: Site, code: str, phrase: str,
-               status: int) -> ResponseReturnValue:
+def _question_again(uow: UnitOfWork, site: Site, code: str, phrase: str,
+                    status: int = 400) -> ResponseReturnValue:
     """The interview's question again, saying in easy words (``phrase``) why a voice
-    message was not taken: the 413 page, for a request too big to reach the view."""
+    message was not taken: 400 for one the view read and refused, 413 (``too_big``'s
+    page) for a request too big to reach the view."""
     person = participant_of(uow, site, code)
     person_id, person_code = person.id, person.code
     uow.rollback()
     return _step(uow, site, person_id, person_code, Event(EventKind.AGAIN), None, phrase,
                  status)
+
+
+# The 413 handler calls this with the view's own arguments, outside the view.
+_ask_again = interview_page(_question_again)
 
 
 @bp.route("/sites/<site_code>/participants/<code>/interview", methods=["GET", "POST"])
@@ -98,8 +102,7 @@ def interview(uow: UnitOfWork, site: Site, code: str) -> ResponseReturnValue:
             audio = sent_recording(request.form.get("text", ""))
         except RecordingRefused as refused:
             # The same question again, saying why, as on the person's own link.
-            return _step(uow, site, person_id, person_code, Event(EventKind.AGAIN), None,
-                         refused.phrase, 400)
+            return _question_again(uow, site, code, refused.phrase)
     event = (Event(EventKind.START) if action == "start"
              else Event(EventKind.ENTRY, request.form["entry"]) if "entry" in request.form
              else recording_event(request.form.get("question", "")) if audio is not None

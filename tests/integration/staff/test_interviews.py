@@ -272,6 +272,8 @@ def test_a_voice_message_sent_in_an_interview_is_stored_as_the_interviews(
     assert (page.status, page.h1()) == (400, OPEN_QUESTION)
     assert "Please send your words or a voice message. Not both." in page.words()
     assert f"Interview with CAL-0003 by {worker}" in page.page
+    # The 413 page's own path: the error summary leads to the file input there too.
+    assert 'href="#recording"' in page.page
     assert recordings(nsw) == []
     page.post(text="", action="continue",
               recording=(io.BytesIO(sound), "voice-message.wav", "audio/wav"))
