@@ -90,11 +90,16 @@ class SurveyCatalogue:
         """The survey to start for a person of ``respondent_type`` at ``timepoint`` (or
         for the entry type of that name) under ``plan`` (default: the site's)."""
         plan = plan or self.plan(session, site_id)
+        return self.latest(session, site_id, self.named(plan, respondent_type, timepoint))
+
+    def named(self, plan: Plan, respondent_type: str, timepoint: str) -> str:
+        """The id of the survey ``plan`` asks a person of ``respondent_type`` at
+        ``timepoint`` (or for the entry type of that name): the one the plan names,
+        else the deployment's own for that type."""
         entry = next((e for e in plan.entries if e.name == timepoint), None)
         named = entry.survey if entry else next(
             (t.survey_for(respondent_type) for t in plan.timepoints if t.name == timepoint), "")
-        survey_id = named or self.library.for_respondent(respondent_type).id
-        return self.latest(session, site_id, survey_id)
+        return named or self.library.for_respondent(respondent_type).id
 
     def published(self, session: Session, site_id: int,
                   survey_id: str | None = None) -> dict[str, int]:

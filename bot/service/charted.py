@@ -32,9 +32,8 @@ def charted_surveys(catalogue: SurveyCatalogue, session: Session, site_id: int, 
     were kept) of each survey the site's answers were given to."""
     named: list[str] = []
     for kind in types:
-        shipped = catalogue.library.for_respondent(kind).id
         for timepoint in plan.timepoints:
-            survey_id = timepoint.survey_for(kind) or shipped
+            survey_id = catalogue.named(plan, kind, timepoint.name)
             if survey_id not in named:
                 named.append(survey_id)
     named += sorted(set(answered) - set(named))

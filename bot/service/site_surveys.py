@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from sqlalchemy.orm import Session
 
 from bot.engine import Survey
+from content.plan import Plan
 
 from .catalogue import SurveyCatalogue
 
@@ -38,6 +39,12 @@ class SiteSurveys:
         except KeyError:
             known = ", ".join(survey.id for survey in self)
             raise KeyError(f"no survey {survey_id!r} (there are: {known})") from None
+
+    def asked(self, plan: Plan, respondent_type: str, timepoint: str) -> Survey:
+        """The survey a person of ``respondent_type`` is asked at ``timepoint`` under the
+        site's ``plan``, in the site's latest version: the wording
+        ``SurveyCatalogue.current`` starts, read only."""
+        return self.get(self.catalogue.named(plan, respondent_type, timepoint))
 
     def for_respondent(self, respondent_type: str) -> Survey:
         """The deployment's survey for ``respondent_type`` (what a plan names by default)."""

@@ -8,9 +8,10 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from sqlalchemy import select
 
-from bot.engine import Need
+from bot.engine import Need, localise
 from bot.service.outreach import DEAD_END, InvitationStatus
 from bot.service.reach import NotForThem, planned_types
+from bot.service.site_surveys import SiteSurveys
 from storage.models import Invitation, Participant, Site
 from storage.uow import UnitOfWork
 
@@ -150,23 +151,29 @@ def remind(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
 @site_page
 def invitations_print(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """A page to print: one card per person with a QR code and the link written out."""
-    wave_names = timepoint_names(uow, site)
+    catalogue = services().conversations.catalogue
+    plan = catalogue.plan(uow.session, site.id)
+    wave_names = timepoint_names(uow, site, plan)
     wave = request.args.get("wave", "baseline")
     channel = request.args.get("channel", "web")
     # Only the web steps of the fallback order: link cards for a worker to take.
     steps_only = request.args.get("steps") == "1"
     if wave not in wave_names or channel not in LINK_CHANNELS:
         return redirect(url_for("staff.invitations", site_code=site.code))
+    # Each card words the survey its person is asked: the site's plan's for that
+    # timepoint and type, in the site's latest version (its versions read once).
+    surveys = SiteSurveys(catalogue, uow.session, site.id)
     cards = []
     for invitation in _invitations(uow, site, wave, channel, steps_only):
         link = link_of(invitation)
         if link is None:  # a Telegram invitation while the bot has no name: the page says
             continue
-        survey = services().surveys.for_respondent(invitation.participant.respondent_type)
+        survey = surveys.asked(plan, invitation.participant.respondent_type, wave)
         language = invitation.participant.language
         cards.append({
             "code": invitation.participant.code, "link": link,
             "qr": qr_svg(link, invitation.participant.code), "language": language,
+            "title": localise(survey.title, language),
             "lead": survey.phrase("card_telegram" if channel == "telegram" else "card_web",
                                   language),
             "link_lead": survey.phrase("card_link", language),

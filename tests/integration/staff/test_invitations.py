@@ -114,6 +114,42 @@ def test_the_print_page_has_a_qr_code_and_the_link_for_each_person(
     assert "<script" not in page
 
 
+OWN_SURVEY = """\
+id: cal_home
+title: {en: "Your home"}
+respondent_type: individual
+answered_by: self
+consent: {en: "We want to ask about your home. Is that OK?"}
+questions:
+  - id: garden
+    type: yes_no
+    label: Has a garden to sit in
+    text: {en: "Do you have a garden to sit in?"}
+"""
+
+
+def test_printed_cards_name_the_survey_the_sites_plan_asks_then(
+        nsw: Services, as_cal: Staff, people: dict[str, int], tmp_path: Path) -> None:
+    own = tmp_path / "cal_home.yaml"
+    own.write_text(OWN_SURVEY, encoding="utf-8")
+    nsw.publishing.publish_survey("CAL", own, "test", reason="our own wording")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("timepoints:\n  - name: baseline\n    surveys: {individual: cal_home}\n"
+                    "  - name: exit\n", encoding="utf-8")
+    nsw.publishing.publish_plan("CAL", plan, "test")
+    for wave in ("baseline", "exit"):
+        as_cal.post(PAGE, data={"wave": wave, "channel": "web"}, form_page=PAGE)
+
+    baseline = as_cal.get(f"{PAGE}/print?wave=baseline&channel=web").get_data(as_text=True)
+    assert baseline.count('<p class="card-title">Your home</p>') == 2
+    # The exit asks the deployment's own survey: its title.
+    shipped = html.unescape(nsw.surveys.for_respondent("individual").title["en"])
+    exit_cards = html.unescape(
+        as_cal.get(f"{PAGE}/print?wave=exit&channel=web").get_data(as_text=True))
+    assert exit_cards.count(f'<p class="card-title">{shipped}</p>') == 2
+    assert "Your home" not in exit_cards
+
+
 def test_a_supporters_card_says_the_survey_is_for_the_person_they_support(
         nsw: Services, as_cal: Staff, make_participant: Callable[..., int],
         sites: dict[str, int]) -> None:
