@@ -62,18 +62,37 @@ class Timeline:
     about_them: list[Slot] = field(default_factory=list)
 
 
-def site_progress(session: Session, site_id: int) -> dict[tuple[int, str], Counter[str]]:
-    """How far each of the site's people got at each timepoint or entry type: their
-    responses there counted by status, keyed by (participant id, timepoint). One
-    grouped query for the whole site, however many people and timepoints it has."""
+@dataclass(frozen=True)
+class SiteProgress:
+    """A site's people (no try-outs), by code, and how far each got at each timepoint
+    or entry type: their responses there counted by status."""
+
+    people: list[Participant]
+    found: dict[tuple[int, str], Counter[str]]
+
+    def at(self, person: Participant, wave: str) -> Counter[str]:
+        """``person``'s responses at ``wave`` counted by status (none: empty)."""
+        return self.found.get((person.id, wave), Counter())
+
+
+def site_progress(session: Session, site_id: int, *, own_only: bool = False) -> SiteProgress:
+    """The site's people and how far each got (``own_only``: only their answers about
+    themselves, not those about the people they answer about). One query for the
+    people and one grouped query for their responses, however many people and
+    timepoints the site has; the participants list and interview mode's list both
+    read it."""
+    site = (Participant.site_id == site_id, Participant.is_tryout.is_(False))
+    people = list(session.scalars(select(Participant).where(*site)
+                                  .order_by(Participant.code)))
+    counted = (select(Response.participant_id, Response.wave, Response.status, func.count())
+               .join(Participant, Response.participant_id == Participant.id).where(*site)
+               .group_by(Response.participant_id, Response.wave, Response.status))
+    if own_only:
+        counted = counted.where(Response.about_id.is_(None))
     found: dict[tuple[int, str], Counter[str]] = defaultdict(Counter)
-    for pid, wave, status, count in session.execute(
-            select(Response.participant_id, Response.wave, Response.status, func.count())
-            .join(Participant, Response.participant_id == Participant.id)
-            .where(Participant.site_id == site_id, Participant.is_tryout.is_(False))
-            .group_by(Response.participant_id, Response.wave, Response.status)):
+    for pid, wave, status, count in session.execute(counted):
         found[pid, wave][status] += count
-    return found
+    return SiteProgress(people, dict(found))
 
 
 def participant_timeline(session: Session, participant_id: int, plan: PlanLike) -> Timeline:

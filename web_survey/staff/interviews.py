@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.engine import Event, EventKind
 from bot.service import Audio, RecordingRefused, recording_event
 from storage.models import Participant, Response, Site
+from storage.timeline import site_progress
 from storage.uow import UnitOfWork
 
 from ..bootstrap import services
@@ -30,6 +31,7 @@ from ..survey_views import form_event, render_reply, switch_pictures, visit_of
 from . import bp
 from .access import interview_page, me, participant_of
 from .forms import TYPE_NAMES
+from .participants import Column, progress
 
 
 @dataclass(frozen=True)
@@ -52,16 +54,13 @@ def _key(participant_id: int) -> str:
 def interviews(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """The site's participants by code, where each stands now, and a way to interview
     them. No contact details: interviewers see this page."""
-    people = list(uow.session.scalars(
-        select(Participant).where(Participant.site_id == site.id,
-                                  Participant.is_tryout.is_(False))
-        .order_by(Participant.code)))
-    statuses = {(pid, wave): status for pid, wave, status in uow.session.execute(
-        select(Response.participant_id, Response.wave, Response.status)
-        .where(Response.participant_id.in_([p.id for p in people]),
-               Response.about_id.is_(None)))}
-    return render_template("staff/interviews.html", site=site, people=people,
-                           statuses=statuses, type_names=TYPE_NAMES)
+    found = site_progress(uow.session, site.id, own_only=True)
+    # Where each stands at their timepoint now, worded as on the participants list.
+    where = {person.id: progress(Column(person.current_wave, ""), person,
+                                 found.at(person, person.current_wave))
+             for person in found.people}
+    return render_template("staff/interviews.html", site=site, people=found.people,
+                           where=where, type_names=TYPE_NAMES)
 
 
 def _question_again(uow: UnitOfWork, site: Site, code: str, phrase: str,

@@ -86,17 +86,12 @@ def progress(column: Column, person: Participant, found: Counter[str]) -> str:
 def participants(uow: UnitOfWork, site: Site) -> ResponseReturnValue:
     """Everyone at the site, with where each stands at each timepoint of the site's
     plan, and how many pulses and entries each answered."""
-    people = list(uow.session.scalars(
-        select(Participant).where(Participant.site_id == site.id,
-                                  Participant.is_tryout.is_(False))
-        .order_by(Participant.code)))
     plan = services().conversations.catalogue.plan(uow.session, site.id)
     columns = plan_columns(plan, timepoint_names(uow, site, plan))
     found = site_progress(uow.session, site.id)
-    cells = {person.id: [progress(column, person, found.get((person.id, column.name),
-                                                            Counter()))
-                         for column in columns] for person in people}
-    return render_template("staff/participants.html", site=site, people=people,
+    cells = {person.id: [progress(column, person, found.at(person, column.name))
+                         for column in columns] for person in found.people}
+    return render_template("staff/participants.html", site=site, people=found.people,
                            columns=columns, cells=cells, type_names=TYPE_NAMES,
                            channel_names=CHANNEL_NAMES)
 

@@ -87,3 +87,15 @@ def test_the_participants_list_has_a_column_for_each_timepoint_of_the_sites_plan
     for name in ("Baseline", "3-month", "Exit", "Pulse", "Journal"):
         assert f'<th scope="col">{name}</th>' in page
     assert '<th scope="row">CAL-0005</th>' in page
+
+
+def test_the_interviews_list_says_where_each_person_is_at_their_timepoint_now(
+        as_cal: Staff, site: Writer) -> None:
+    page = as_cal.get("/staff/sites/CAL/interviews").get_data(as_text=True)
+    rows = table_rows(page, "interviews")
+    assert rows[0][2:4] == ["Timepoint now", "Where they are"]
+    # A family member's answers about someone else are not their own interview's:
+    # CAL-0003 has not started theirs (the participants list counts both).
+    assert {row[0]: row[2:4] for row in rows[1:]} == {
+        "CAL-0001": ["baseline", "Completed"], "CAL-0002": ["baseline", "Completed"],
+        "CAL-0003": ["baseline", "Not started"], "CAL-0005": ["baseline", "Not started"]}
