@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from bot.engine import Need, localise
 from bot.service.outreach import DEAD_END, InvitationStatus
@@ -39,8 +40,9 @@ def _unavailable(channel: str, error: ChannelUnavailable) -> str:
 def _invitations(uow: UnitOfWork, site: Site, wave: str, channel: str = "",
                  steps_only: bool = False) -> list[Invitation]:
     """``site``'s invitations to ``wave`` (on ``channel``; only fallback steps), each
-    person's in the order they were made."""
+    person's in the order they were made, with their person (read in the same query)."""
     query = (select(Invitation).join(Invitation.participant)
+             .options(contains_eager(Invitation.participant))
              .where(Participant.site_id == site.id, Participant.is_tryout.is_(False),
                     Invitation.wave == wave)
              .order_by(Participant.code, Invitation.id))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.engine import Event
 from bot.service.outreach import InvitationStatus, due_reminders, reminder_due
@@ -148,6 +148,37 @@ def test_printed_cards_name_the_survey_the_sites_plan_asks_then(
         as_cal.get(f"{PAGE}/print?wave=exit&channel=web").get_data(as_text=True))
     assert exit_cards.count(f'<p class="card-title">{shipped}</p>') == 2
     assert "Your home" not in exit_cards
+
+
+def test_the_print_page_reads_the_same_whatever_number_of_cards(
+        nsw: Services, as_cal: Staff, people: dict[str, int],
+        make_participant: Callable[..., int]) -> None:
+    """Each card's survey and person come with the page's own reads: none per card."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    def reads() -> tuple[int, int]:
+        statements.clear()
+        event.listen(nsw.engine, "before_cursor_execute", count)
+        try:
+            page = as_cal.get(f"{PAGE}/print?wave=baseline&channel=web").get_data(
+                as_text=True)
+        finally:
+            event.remove(nsw.engine, "before_cursor_execute", count)
+        return page.count('class="card"'), len(statements)
+
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
+    as_cal.get(f"{PAGE}/print?wave=baseline&channel=web")  # the survey's version cached
+    two = reads()
+    for code in ("CAL-0011", "CAL-0012", "CAL-0013"):
+        make_participant(code, site="CAL", phone=None, respondent_type="family")
+    as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
+    as_cal.get(f"{PAGE}/print?wave=baseline&channel=web")
+    more = reads()
+    assert two[0] == 2 and more[0] > 2
+    assert more[1] == two[1]
 
 
 def test_a_supporters_card_says_the_survey_is_for_the_person_they_support(
