@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
 
 from bot.engine import Event
 from bot.service.outreach import InvitationStatus, due_reminders, reminder_due
@@ -161,12 +162,12 @@ def test_the_print_page_reads_the_same_whatever_number_of_cards(
 
     def reads() -> tuple[int, int]:
         statements.clear()
-        event.listen(nsw.engine, "before_cursor_execute", count)
+        sa_event.listen(nsw.engine, "before_cursor_execute", count)
         try:
             page = as_cal.get(f"{PAGE}/print?wave=baseline&channel=web").get_data(
                 as_text=True)
         finally:
-            event.remove(nsw.engine, "before_cursor_execute", count)
+            sa_event.remove(nsw.engine, "before_cursor_execute", count)
         return page.count('class="card"'), len(statements)
 
     as_cal.post(PAGE, data={"wave": "baseline", "channel": "web"}, form_page=PAGE)
