@@ -110,6 +110,27 @@ def export_columns(survey: Survey, waves: Sequence[str]
     yield "paired", across
 
 
+def shared_clash(surveys: Sequence[Survey]) -> tuple[str, str, str] | None:
+    """Where the entries export, which gives a question id that several ``surveys``
+    share one column, would give two different things one column: (survey id, id,
+    reason) for the first, or None. A question ``life_recording`` in one entry survey
+    and an open question ``life`` in another would both be ``life_recording``."""
+    seen: dict[str, tuple[str, str]] = {}
+    for survey in surveys:
+        for name, source, what, _ in _own_columns(survey):
+            first = seen.setdefault(name, (survey.id, what))
+            if first[1] != what and name == source:
+                return survey.id, source, (
+                    f"the id {source} is also the name of the column holding {first[1]} "
+                    f"of the survey {first[0]} in the entries export: choose another id")
+            if first[1] != what:
+                return survey.id, source, (
+                    f"the column holding {what} would be called {name}, as is the column "
+                    f"holding {first[1]} of the survey {first[0]}, in the entries export: "
+                    f"choose another id for {source}")
+    return None
+
+
 def column_clash(survey: Survey, waves: Sequence[str]) -> tuple[str, str] | None:
     """The first id of ``survey`` that would give two export columns one name (or a
     column a name SPSS cannot take), with the reason in words; None when every column
