@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from bot.engine.columns import column_clash
 from bot.engine.model import (
     DEFAULT_LANGUAGE,
     NOT_SURE_CODE,
@@ -57,9 +58,6 @@ QUESTION_KEYS = {"id", "type", "text", "label", "help", "options", "waves", "sho
 OPTION_KEYS = {"code", "key", "label", "emoji", "picture", "keywords", "name", "not_sure"}
 DOMAIN_KEYS = {"id", "label", "questions", "score", "reverse", "not_sure", "skipped",
                "min_answered"}
-# A domain's score is exported as this prefix and its id (``dom_wellbeing``).
-DOMAIN_PREFIX = "dom_"
-
 
 class ContentError(ValueError):
     """A survey file is wrong. The message names the file, line, question and reason."""
@@ -317,9 +315,6 @@ def _domain(data: Any, questions: Mapping[str, Question], earlier: Mapping[str, 
                        f"(allowed: {', '.join(sorted(DOMAIN_KEYS))})")
     if did in earlier:
         raise ctx.fail(f"{what}: this id is used by an earlier domain")
-    if DOMAIN_PREFIX + did in questions:
-        raise ctx.fail(f"{what}: its export column '{DOMAIN_PREFIX}{did}' is also a "
-                       "question id: rename one")
     label = _text(data.get("label"), f"{what} label", ctx)
     items = data.get("questions")
     if not isinstance(items, list) or not items or not all(isinstance(q, str) for q in items):
@@ -418,11 +413,25 @@ def load_survey(path: Path, scales: Mapping[str, tuple[Option, ...]],
                    for q in questions.values()):
             raise ctx.fail(f"there are no questions for the {wave} wave")
     domains = _domains(data.get("domains"), questions, _Context(path, line=data.get(_LINE, 0)))
-    return Survey(
+    survey = Survey(
         id=data["id"], title=title, respondent_type=data["respondent_type"], consent=consent,
         questions=tuple(questions.values()), phrases=phrases, languages=tuple(languages),
         answered_by=answered_by, source=str(path), yes_no=scales["yes_no"], domains=domains,
     )
+    _check_columns(survey, path, [*WAVES, *sorted(named)])
+    return survey
+
+
+def _check_columns(survey: Survey, path: Path, waves: list[str]) -> None:
+    """Refuse ids that would give two export columns one name (the exports name their
+    columns by ``bot.engine.columns`` too), at the line of the id to change."""
+    clash = column_clash(survey, waves)
+    if clash is None:
+        return
+    blamed, reason = clash
+    lines = {d.id: d.line for d in survey.domains}
+    lines.update({q.id: q.line for q in survey.questions})
+    raise ContentError(path, reason, blamed if blamed in lines else "", lines.get(blamed, 0))
 
 
 @dataclass

@@ -3,6 +3,7 @@ send, so that it happens once whoever else tries at the same moment; fallback st
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -177,8 +178,41 @@ def latest_invitations(repo: Repository, site: Site) -> list[tuple[Invitation, s
     return [(invitation, status) for invitation, status in rows]
 
 
+@dataclass(frozen=True)
+class SendCap:
+    """At most ``most`` sends claimed from one provider number (``line``, which sends
+    on ``channels``) since ``since``, the start of the round's window."""
+
+    line: str
+    channels: tuple[str, ...]
+    since: datetime
+    most: int
+
+
+def _claimed_since(channels: Collection[str], since: datetime) -> Any:
+    """How many sends on ``channels`` were claimed since ``since`` (one index range)."""
+    return (select(func.count()).select_from(Invitation)
+            .where(Invitation.channel.in_(channels), Invitation.claimed_at >= since))
+
+
+def claimed_since(repo: Repository, channels: Collection[str], since: datetime) -> int:
+    """How many sends on ``channels`` (one provider number's) were claimed since
+    ``since``, by any process: what a round counts first for each number."""
+    return repo.session.scalar(_claimed_since(channels, since)) or 0
+
+
+def _lock_line(repo: Repository, line: str) -> None:
+    """On PostgreSQL, claim from ``line`` one transaction at a time (until the caller
+    commits), so a claim counts every claim committed before it; SQLite's write lock
+    does this by itself."""
+    if repo.session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"send-cap:{line}".encode())
+        repo.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str | None,
-          from_statuses: Collection[str] = (), reminder: int | None = None) -> bool:
+          from_statuses: Collection[str] = (), reminder: int | None = None,
+          cap: SendCap | None = None) -> bool:
     """Take one send of an invitation for this process, before any provider is called;
     True when it is ours. The caller commits at once, then sends.
 
@@ -189,9 +223,14 @@ def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str
     after the claim leaves the send claimed, so it is never made twice (at most it is
     not made at all; ``to_status`` shows it to staff). ``to_status`` None leaves the
     status as it is (a link invitation is not sent by us).
+
+    With a ``cap``, the same UPDATE takes the send only while fewer than ``cap.most``
+    sends from its number were claimed since ``cap.since`` (``claimed_at``), by any
+    process: claims from one number queue on a lock (PostgreSQL) or the write lock
+    (SQLite), so two rounds at once cannot both take the last place.
     """
     query = update(Invitation).where(Invitation.id == invitation_id)
-    values: dict[str, object] = {}
+    values: dict[str, object] = {"claimed_at": now}
     if to_status is not None:
         values.update(status=to_status, status_at=now)
     if from_statuses:
@@ -199,6 +238,10 @@ def claim(repo: Repository, invitation_id: int, now: datetime, *, to_status: str
     if reminder is not None:
         query = query.where(Invitation.reminders_sent == reminder - 1)
         values.update(reminders_sent=reminder, reminded_at=now)
+    if cap is not None:
+        _lock_line(repo, cap.line)
+        query = query.where(_claimed_since(cap.channels, cap.since).scalar_subquery()
+                            < cap.most)
     result = repo.session.execute(query.values(**values),
                                   execution_options={"synchronize_session": False})
     assert isinstance(result, CursorResult)  # an UPDATE's result counts its rows

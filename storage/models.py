@@ -191,6 +191,7 @@ class Invitation(Base):
     """An invitation to answer one wave on one channel, with an unguessable token."""
 
     __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_channel_claimed_at", "channel", "claimed_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     wave: Mapped[str] = mapped_column(String(16))
@@ -206,6 +207,9 @@ class Invitation(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When a send (first or reminder) was last claimed: a provider number's sends in a
+    # round's window are counted by it (``storage.invitations.claim``).
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
     # A fallback step: the invitation on the channel tried before this one. Unique, so
     # two rounds at once can never both make the next step (the second insert fails).
     previous_id: Mapped[int | None] = mapped_column(

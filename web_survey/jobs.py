@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 
 from bot.service.outreach import UNSENT, InvitationStatus
-from storage.invitations import LINK_CHANNELS, claim
+from storage.invitations import LINK_CHANNELS, SendCap, claim
 from storage.models import Invitation, utcnow
 
 from .bootstrap import Services
@@ -198,9 +198,15 @@ def deliver_invitation(invitation_id: int, reminder: int = 0) -> str:
     return send_once(job_services(), invitation_id, reminder)[1]
 
 
-def send_once(nsw: Services, invitation_id: int, reminder: int = 0) -> tuple[bool, str]:
+# What ``send_once`` says in place of a status when the number's cap left it unsent.
+OVER_CAP = "over the cap"
+
+
+def send_once(nsw: Services, invitation_id: int, reminder: int = 0,
+              cap: SendCap | None = None) -> tuple[bool, str]:
     """Claim, then send, one invitation (as ``deliver_invitation``); the round calls it
-    too. Returns whether this call sent it, and the status it has after."""
+    too, with its number's ``cap``. Returns whether this call sent it, and the status it
+    has after (``OVER_CAP`` when the cap left it for a later round)."""
     now = nsw.outreach.clock()
     with nsw.uow() as uow:
         invitation = uow.session.get(Invitation, invitation_id)
@@ -215,9 +221,14 @@ def send_once(nsw: Services, invitation_id: int, reminder: int = 0) -> tuple[boo
         ours = claim(uow.repo, invitation_id, now,
                      to_status=None if link else InvitationStatus.SENDING,
                      from_statuses=() if reminder else UNSENT,
-                     reminder=reminder or None)
+                     reminder=reminder or None, cap=cap)
         uow.commit()
         uow.session.refresh(invitation)
+        untaken = (invitation.reminders_sent == reminder - 1 if reminder
+                   else invitation.status in UNSENT)
+        if not ours and cap is not None and untaken:
+            log.info("invitation %s waits: %s sent its share", invitation_id, cap.line)
+            return False, OVER_CAP
         if not ours:
             log.info("invitation %s is sent by another round or job", invitation_id)
             return False, invitation.status

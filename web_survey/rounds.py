@@ -24,8 +24,9 @@ Rules are outreach's (``bot.service.outreach``); this module only runs them. It 
 to run twice at once, or again after a crash: every send is claimed in the database
 before a provider is called (``web_survey.jobs.send_once``), and a fallback step can be
 made once (``storage.invitations.add_step``). Sends are rate-limited per provider
-number: at most ``SENDS_PER_ROUND`` (default 30) invitations a round from one number,
-the rest waiting for the next round.
+number: at most ``SENDS_PER_ROUND`` (default 30) invitations from one number in a
+round's window (the ``TICK_SECONDS`` it starts in), counted in the database across
+every worker and round (``Budget``), the rest waiting for the next window.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -49,7 +50,9 @@ from bot.service.outreach import (
 )
 from storage.invitations import (
     LINK_CHANNELS,
+    SendCap,
     add_step,
+    claimed_since,
     latest_invitations,
     replied,
     tried_channels,
@@ -58,7 +61,7 @@ from storage.invitations import (
 from storage.models import Invitation, Site
 
 from .bootstrap import Services
-from .jobs import send_once
+from .jobs import OVER_CAP, TICK_SECONDS, send_once, tick_seconds
 from .sending import make_due_invitations, usable
 
 log = logging.getLogger(__name__)
@@ -89,20 +92,44 @@ class RoundReport:
 
 
 class Budget:
-    """Sends this round per provider number (``Outreach.line``), ``per_number`` at most."""
+    """Sends per provider number (``Outreach.line``) in the round's window, ``per_number``
+    at most, whichever process sends them.
 
-    def __init__(self, nsw: Services, per_number: int) -> None:
+    The window is the ``TICK_SECONDS`` (a minute by default) ``now`` falls in. The first
+    send from a number counts the sends already claimed from it in the window (one
+    query a number and round); each claim then takes its place only while the number is
+    under the cap (``storage.invitations.claim``), so two workers, or a round still
+    running when the next begins, share the cap instead of each sending it.
+    """
+
+    def __init__(self, nsw: Services, per_number: int, now: datetime) -> None:
         self.nsw = nsw
-        self.used: Counter[str] = Counter()
+        self.used: dict[str, int] = {}
         self.per_number = per_number
+        seconds = tick_seconds(nsw.config) or TICK_SECONDS
+        self.since = datetime.fromtimestamp(now.timestamp() // seconds * seconds, UTC)
 
-    def take(self, channel: str) -> bool:
-        """True (and counted) when ``channel``'s number may send once more this round."""
+    def cap(self, channel: str) -> SendCap:
+        """The cap ``channel``'s claims carry: its number's, over the channels it sends."""
         line = self.nsw.outreach.line(channel)
-        if self.used[line] >= self.per_number:
-            return False
-        self.used[line] += 1
-        return True
+        channels = {name for name in self.nsw.senders if self.nsw.outreach.line(name) == line}
+        return SendCap(line, tuple(sorted(channels | {channel})), self.since, self.per_number)
+
+    def take(self, channel: str) -> SendCap | None:
+        """The cap to claim ``channel``'s next send with, counted, or None when its number
+        has sent its share in this window (as far as this round knows)."""
+        cap = self.cap(channel)
+        if cap.line not in self.used:
+            with self.nsw.uow() as uow:
+                self.used[cap.line] = claimed_since(uow.repo, cap.channels, cap.since)
+        if self.used[cap.line] >= self.per_number:
+            return None
+        self.used[cap.line] += 1
+        return cap
+
+    def full(self, cap: SendCap) -> None:
+        """Another process took the number's last places: nothing more this round."""
+        self.used[cap.line] = self.per_number
 
 
 def sends_per_round(config: Mapping[str, Any]) -> int:
@@ -116,7 +143,7 @@ def run_round(nsw: Services, site_code: str | None = None, actor: str = "schedul
     The time is outreach's clock (``Outreach.clock``), which tests set."""
     now = nsw.outreach.clock()
     report = RoundReport()
-    budget = Budget(nsw, per_number or sends_per_round(nsw.config))
+    budget = Budget(nsw, per_number or sends_per_round(nsw.config), now)
     with nsw.uow() as uow:
         query = select(Site.code).where(Site.is_tryout.is_(False)).order_by(Site.code)
         if site_code:
@@ -202,10 +229,14 @@ def _waiting(nsw: Services, site_code: str, now: datetime, report: RoundReport,
         work = [(i, inv.channel, inv.participant.code) for i, inv in waiting
                 if inv and retry_due(inv, now)]
     for invitation_id, channel, code in work:
-        if not budget.take(channel):
+        cap = budget.take(channel)
+        if cap is None:
             report.deferred[channel] += 1
             continue
-        ours, status = send_once(nsw, invitation_id)
+        ours, status = send_once(nsw, invitation_id, cap=cap)
+        if status == OVER_CAP:
+            budget.full(cap)
+            report.deferred[channel] += 1
         if ours:
             report.sent.append((code, channel, status))
 
@@ -224,9 +255,13 @@ def _reminders(nsw: Services, site_code: str, now: datetime, report: RoundReport
                for i in due_reminders(uow.repo, site, now, rule.after, rule.most)
                if i.channel in nsw.senders and i.channel not in LINK_CHANNELS]
     for invitation_id, channel, code, number in due:
-        if not budget.take(channel):
+        cap = budget.take(channel)
+        if cap is None:
             report.deferred[channel] += 1
             continue
-        ours, status = send_once(nsw, invitation_id, number)
+        ours, status = send_once(nsw, invitation_id, number, cap)
+        if status == OVER_CAP:
+            budget.full(cap)
+            report.deferred[channel] += 1
         if ours:
             report.reminded.append((code, channel, status))

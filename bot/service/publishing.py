@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.engine import Survey
+from bot.engine.columns import column_clash, shared_clash
 from content.checker import Content, Problem, Settings, check_content
 from content.loader import CHECKER_FILE, SHARED_FILES, ContentError, shared_file
 from content.plan import Plan, load_plan, plan_data
@@ -182,8 +183,12 @@ class Publishing:
 
     def _unknown_surveys(self, uow: UnitOfWork, site: Site, plan: Plan) -> list[str]:
         """Why the plan cannot be asked at this site: surveys it names that the site
-        cannot ask, or that are written for another kind of respondent."""
+        cannot ask, that are written for another kind of respondent, or whose ids would
+        give two export columns one name at the plan's timepoints (the survey loader
+        checks the timepoints the survey names; the plan may add others)."""
         problems = []
+        clashed: set[str] = set()
+        entries: dict[str, Survey] = {}
         wanted = [(t.name, kind, survey_id) for t in plan.timepoints
                   for kind, survey_id in t.surveys.items()]
         wanted += [(e.name, "", e.survey) for e in plan.entries]
@@ -197,6 +202,17 @@ class Publishing:
             if kind and survey.respondent_type != kind:
                 problems.append(f"{where}: the survey '{survey_id}' is for "
                                 f"{survey.respondent_type} respondents, not {kind}")
+            if not kind:
+                entries[survey_id] = survey
+            clash = column_clash(survey, [t.name for t in plan.timepoints])
+            if clash is not None and survey_id not in clashed:
+                clashed.add(survey_id)
+                problems.append(f"{where}: the survey '{survey_id}' (question "
+                                f"{clash[0]}): {clash[1]}")
+        shared = shared_clash(list(entries.values()))
+        if shared is not None:
+            problems.append(f"entries: the survey '{shared[0]}' (question {shared[1]}): "
+                            f"{shared[2]}")
         return problems
 
     def plan(self, site_code: str) -> tuple[Plan, int]:

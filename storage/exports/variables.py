@@ -2,7 +2,8 @@
 
 The wide CSV, the XLSX sheets, the SPSS file, the codebook and the REDCap dictionary
 all read the same ``Variable`` list, so a column is called the same and means the same
-thing in every file. Names are the question ids of the survey YAML.
+thing in every file. Names are the question ids of the survey YAML, made by
+``bot.engine.columns``, which the survey loader asks too, so no two columns share a name.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from dataclasses import dataclass, replace
 
 from bot.channel_table import CHANNELS
 from bot.engine import NOT_SURE_CODE, RESPONDENT_TYPES, WHO_ANSWERED
+from bot.engine.columns import (
+    ORDERED_TYPES,
+    PER_WAVE,
+    answer_column,
+    answer_parts,
+    change_name,
+    domain_column,
+    paired_name,
+)
 from bot.engine.model import Domain, Question, Survey, localise
-
-# Scales whose codes are ordered so that a higher code is a better answer (scale3:
-# 1 Unhappy, 2 OK, 3 Happy; agree5: 1 Strongly disagree ... 5 Strongly agree) and
-# numbers. Only these get a change column in the paired export. Yes/no answers and
-# choices are categories: evaluators cross-tabulate them instead.
-ORDERED_TYPES = ("scale3", "agree5", "number")
 
 # Every date in an export is in UTC.
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -152,6 +156,16 @@ def asked_if(question: Question, survey: Survey) -> str:
     return f"{target.id} is {answers}"
 
 
+_PART_LABELS = {"answer": "{}", "recording": "{} (recording)", "transcript": "{} (transcript)"}
+_PART_NOTES = {
+    "answer": "",
+    "recording": "Which recording a spoken answer is (never its sound).",
+    "transcript": "What staff wrote down from the spoken answer, with personal details "
+                  "removed as from typed answers. Blank until someone does (the recording "
+                  "column still names it).",
+}
+
+
 def _question_variables(question: Question, drop_free_text: bool) -> list[Variable]:
     label = question.label or question.id
     if question.type == "open":
@@ -160,24 +174,18 @@ def _question_variables(question: Question, drop_free_text: bool) -> list[Variab
         # Every open question takes a voice message (on the web, Telegram, in an
         # interview; ``record`` asks for one on a phone call too), so each has the
         # columns of a spoken answer.
-        return [
-            Variable(question.id, label, "free_text", question=question),
-            Variable(f"{question.id}_recording", f"{label} (recording)", "free_text",
-                     question=question, part="recording",
-                     note="Which recording a spoken answer is (never its sound)."),
-            Variable(f"{question.id}_transcript", f"{label} (transcript)", "free_text",
-                     question=question, part="transcript",
-                     note="What staff wrote down from the spoken answer, with personal "
-                          "details removed as from typed answers. Blank until someone "
-                          "does (the recording column still names it)."),
-        ]
+        return [Variable(answer_column(question.id, part), _PART_LABELS[part].format(label),
+                         "free_text", question=question, part=part, note=_PART_NOTES[part])
+                for part in answer_parts(question)]
     if question.type == "number":
-        return [Variable(question.id, label, "number", measure="scale", question=question)]
+        return [Variable(answer_column(question.id), label, "number", measure="scale",
+                         question=question)]
     values = tuple((o.code, localise(o.label, "en")) for o in question.options)
     missing = (NOT_SURE_CODE,) if any(o.not_sure for o in question.options) else ()
     measure = "ordinal" if question.type in ORDERED_TYPES else "nominal"
     note = f"{NOT_SURE_CODE} (Not sure) is a missing value." if missing else ""
-    return [Variable(question.id, label, "code", values, missing, measure, question, note=note)]
+    return [Variable(answer_column(question.id), label, "code", values, missing, measure,
+                     question, note=note)]
 
 
 def question_variables(survey: Survey, drop_free_text: bool = False) -> list[Variable]:
@@ -186,7 +194,6 @@ def question_variables(survey: Survey, drop_free_text: bool = False) -> list[Var
             for variable in _question_variables(question, drop_free_text)]
 
 
-DOMAIN_PREFIX = "dom_"  # as content.loader.DOMAIN_PREFIX, which keeps the names apart
 
 
 def domain_rule(domain: Domain) -> str:
@@ -211,7 +218,7 @@ def domain_variables(survey: Survey) -> list[Variable]:
         label = (f"Domain: {localise(domain.label, 'en')} "
                  f"({domain.score} of {len(domain.questions)} items)")
         found.append(Variable(
-            DOMAIN_PREFIX + domain.id, label, "score", measure="scale", domain=domain,
+            domain_column(domain.id), label, "score", measure="scale", domain=domain,
             items=tuple(survey.question(q) for q in domain.questions),
             note=domain_rule(domain)))
     return found
@@ -233,23 +240,6 @@ def wide_variables(survey: Survey, waves: Sequence[str], drop_free_text: bool = 
 
 ACROSS_CONTEXT = ("participant", "about", "person", "site", "respondent_type", "cohort",
                   "survey")
-PER_WAVE = ("who_answered", "channel", "status", "completed_at")
-
-
-def wave_suffix(wave: str, occurrence: int | None = None) -> str:
-    """A timepoint as it ends a column name: ``3-month`` -> ``3_month``, and a recurring
-    timepoint's pulse, ``weekly`` 2 -> ``weekly_2`` (names stay valid in SPSS, Stata, R)."""
-    suffix = wave.replace("-", "_")
-    return f"{suffix}_{occurrence}" if occurrence else suffix
-
-
-def paired_name(name: str, wave: str, occurrence: int | None = None) -> str:
-    """The column for ``name`` at a timepoint, such as ``know_sw_baseline``."""
-    return f"{name}_{wave_suffix(wave, occurrence)}"
-
-
-def change_name(name: str) -> str:
-    return f"{name}_change"
 
 
 def has_change(variable: Variable, pair: tuple[str, str]) -> bool:

@@ -157,3 +157,22 @@ def test_an_entry_word_that_already_steers_a_conversation_is_refused(cli, person
     refused = cli("plan", "publish", str(plan_file(tmp_path, plan, "clash.yaml")),
                   "--site", "CAL", expect=1)
     assert f"{word.upper()} already means something in every survey" in refused.output
+
+
+def test_entry_surveys_whose_shared_columns_would_clash_are_refused(cli, person, tmp_path):
+    """The entries export gives a question id two entry surveys share one column: a
+    question today_recording in a story survey and the journal's open question today
+    would both be today_recording, so the plan naming both is refused."""
+    story = (JOURNAL.replace("id: journal", "id: cal_story")
+             .replace("id: today\n    type: open\n    record: true",
+                      "id: today_recording\n    type: yes_no"))
+    path = tmp_path / "cal_story.yaml"
+    path.write_text(story, encoding="utf-8")
+    cli("survey", "publish", str(path), "--site", "CAL", "--reason", "a test")
+    plan = PLAN + "  - name: story\n    survey: cal_story\n    keywords: {en: [STORY]}\n"
+    refused = cli("plan", "publish", str(plan_file(tmp_path, plan, "both.yaml")),
+                  "--site", "CAL", expect=1)
+    assert ("entries: the survey 'cal_story' (question today_recording): the id "
+            "today_recording is also the name of the column holding the recording of today "
+            "of the survey journal in the entries export: choose another id"
+            ) in refused.output

@@ -174,6 +174,29 @@ timepoints:
         assert uow.session.scalar(select(func.count()).select_from(SitePlan)) == 0
 
 
+def test_a_plan_whose_timepoints_make_a_surveys_columns_clash_is_refused(
+        cli, nsw, sites, tmp_path):
+    """sw_feel at 3-month and sw_feel_3 at month would both be sw_feel_3_month in the
+    paired and trajectory exports: the survey loads (it names neither timepoint), the
+    plan that adds them is refused."""
+    data = yaml.safe_load((PACKAGE_CONTENT / "individual.yaml").read_text(encoding="utf-8"))
+    extra = {"id": "sw_feel_3", "type": "yes_no", "text": {"en": "Is it OK?"}}
+    survey = survey_file(tmp_path, "cal_clash", CAL_CONSENT,
+                         questions=[*data["questions"], extra])
+    cli("survey", "publish", str(survey), "--site", "CAL", "--reason", "a test")
+    out = cli("plan", "publish", str(plan_file(tmp_path, """
+timepoints:
+  - {name: baseline, surveys: {individual: cal_clash}}
+  - {name: month}
+  - {name: 3-month}
+  - {name: exit}
+""")), "--site", "CAL", expect=1).output
+    assert "the survey 'cal_clash' (question sw_feel)" in out
+    assert "would be called sw_feel_3_month" in out
+    with nsw.uow() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(SitePlan)) == 0
+
+
 def test_invitations_take_any_timepoint_of_the_plan(cli, nsw, sites, tmp_path):
     cli("plan", "publish", str(plan_file(tmp_path, """
 timepoints:

@@ -208,9 +208,74 @@ def test_a_provider_number_sends_its_share_a_round(nsw, make_participant, stand_
     clock.now = EVENING + timedelta(hours=12)
     first = run_round(nsw, per_number=2)
     assert len(first.sent) == 2 and first.counts()["deferred"] == 4
+    # Another round in the same minute finds the number's share sent.
+    clock.now += timedelta(seconds=30)
+    again = run_round(nsw, per_number=2)
+    assert again.sent == [] and again.counts()["deferred"] == 4
+    clock.now += timedelta(seconds=30)  # the next minute: the next round's share
     second = run_round(nsw, per_number=2)
     assert len(second.sent) == 2
     assert statuses(nsw).count("queued") == 4
+
+
+def test_a_round_started_inside_another_shares_the_numbers_cap(
+        nsw, make_participant, stand_in, clock, monkeypatch):
+    """A second worker's round starts while the first is sending: between them one
+    number sends its share of the window, not a share each."""
+    import web_survey.jobs as jobs
+
+    people(make_participant, 6, channel="sms")
+    made(nsw, "sms")
+    clock.now = EVENING + timedelta(hours=12)
+    real = jobs.deliver
+    inner = []
+
+    def another_round_starts(*args):
+        if not inner:
+            inner.append(None)
+            inner[0] = run_round(nsw, per_number=2)
+        return real(*args)
+
+    monkeypatch.setattr(jobs, "deliver", another_round_starts)
+    outer = run_round(nsw, per_number=2)
+    assert len(inner[0].sent) == 1 and len(outer.sent) == 1  # the outer one's first
+    # The inner round sent the outer one's second; both leave the other four.
+    assert inner[0].counts()["deferred"] == 4 and outer.counts()["deferred"] == 4
+    assert len({text["To"] for text in stand_in.sent("Messages")}) == 2  # two people
+    clock.now += timedelta(minutes=1)
+    assert len(run_round(nsw, per_number=2).sent) == 2
+
+
+def test_two_rounds_that_count_at_once_cannot_both_take_the_last_places(
+        nsw, make_participant, stand_in, clock, monkeypatch):
+    """Two workers' rounds (one for CAL, one for CAM: both sites text from Twilio's one
+    number) count the number's sends before either sends: the claim itself refuses the
+    outer round the places the inner one took."""
+    import web_survey.rounds as rounds
+
+    people(make_participant, 3, channel="sms")
+    for n in range(3):
+        make_participant(f"CAM-{n:04d}", phone=f"+4477009002{n:02d}", site="CAM",
+                         preferred_channel="sms")
+    made(nsw, "sms")
+    clock.now = EVENING + timedelta(hours=12)
+    real = rounds.claimed_since
+    inner = []
+
+    def another_round_runs_after_the_count(*args):
+        counted = real(*args)
+        if not inner:
+            inner.append(None)
+            inner[0] = run_round(nsw, "CAM", per_number=2)
+        return counted
+
+    monkeypatch.setattr(rounds, "claimed_since", another_round_runs_after_the_count)
+    outer = run_round(nsw, "CAL", per_number=2)
+    assert [code for code, _, _ in inner[0].sent] == ["CAM-0000", "CAM-0001"]
+    # CAL's round counted none sent, yet its claims found the two places taken.
+    assert outer.sent == [] and outer.counts()["deferred"] == 3
+    assert len({text["To"] for text in stand_in.sent("Messages")}) == 2  # two people
+    assert statuses(nsw).count("queued") == 2
 
 
 def test_tick_runs_one_round_from_the_command_line(nsw, cli, make_participant, stand_in):

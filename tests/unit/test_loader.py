@@ -265,8 +265,59 @@ def test_a_reverse_scored_number_needs_both_bounds(folder):
 def test_a_domain_column_may_not_take_a_question_id(folder):
     body = "  - id: dom_home\n    type: scale3\n    text: {en: Hi}\n" + domains(
         "  - id: home\n    label: Home\n    questions: [home]\n    score: sum\n")
-    assert "its export column 'dom_home' is also a question id" in load_error(
-        folder, body).reason
+    error = load_error(folder, body)
+    assert error.reason == ("the id dom_home is also the name of the column holding the "
+                            "score of the domain home in exports: choose another id")
+    assert error.question == "dom_home" and error.line == 7
+
+
+OPEN_LIFE = "  - id: life\n    type: open\n    text: {en: 'Tell us about your life'}\n"
+
+
+@pytest.mark.parametrize(("body", "blamed", "reason"), [
+    # A question named as another's recording or transcript column, after it or before.
+    (OPEN_LIFE + "  - id: life_recording\n    type: yes_no\n    text: {en: Hi}\n",
+     "life_recording", "the id life_recording is also the name of the column holding the "
+     "recording of life in exports: choose another id"),
+    ("  - id: life_transcript\n    type: open\n    text: {en: Hi}\n" + OPEN_LIFE,
+     "life_transcript", "the id life_transcript is also the name of the column holding "
+     "the transcript of life in exports: choose another id"),
+    # A question named as a column every export has.
+    ("  - id: status\n    type: yes_no\n    text: {en: Hi}\n", "status",
+     "the id status is the name of a column every export has: choose another id"),
+    # At a timepoint, named as a per-timepoint column of the paired layout:
+    # status_3 at month and the status at 3-month are both status_3_month.
+    ("  - id: status_3\n    type: yes_no\n    text: {en: Hi}\n    waves: [month]\n"
+     "  - id: home\n    type: scale3\n    text: {en: Hi}\n    waves: [3-month]\n",
+     "status_3", "the column holding the answer to status_3 at month would be called "
+     "status_3_month, as is the column holding status, a column of every export, at "
+     "3-month, in exports: choose another id for status_3"),
+    # Two columns named alike that neither id is: life_change at baseline and life at
+    # the timepoint change_baseline (a timepoint the survey names).
+    ("  - id: life_change\n    type: scale3\n    text: {en: Hi}\n    waves: [baseline]\n"
+     "  - id: life\n    type: scale3\n    text: {en: Hi}\n    waves: [change-baseline]\n",
+     "life", "the column holding the answer to life at change-baseline would be called "
+     "life_change_baseline, as is the column holding the answer to life_change at "
+     "baseline, in exports: choose another id for life"),
+    # A word SPSS keeps for itself.
+    ("  - id: with\n    type: yes_no\n    text: {en: Hi}\n", "with",
+     "the id with is a word SPSS keeps for itself, so the column holding the answer to "
+     "with cannot be called so: choose another id"),
+])
+def test_ids_whose_export_columns_clash_are_refused(folder, body, blamed, reason):
+    error = load_error(folder, GOOD_QUESTION + body)
+    assert error.reason == reason
+    assert error.question == blamed
+    assert error.line == (GOOD_QUESTION + body).split("\n").index(
+        f"  - id: {blamed}") + HEADER.count("\n") + 1
+
+
+def test_ids_that_give_columns_of_different_files_one_name_load(folder):
+    # home_baseline's own column and home's at baseline are in different files (wide,
+    # paired), and in the paired file home_baseline is home_baseline_baseline.
+    write_survey(folder, GOOD_QUESTION + "  - id: home_baseline\n    type: yes_no\n"
+                 "    text: {en: Hi}\n  - id: home\n    type: scale3\n    text: {en: Hi}\n")
+    assert load_library(folder).get("custom").question("home_baseline")
 
 
 def test_the_practice_question_is_not_scored(folder):
