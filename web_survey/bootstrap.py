@@ -76,7 +76,7 @@ def bootstrap(config: Mapping[str, Any]) -> Services:
     outreach = Outreach(conversations, uow_factory, *_senders(config), phrases=surveys)
     publishing = Publishing(uow_factory, conversations.catalogue)
     return Services(engine, session_factory, vault, surveys, conversations, config, outreach,
-                    publishing, Listening(uow_factory))
+                    publishing, Listening(uow_factory, conversations.catalogue))
 
 
 def _senders(config: Mapping[str, Any]) -> tuple[dict[str, Route], QuietHours]:

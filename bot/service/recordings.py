@@ -39,6 +39,8 @@ from storage.models import (
 )
 from storage.uow import UnitOfWork
 
+from .catalogue import SurveyCatalogue
+
 log = logging.getLogger(__name__)
 
 # The largest recording a web page may send: about ten minutes of speech in any of the
@@ -211,13 +213,27 @@ class Listed:
     transcript: str
     transcribed_by: str
     transcribed_at: datetime | None
+    question: str = ""  # the question's label in the survey version it answered
 
 
 class Listening:
     """What staff do with a site's recordings: list, play (audited), write down."""
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork],
+                 catalogue: SurveyCatalogue) -> None:
         self.uow_factory = uow_factory
+        self.catalogue = catalogue
+
+    def _label(self, uow: UnitOfWork, recording: Recording) -> str:
+        """What ``recording`` answers, named as the survey version it answered names it
+        (a site's own question, its own wording); its id when that is unknown."""
+        response = recording.response
+        if response is None:
+            return recording.question_id
+        survey = self.catalogue.version(uow.session, response.survey_version_id,
+                                        response.survey_id)
+        return next((q.label for q in survey.questions if q.id == recording.question_id),
+                    recording.question_id)
 
     @staticmethod
     def _of_site(uow: UnitOfWork, site: Site, recording_id: int) -> Recording | None:
@@ -233,7 +249,8 @@ class Listening:
                            r.channel, r.content_type, r.duration, r.created_at,
                            uow.repo.vault.decrypt(r.transcript.encode()) if r.transcript
                            else "",
-                           r.transcribed_by, r.transcribed_at) for r in found]
+                           r.transcribed_by, r.transcribed_at, self._label(uow, r))
+                    for r in found]
 
     def play(self, site_code: str, recording_id: int, actor: str, audit: bool) -> Heard | None:
         """Recording ``recording_id`` of ``site_code`` to play, or None when the site has

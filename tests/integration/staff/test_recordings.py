@@ -24,6 +24,7 @@ import pyreadstat
 import pytest
 from sqlalchemy import select
 
+import content
 from bot.engine import UNHEARD
 from bot.service.recordings import MAX_RECORDING_BYTES
 from storage.exports import write_export
@@ -466,3 +467,17 @@ def test_erasing_the_person_erases_their_recordings(nsw, staff: Staff, make_staf
     assert recordings(nsw) == []
 
 
+
+
+def test_a_recording_is_named_as_the_sites_own_version_of_the_survey_names_it(
+        nsw, staff: Staff, make_staff, sites, at_open_question, tmp_path):
+    shipped = Path(content.__file__).parent / "easy_read" / "professional.yaml"
+    own = tmp_path / "professional.yaml"
+    own.write_text(shipped.read_text(encoding="utf-8").replace(
+        "label: Other comments", "label: Anything else about the pilot"), encoding="utf-8")
+    nsw.publishing.publish_survey("CAL", own, "test", reason="our own wording")
+    send(at_open_question(), make_wav(1.0), "voice-message.wav", "audio/wav")
+    staff.sign_in(make_staff("lead@calderdale.example", "CAL"))
+    page = staff.get("/staff/sites/CAL/participants/CAL-0001").get_data(as_text=True)
+    assert ">Anything else about the pilot, baseline</h3>" in page
+    assert "Other comments" not in page
