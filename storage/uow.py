@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from bot.engine import ResponseStatus
@@ -98,25 +98,24 @@ class Repository:
         contact = next((c for c in participant.contacts if c.kind == kind), None)
         return self.vault.decrypt(contact.secret) if contact else None
 
+    def _holding(self, kind: str, value: str) -> Select[Participant]:
+        """Participants holding a phone number or chat id, found through the keyed hash."""
+        return (select(Participant).join(Participant.contacts)
+                .where(Contact.kind == kind, Contact.lookup == self.vault.lookup(kind, value))
+                .options(joinedload(Participant.site)))
+
     def participant_by_contact(self, site_id: int, kind: str,
                                value: str) -> Participant | None:
-        """The participant of site ``site_id`` holding a phone number or chat id, found
-        through the keyed hash. Only within one site: what another site holds is none
-        of this site's business."""
-        lookup = self.vault.lookup(kind, value)
-        return self.session.scalar(
-            select(Participant).join(Participant.contacts)
-            .where(Contact.site_id == site_id, Contact.kind == kind, Contact.lookup == lookup)
-            .options(joinedload(Participant.site)))
+        """The participant of site ``site_id`` holding a phone number or chat id. Only
+        within one site: what another site holds is none of this site's business."""
+        return self.session.scalar(self._holding(kind, value)
+                                   .where(Contact.site_id == site_id))
 
     def holders(self, kind: str, value: str) -> list[Participant]:
         """Every participant, at any site, holding this phone number or chat id: a
         person may take part at two sites, and a provider's opt-out covers the number."""
-        lookup = self.vault.lookup(kind, value)
         return list(self.session.scalars(
-            select(Participant).join(Participant.contacts)
-            .where(Contact.kind == kind, Contact.lookup == lookup)
-            .options(joinedload(Participant.site)).order_by(Participant.id)
+            self._holding(kind, value).order_by(Participant.id)
             .execution_options(populate_existing=True)))
 
     def mark_reached(self, participant: Participant, kind: str, when: datetime) -> None:
