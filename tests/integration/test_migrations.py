@@ -13,6 +13,18 @@ from storage.migrate import alembic_config, upgrade
 from storage.models import Answer, Base, Contact, Response
 
 
+def down_and_up(nsw, revision, table, column):
+    """Downgrade the test database to ``revision`` (checking ``table`` has lost
+    ``column``), then upgrade it again, keeping its rows."""
+    config = alembic_config(nsw.engine.url.render_as_string(hide_password=False))
+    nsw.engine.dispose()
+    command.downgrade(config, revision)
+    with nsw.engine.connect() as connection:
+        assert column not in {c["name"] for c in inspect(connection).get_columns(table)}
+    upgrade(nsw.engine)
+    nsw.engine.dispose()
+
+
 def test_migrations_match_the_models(nsw):
     with nsw.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
@@ -24,13 +36,7 @@ def test_responses_stored_before_the_version_column_carry_on_after_it(nsw, make_
     conversations = nsw.conversations
     conversations.handle(pid, "sms", Event("start"))
     conversations.handle(pid, "sms", Event("text", "yes"))
-    config = alembic_config(nsw.engine.url.render_as_string(hide_password=False))
-    nsw.engine.dispose()
-    command.downgrade(config, "0002")
-    with nsw.engine.connect() as connection:
-        assert "version" not in {c["name"] for c in inspect(connection).get_columns("responses")}
-    upgrade(nsw.engine)
-    nsw.engine.dispose()
+    down_and_up(nsw, "0002", "responses", "version")
     reply = conversations.handle(pid, "sms", Event("text", "2"))
     assert reply.question.question_id == "practice"
     with nsw.engine.connect() as connection:
@@ -44,13 +50,7 @@ def test_contacts_stored_before_they_belonged_to_a_site_take_their_participants(
         nsw, make_participant):
     make_participant("CAL-0001", site="CAL", phone="+447700900001")
     make_participant("CAM-0001", site="CAM", phone="+447700900002")
-    config = alembic_config(nsw.engine.url.render_as_string(hide_password=False))
-    nsw.engine.dispose()
-    command.downgrade(config, "0013")
-    with nsw.engine.connect() as connection:
-        assert "site_id" not in {c["name"] for c in inspect(connection).get_columns("contacts")}
-    upgrade(nsw.engine)
-    nsw.engine.dispose()
+    down_and_up(nsw, "0013", "contacts", "site_id")
     with nsw.uow() as uow:
         found = {(c.participant.code, c.participant.site_id == c.site_id, c.reached_at)
                  for c in uow.session.scalars(select(Contact))}

@@ -43,6 +43,18 @@ def interview_browser(client: FlaskClient, url: str = INTERVIEW) -> Browser:
     return browser
 
 
+def at_the_open_question(staff: Staff, worker: str) -> Browser:
+    """``worker`` signed in, interviewing CAL-0003 (a professional), at the open question."""
+    staff.sign_in(worker)
+    url = "/staff/sites/CAL/participants/CAL-0003/interview"
+    page = interview_browser(staff.client, url)
+    page.page = staff.get(url).get_data(as_text=True)
+    page.post(action="start")
+    for label in TO_THE_OPEN_QUESTION:
+        page.choose(label)
+    return page
+
+
 def answer_everything(page: Browser) -> Browser:
     """Answer each question as a person tapping would (the first answer that is not
     "Not sure", a few words in a box), then send the answers on the check page."""
@@ -256,13 +268,7 @@ def test_a_voice_message_sent_in_an_interview_is_stored_as_the_interviews(
         make_participant: Callable[..., int], sites: dict[str, int]) -> None:
     make_participant("CAL-0003", "professional", phone=None, site="CAL")
     worker = make_staff("sam@calderdale.example", "CAL", role=StaffRole.INTERVIEWER)
-    staff.sign_in(worker)
-    url = "/staff/sites/CAL/participants/CAL-0003/interview"
-    page = interview_browser(staff.client, url)
-    page.page = staff.get(url).get_data(as_text=True)
-    page.post(action="start")
-    for label in TO_THE_OPEN_QUESTION:
-        page.choose(label)
+    page = at_the_open_question(staff, worker)
     assert page.h1() == OPEN_QUESTION
     assert 'enctype="multipart/form-data"' in page.page and 'name="recording"' in page.page
     sound = make_wav()
@@ -295,13 +301,7 @@ def test_a_voice_message_too_big_to_read_gets_the_question_again_in_easy_words(
     make_participant("CAL-0003", "professional", phone=None, site="CAL")
     make_staff("lead@camden.example", "CAM")
     worker = make_staff("sam@calderdale.example", "CAL", role=StaffRole.INTERVIEWER)
-    staff.sign_in(worker)
-    url = "/staff/sites/CAL/participants/CAL-0003/interview"
-    page = interview_browser(staff.client, url)
-    page.page = staff.get(url).get_data(as_text=True)
-    page.post(action="start")
-    for label in TO_THE_OPEN_QUESTION:
-        page.choose(label)
+    page = at_the_open_question(staff, worker)
     # Refused from its declared length, before a byte is read: the same question
     # again, saying why and how big it may be, with the interview's own bar; still 413.
     refused = multipart(page, bytes(RECORDING_BODY + 1))
